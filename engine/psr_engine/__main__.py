@@ -1,0 +1,3 @@
+from psr_engine.cli import main
+
+raise SystemExit(main())
