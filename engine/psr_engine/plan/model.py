@@ -1,0 +1,180 @@
+"""The Plan: what the runner executes. Frozen, JSON round-trips, knows nothing of manifest/.
+
+A Plan is a manifest with its matrix expanded into task instances, its params resolved,
+its needs turned into instance ids, and its tasks in topological order with their levels.
+Command lines, env values and ``when`` stay expression source text: they may reference
+``tasks.<name>.outputs``, which only exist at run time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from psr_engine.units import Resources, RetryPolicy
+
+PLAN_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRequest:
+    name: str  # env var name, and secrets.<name>
+    provider: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedGate:
+    name: str
+    type: str  # code | secrets | dependencies
+    fail_on: str = "high"
+    paths: tuple[str, ...] = ()
+    tools: tuple[str, ...] = ()
+    requirements: tuple[str, ...] = ()
+    baseline: str | None = None
+    sarif: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedTask:
+    id: str  # instance name: "extract" or "transform[region=eu,size=large]"
+    task: str  # the manifest's task name
+    kind: str  # run | python | script | workflow | gate
+    command: str  # see TaskSpec.command; expression text, rendered at run time
+    args: tuple[str, ...] = ()
+    shell: str | None = None
+    interpreter: str | None = None
+    with_: dict[str, Any] = field(default_factory=dict)
+    gate: PlannedGate | None = None
+    matrix: dict[str, Any] = field(default_factory=dict)  # this instance's values, manifest order
+    needs: tuple[str, ...] = ()  # instance ids
+    when: str | None = None
+    trigger: str = "all_success"
+    env: dict[str, str] = field(default_factory=dict)  # workflow env merged with the task's
+    secrets: tuple[str, ...] = ()  # names of the secrets this task receives
+    workdir: str = ""
+    timeout: float | None = None
+    kill_grace: float = 10.0
+    retries: RetryPolicy = field(default_factory=RetryPolicy)
+    resources: Resources = field(default_factory=Resources)
+    max_parallel: int | None = None  # across the instances of one matrix task
+    continue_on_error: bool = False
+    outputs: tuple[str, ...] = ()
+    cache: dict[str, tuple[str, ...]] | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    level: int = 0
+    on_exit: bool = False
+    line: int = 0  # the task's line in the manifest, for messages at run time
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    workflow: str
+    manifest_path: str
+    manifest_digest: str
+    params: dict[str, Any]
+    tasks: tuple[PlannedTask, ...]  # topological order, ties in manifest order
+    levels: tuple[tuple[str, ...], ...] = ()  # instance ids by topological level
+    critical_path: tuple[str, ...] = ()  # longest chain by timeout (or 1 per task when unset)
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # task -> instance ids
+    on_exit: tuple[PlannedTask, ...] = ()
+    description: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    secrets: tuple[SecretRequest, ...] = ()
+    concurrency: int = 1
+    capacity: Resources = field(default_factory=Resources)
+    gates: tuple[PlannedGate, ...] = ()
+    sinks: tuple[dict[str, Any], ...] = ()
+    tracing: dict[str, Any] | None = None
+    cost: dict[str, Any] | None = None
+    executor: dict[str, Any] = field(default_factory=lambda: {"type": "local"})
+    format: int = PLAN_FORMAT
+
+    def task(self, task_id: str) -> PlannedTask:
+        for task in (*self.tasks, *self.on_exit):
+            if task.id == task_id:
+                return task
+        raise KeyError(task_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _encode(self)
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        return _decode_plan(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        return cls.from_dict(json.loads(text))
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, RetryPolicy | Resources):
+        return value.to_dict()
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: _encode(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple | list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    return value
+
+
+def _tuple(values: Any) -> tuple[Any, ...]:
+    return tuple(values or ())
+
+
+def _decode_gate(data: dict[str, Any] | None) -> PlannedGate | None:
+    if data is None:
+        return None
+    return PlannedGate(
+        **{
+            **data,
+            "paths": _tuple(data.get("paths")),
+            "tools": _tuple(data.get("tools")),
+            "requirements": _tuple(data.get("requirements")),
+        }
+    )
+
+
+def _decode_task(data: dict[str, Any]) -> PlannedTask:
+    cache = data.get("cache")
+    return PlannedTask(
+        **{
+            **data,
+            "args": _tuple(data.get("args")),
+            "gate": _decode_gate(data.get("gate")),
+            "needs": _tuple(data.get("needs")),
+            "secrets": _tuple(data.get("secrets")),
+            "retries": RetryPolicy.from_dict(data.get("retries") or {}),
+            "resources": Resources.from_dict(data.get("resources") or {}),
+            "outputs": _tuple(data.get("outputs")),
+            "cache": None if cache is None else {k: _tuple(v) for k, v in cache.items()},
+        }
+    )
+
+
+def _decode_plan(data: dict[str, Any]) -> Plan:
+    return Plan(
+        **{
+            **data,
+            "tasks": tuple(_decode_task(t) for t in data["tasks"]),
+            "on_exit": tuple(_decode_task(t) for t in data.get("on_exit", ())),
+            "levels": tuple(tuple(level) for level in data.get("levels", ())),
+            "critical_path": _tuple(data.get("critical_path")),
+            "groups": {k: tuple(v) for k, v in data.get("groups", {}).items()},
+            "secrets": tuple(SecretRequest(**s) for s in data.get("secrets", ())),
+            "capacity": Resources.from_dict(data.get("capacity") or {}),
+            "gates": tuple(g for g in (_decode_gate(g) for g in data.get("gates", ())) if g),
+            "sinks": tuple(data.get("sinks", ())),
+        }
+    )
+
+
+__all__ = ["PLAN_FORMAT", "Plan", "PlannedGate", "PlannedTask", "SecretRequest"]

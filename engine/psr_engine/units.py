@@ -1,0 +1,191 @@
+"""Value types shared by the manifest and the plan: durations, cpu and memory quantities,
+resource requests and retry policies.
+
+They live below both stages so that ``plan/`` knows nothing of ``manifest/`` and yet both
+speak of the same values. Parsers raise ValueError with a message fit for a user; the
+manifest stage turns it into a file:line:column diagnostic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+_DURATION = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$")
+_DURATION_MS = re.compile(r"^(?P<ms>\d+(?:\.\d+)?)ms$")
+_CPU = re.compile(r"^(?P<n>\d+(?:\.\d+)?)(?P<m>m?)$")
+_MEMORY = re.compile(r"^(?P<n>\d+(?:\.\d+)?)(?P<unit>Ki|Mi|Gi|Ti|Pi|K|M|G|T|P|k)?$")
+_MEMORY_UNITS = {
+    None: 1,
+    "k": 10**3,
+    "K": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+}
+
+
+def parse_duration(value: str | int | float) -> float:
+    """Seconds from ``90``, ``90s``, ``10m``, ``1h30m``, ``1.5h`` or ``250ms``."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration; use e.g. 90s, 10m or 1h30m")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"duration {value!r} is negative")
+        return float(value)
+    text = str(value).strip()
+    if (ms := _DURATION_MS.match(text)) is not None:
+        return float(ms["ms"]) / 1000.0
+    match = _DURATION.match(text)
+    if not text or match is None:
+        # A bare number given as a string is seconds, like a number.
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a duration; use e.g. 90s, 10m, 1h30m or a number of seconds"
+            ) from None
+        if number < 0:
+            raise ValueError(f"duration {value!r} is negative")
+        return number
+    hours, minutes, seconds = (float(match[k] or 0) for k in ("h", "m", "s"))
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest readable form: ``850ms``, ``42s``, ``3m05s``, ``1h02m``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s" if seconds < 10 else f"{seconds:.0f}s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def parse_cpu(value: str | int | float) -> float:
+    """Cores from ``2``, ``0.5`` or ``500m`` (millicores, as Kubernetes writes them)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a cpu quantity; use e.g. 1, 0.5 or 500m")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"cpu {value!r} is negative")
+        return float(value)
+    match = _CPU.match(str(value).strip())
+    if match is None:
+        raise ValueError(f"{value!r} is not a cpu quantity; use e.g. 1, 0.5 or 500m")
+    number = float(match["n"])
+    return number / 1000.0 if match["m"] else number
+
+
+def parse_memory(value: str | int | float) -> int:
+    """Bytes from ``512Mi``, ``2Gi``, ``1G``, ``1500k`` or a number of bytes."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a memory quantity; use e.g. 512Mi, 2Gi or 1G")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"memory {value!r} is negative")
+        return int(value)
+    match = _MEMORY.match(str(value).strip())
+    if match is None:
+        raise ValueError(f"{value!r} is not a memory quantity; use e.g. 512Mi, 2Gi or 1G")
+    return int(float(match["n"]) * _MEMORY_UNITS[match["unit"]])
+
+
+def format_memory(size: int) -> str:
+    """Binary units, the way the manifest writes them: ``512Mi``, ``1.5Gi``."""
+    value = float(size)
+    for unit in ("", "Ki", "Mi", "Gi", "Ti"):
+        if value < 1024 or unit == "Ti":
+            text = f"{value:.1f}".rstrip("0").rstrip(".")
+            return f"{text}{unit}" if unit else f"{int(size)}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """What a task asks of the machine, or what the scheduler may hand out."""
+
+    cpu: float = 0.0  # cores
+    memory: int = 0  # bytes
+
+    def fits_in(self, other: Resources) -> bool:
+        return self.cpu <= other.cpu + 1e-9 and self.memory <= other.memory
+
+    def __add__(self, other: Resources) -> Resources:
+        return Resources(self.cpu + other.cpu, self.memory + other.memory)
+
+    def __sub__(self, other: Resources) -> Resources:
+        return Resources(self.cpu - other.cpu, self.memory - other.memory)
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {"cpu": self.cpu, "memory": self.memory}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, float | int]) -> Resources:
+        return cls(cpu=float(data.get("cpu", 0.0)), memory=int(data.get("memory", 0)))
+
+
+Backoff = Literal["fixed", "linear", "exponential"]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Argo's retryStrategy in GitHub-ish clothes: ``limit`` extra attempts after the first."""
+
+    limit: int = 0
+    backoff: Backoff = "fixed"
+    delay: float = 1.0  # seconds before the first retry
+    max_delay: float | None = None  # cap on any one delay
+    jitter: bool = False
+    on: tuple[int, ...] = field(default=())  # exit codes that retry; empty = any failure
+    on_timeout: bool = False
+
+    def delay_before(self, retry: int) -> float:
+        """Delay before retry number ``retry`` (1 = the first retry), jitter not applied."""
+        if self.backoff == "fixed":
+            delay = self.delay
+        elif self.backoff == "linear":
+            delay = self.delay * retry
+        else:
+            delay = self.delay * (2 ** (retry - 1))
+        if self.max_delay is not None:
+            delay = min(delay, self.max_delay)
+        return delay
+
+    def retries_exit_code(self, code: int) -> bool:
+        return not self.on or code in self.on
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "limit": self.limit,
+            "backoff": self.backoff,
+            "delay": self.delay,
+            "maxDelay": self.max_delay,
+            "jitter": self.jitter,
+            "on": list(self.on),
+            "onTimeout": self.on_timeout,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> RetryPolicy:
+        max_delay = data.get("maxDelay")
+        return cls(
+            limit=int(data.get("limit", 0)),  # type: ignore[call-overload]
+            backoff=data.get("backoff", "fixed"),  # type: ignore[arg-type]
+            delay=float(data.get("delay", 1.0)),  # type: ignore[arg-type]
+            max_delay=None if max_delay is None else float(max_delay),  # type: ignore[arg-type]
+            jitter=bool(data.get("jitter", False)),
+            on=tuple(int(c) for c in data.get("on", ())),  # type: ignore[attr-defined]
+            on_timeout=bool(data.get("onTimeout", False)),
+        )
