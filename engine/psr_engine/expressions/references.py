@@ -1,0 +1,96 @@
+"""Which names an expression reads: the basis of static checks and of undefined-name messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from psr_engine.expressions.environment import SyntaxProblem, parse
+from psr_engine.expressions.helpers import GLOBAL_NAMES
+from psr_engine.expressions.scan import Expr, error, split
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A name read by an expression: ``root`` plus the constant keys read below it.
+
+    ``${{ tasks.extract.outputs.rows | int }}`` reads
+    ``Reference("tasks", ("extract", "outputs", "rows"))``; ``params['date']`` reads
+    ``Reference("params", ("date",))``. The path stops at the first key that is not a constant
+    string (``results[0]``, ``params[matrix.key]``) and leaves out the method in ``x.get(...)``.
+    """
+
+    root: str
+    path: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return ".".join((self.root, *self.path))
+
+
+def references(text: str) -> list[Reference]:
+    """Every name the expressions in ``text`` read, first occurrence first, without repeats.
+    Helper functions (``fromJSON``...) are not references. Raises ExpressionError on a syntax
+    error."""
+    found: dict[Reference, None] = {}
+    for part in split(text):
+        if isinstance(part, Expr):
+            try:
+                refs = references_of(part.source)
+            except SyntaxProblem as exc:
+                raise error(text, part.start, f"invalid expression {part.display}: {exc}") from None
+            found.update(dict.fromkeys(refs))
+    return list(found)
+
+
+@lru_cache(maxsize=8192)
+def references_of(source: str) -> tuple[Reference, ...]:
+    """The references of one expression's source (between the delimiters). Raises
+    SyntaxProblem."""
+    out: list[Reference] = []
+    _walk(parse(source), out)
+    return tuple(dict.fromkeys(out))
+
+
+def _walk(node: Any, out: list[Reference]) -> None:
+    from jinja2 import nodes
+
+    if isinstance(node, nodes.Name | nodes.Getattr | nodes.Getitem):
+        _walk_chain(node, out)
+        return
+    if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr):
+        # x.get('k') reads x; the method name is not data.
+        _walk(node.node.node, out)
+        for child in node.iter_child_nodes(exclude=("node",)):
+            _walk(child, out)
+        return
+    for child in node.iter_child_nodes():
+        _walk(child, out)
+
+
+def _walk_chain(node: Any, out: list[Reference]) -> None:
+    """Follow a.b['c'].d down to its root name, collecting constant keys on the way."""
+    from jinja2 import nodes
+
+    keys: list[str] = []  # innermost last, reversed at the end
+    pending: list[Any] = []  # dynamic subscripts, which read names of their own
+    while True:
+        if isinstance(node, nodes.Getattr):
+            keys.append(node.attr)
+            node = node.node
+        elif isinstance(node, nodes.Getitem):
+            if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                keys.append(node.arg.value)
+            else:
+                keys.clear()  # what lies beyond a dynamic or numeric key is not a known path
+                pending.append(node.arg)
+            node = node.node
+        else:
+            break
+    if isinstance(node, nodes.Name):
+        if node.name not in GLOBAL_NAMES:
+            out.append(Reference(node.name, tuple(reversed(keys))))
+    else:
+        _walk(node, out)
+    for arg in pending:
+        _walk(arg, out)

@@ -1,0 +1,142 @@
+"""Evaluating expressions against a run's values: render, evaluate, evaluate_condition."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+from psr_engine.errors import ExpressionError
+from psr_engine.expressions.environment import SyntaxProblem, compile_expression
+from psr_engine.expressions.references import references_of
+from psr_engine.expressions.scan import OPEN, Expr, error, split
+from psr_engine.expressions.values import Trusted, to_shell, to_text, truthy
+
+
+def render(text: str, context: Mapping[str, Any], *, shell: bool = False) -> str:
+    """Replace every ``${{ expr }}`` in ``text`` by its value as text (see ``values.to_text``).
+
+    With ``shell=True`` (``run:`` commands) each value becomes one shell-quoted word unless the
+    expression ends in ``| raw``, so a param such as ``x; rm -rf /`` stays an inert argument.
+    Text without ``${{`` is returned unchanged. Raises ExpressionError.
+    """
+    if OPEN not in text:
+        return text
+    convert = to_shell if shell else to_text
+    out: list[str] = []
+    for part in split(text):
+        if isinstance(part, Expr):
+            out.append(convert(_evaluate(part, context, text)))
+        else:
+            out.append(part)
+    return "".join(out)
+
+
+def evaluate(text: str, context: Mapping[str, Any]) -> Any:
+    """The native value of one expression: ``text`` is exactly one ``${{ expr }}`` (blanks
+    around it allowed) or a bare expression. Raises ExpressionError."""
+    return _evaluate(single_expression(text), context, text)
+
+
+def evaluate_condition(text: str, context: Mapping[str, Any]) -> bool:
+    """A ``when`` condition: evaluate, then truthiness, where the strings "false", "0" and ""
+    are false. Raises ExpressionError."""
+    return truthy(evaluate(text, context))
+
+
+def single_expression(text: str) -> Expr:
+    """The one expression ``text`` holds, wrapped or bare. Raises ExpressionError."""
+    if OPEN not in text:
+        return Expr(text, 0)
+    parts = split(text)
+    exprs = [p for p in parts if isinstance(p, Expr)]
+    stray = [p for p in parts if isinstance(p, str) and p.strip()]
+    if len(exprs) != 1 or stray:
+        raise error(
+            text,
+            0,
+            f"expected one expression, got {text!r}",
+            hint="write a single ${{ ... }} (or a bare expression) with nothing around it",
+        )
+    return exprs[0]
+
+
+def _evaluate(expr: Expr, context: Mapping[str, Any], text: str) -> Any:
+    from jinja2.exceptions import SecurityError, UndefinedError
+
+    offset = expr.start
+    try:
+        run = compile_expression(expr.source)
+    except SyntaxProblem as exc:
+        raise error(text, offset, f"invalid expression {expr.display}: {exc}") from None
+    try:
+        value = run(context)
+        _fail_if_undefined(value)
+    except SecurityError as exc:
+        raise error(text, offset, f"{expr.display} was refused by the sandbox: {exc}") from None
+    except UndefinedError as exc:
+        problem = _undefined_name(expr.source, context) or str(exc)
+        raise error(
+            text,
+            offset,
+            f"{expr.display}: {problem}",
+            hint="use `| default(...)` for a value that may be missing",
+        ) from None
+    except ExpressionError:
+        raise
+    except Exception as exc:  # any failure inside user code is the expression's fault
+        raise error(
+            text, offset, f"cannot evaluate {expr.display}: {type(exc).__name__}: {exc}"
+        ) from None
+    if isinstance(value, Trusted) or not isinstance(value, str):
+        return value
+    return to_text(value)  # Markup from Jinja filters becomes plain str
+
+
+def _fail_if_undefined(value: Any) -> None:
+    """StrictUndefined raises when used, not when stored: a bare ``params.missing`` result, or
+    one inside a list or dict, must fail here rather than surface later."""
+    from jinja2 import Undefined
+
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _fail_if_undefined(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _fail_if_undefined(item)
+
+
+def _undefined_name(source: str, context: Mapping[str, Any]) -> str | None:
+    """Which name the expression read that the context lacks, said the way the user wrote it."""
+    try:
+        refs = references_of(source)
+    except SyntaxProblem:
+        return None
+    for ref in refs:
+        if ref.root not in context:
+            return f"'{ref.root}' is undefined" + _suggest(ref.root, context)
+        value = context[ref.root]
+        walked = ref.root
+        for key in ref.path:
+            if not isinstance(value, Mapping):
+                break
+            if key not in value:
+                return f"'{walked}.{key}' is undefined" + _suggest(key, value, walked)
+            value = value[key]
+            walked = f"{walked}.{key}"
+    return None
+
+
+def _suggest(name: str, known: Mapping[str, Any], owner: str = "") -> str:
+    names = [str(k) for k in known]
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean '{f'{owner}.' if owner else ''}{close[0]}'?)"
+    if not owner:
+        return ""
+    if not names:
+        return f" ({owner} is empty)"
+    shown = ", ".join(sorted(names)[:10]) + (", ..." if len(names) > 10 else "")
+    return f" ({owner} has: {shown})"
