@@ -1,0 +1,54 @@
+"""Executors run task attempts as processes: ``local`` (this machine) and ``fake`` (scripted
+exit codes, no process, to test a manifest's logic fast). Others (dask) come from plug-ins.
+
+``get_executor`` imports the implementation it returns, so importing this package is cheap.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from psr_engine.errors import ExecutionError
+from psr_engine.executors.base import Executor, ProcessResult, ProcessSpec
+
+# name -> (module, class); the core's executors, created by get_executor.
+_BUILTIN: dict[str, tuple[str, str]] = {
+    "fake": ("psr_engine.executors.fake", "FakeExecutor"),
+    "local": ("psr_engine.executors.local", "LocalExecutor"),
+}
+_LAZY = {cls: module for module, cls in _BUILTIN.values()}
+
+__all__ = [
+    "Executor",
+    "FakeExecutor",
+    "LocalExecutor",
+    "ProcessResult",
+    "ProcessSpec",
+    "get_executor",
+]
+
+
+def get_executor(name: str, **options: Any) -> Executor:
+    """A new executor of the given type, configured with ``options`` (keyword arguments).
+
+    Raises ExecutionError for a name the core does not ship.
+    """
+    entry = _BUILTIN.get(name)
+    if entry is None:
+        known = ", ".join(sorted(_BUILTIN))
+        raise ExecutionError(
+            f"unknown executor {name!r}: psr-engine ships {known}; other executors (such as "
+            "dask) are installed as plug-ins in the 'psr_engine.executors' entry-point group"
+        )
+    module, cls = entry
+    factory = getattr(import_module(module), cls)
+    executor: Executor = factory(**options)
+    return executor
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'psr_engine.executors' has no attribute {name!r}")
+    return getattr(import_module(module), name)

@@ -1,0 +1,395 @@
+"""The local executor: one real process per task attempt, as cheap as spawning gets.
+
+How a process is run, and why:
+
+- Spawned with ``os.posix_spawn`` (glibc uses ``clone(CLONE_VFORK)``: no copy of the engine's
+  memory, no Python code in the child). posix_spawn cannot change directory, so a child whose
+  working directory differs from the engine's goes through ``subprocess.Popen`` instead, which
+  in Python 3.11 also uses vfork; only the spawn differs, everything after is shared.
+  asyncio's subprocess machinery is avoided on purpose: it costs ~3x a plain spawn.
+- Each child leads its own session, so its process group id is its pid and the whole tree
+  can be signalled at once (``os.killpg``): timeouts and cancellation reach grandchildren.
+- The exit is awaited on a pidfd with ``anyio.wait_readable``: no thread, no SIGCHLD handler.
+  When it fires the leader is a zombie, not yet reaped, so its pid (= the group id) cannot be
+  reused: that is the moment to SIGKILL whatever is left in its group (as GitHub Actions does
+  at the end of a step). Then ``os.wait4`` reaps it and yields the rusage.
+- Output: on the fast path fds 1 and 2 are the log file itself. When an output filter or a
+  line callback is set, output goes through a pipe read without blocking, split into lines,
+  and only filtered bytes are written.
+- Every descriptor the engine opens is close-on-exec (Python's default, and pidfds always
+  are), so concurrent children never inherit each other's pipes or logs.
+
+Failures to start are results, not exceptions, like a shell: a command that is not found or
+not executable, or a working directory that does not exist, ends with exit code 127, pid 0 and
+one ``psr-engine: ...`` line in the log saying what was missing.
+
+``max_rss`` is what the kernel reports for the process tree. A vfork child inherits the
+spawning process's peak at exec, so for a task whose own peak is below the engine's resident
+size, the figure is the engine's: it is an upper bound, exact for tasks larger than the engine.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+
+from psr_engine.errors import ExecutionError
+from psr_engine.executors.base import ProcessResult, ProcessSpec
+
+# Exit code for a process that could not be started at all (the shell's "command not found").
+EXIT_NOT_STARTED = 127
+# After the leader exits and its group is killed, how long to wait for the pipe to reach EOF.
+# Only a process that left the group (setsid) can hold it open longer; we stop reading then.
+DRAIN_TIMEOUT = 2.0
+# A line longer than this is passed to the filter in pieces, to bound memory on output that
+# never ends a line (a secret would have to straddle this exact boundary to escape the filter).
+MAX_LINE = 1 << 20
+_READ_SIZE = 1 << 16
+_LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+# Python ignores SIGPIPE and SIGXFSZ; children must get the defaults back (as subprocess does)
+# or `producer | head` never ends.
+_RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+
+_which_cache: dict[tuple[str, str | None], str] = {}
+
+
+class _NotStarted(Exception):
+    """The child could not be started; carries the log line explaining why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(slots=True)
+class _Child:
+    pid: int
+    pidfd: int
+    popen: subprocess.Popen[bytes] | None  # kept so subprocess never reaps our child itself
+    exited: bool = False  # the pidfd fired: the leader is a zombie, its group id still reserved
+
+
+class LocalExecutor:
+    """Runs each ProcessSpec as a local process group. Safe to call concurrently."""
+
+    name = "local"
+
+    async def run(self, spec: ProcessSpec) -> ProcessResult:
+        """Run one attempt to its end; on cancellation, stop its process group, then re-raise."""
+        piped = spec.output_filter is not None or spec.on_line is not None
+        log_fd = _open_log(spec.log_path)
+        read_fd = write_fd = -1
+        try:
+            if piped:
+                read_fd, write_fd = os.pipe()  # both close-on-exec
+                os.set_blocking(read_fd, False)
+            started_at = time.time()
+            start = time.monotonic()
+            try:
+                child = _spawn(spec, write_fd if piped else log_fd)
+            except _NotStarted as failed:
+                line = failed.message.encode("utf-8", "replace")
+                if spec.output_filter is not None:
+                    line = spec.output_filter(line)
+                if spec.on_line is not None:
+                    spec.on_line(line.decode("utf-8", "replace"))
+                _write_all(log_fd, line + b"\n")
+                return _not_started(started_at)
+            finally:
+                if write_fd >= 0:
+                    os.close(write_fd)  # the child holds it now; EOF comes when the tree exits
+            try:
+                if piped:
+                    timed_out = await _supervise_piped(child, spec, read_fd, log_fd)
+                else:
+                    timed_out = await _supervise(child, spec)
+            finally:
+                if not child.exited:  # only when something failed between spawn and wait
+                    with anyio.CancelScope(shield=True):
+                        await _stop(child, spec.kill_grace)
+                status, usage = _reap(child)
+            duration = time.monotonic() - start
+        finally:
+            os.close(log_fd)
+            if read_fd >= 0:
+                os.close(read_fd)
+        return _result(child.pid, status, usage, timed_out, started_at, duration)
+
+    async def aclose(self) -> None:
+        """Nothing to release: every run cleans up after itself."""
+
+
+# --- spawning --------------------------------------------------------------------------------
+
+
+def _open_log(path: str) -> int:
+    try:
+        try:
+            return os.open(path, _LOG_FLAGS, 0o666)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            return os.open(path, _LOG_FLAGS, 0o666)
+    except OSError as exc:
+        raise ExecutionError(f"cannot open the task log {path}: {exc.strerror}") from exc
+
+
+def _resolve(name: str, cwd: str, path_env: str | None) -> str:
+    """The program argv[0] names, found like a shell would, using the child's PATH."""
+    if "/" in name:
+        return os.path.join(cwd, name)  # relative names are relative to the child's cwd
+    key = (name, path_env)
+    found = _which_cache.get(key)
+    if found is None:
+        found = shutil.which(name, path=path_env if path_env is not None else os.defpath)
+        if found is None:
+            raise _NotStarted(f"psr-engine: command not found: {name}")
+        if len(_which_cache) > 1024:  # a bound, not an eviction policy: keys are few
+            _which_cache.clear()
+        _which_cache[key] = found = os.path.abspath(found)
+    return found
+
+
+def _spawn(spec: ProcessSpec, out_fd: int) -> _Child:
+    if not spec.argv:
+        raise ValueError("ProcessSpec.argv is empty")
+    here = os.getcwd()
+    cwd = os.path.abspath(spec.cwd) if spec.cwd else here
+    program = _resolve(spec.argv[0], cwd, spec.env.get("PATH"))
+    popen = None
+    try:
+        if cwd == here:
+            pid = os.posix_spawn(
+                program,
+                spec.argv,
+                spec.env,
+                file_actions=[
+                    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                    (os.POSIX_SPAWN_DUP2, out_fd, 1),
+                    (os.POSIX_SPAWN_DUP2, out_fd, 2),
+                ],
+                setsid=True,
+                setsigdef=_RESET_SIGNALS,
+            )
+        else:
+            popen = subprocess.Popen(
+                spec.argv,
+                executable=program,
+                stdin=subprocess.DEVNULL,
+                stdout=out_fd,
+                stderr=out_fd,
+                cwd=cwd,
+                env=spec.env,
+                start_new_session=True,
+            )
+            pid = popen.pid
+    except OSError as exc:
+        _which_cache.pop((spec.argv[0], spec.env.get("PATH")), None)
+        raise _NotStarted(_spawn_error(exc, spec.argv[0], cwd)) from None
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError as exc:  # out of descriptors: do not leave the child behind
+        _kill_group(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        if popen is not None:
+            popen.returncode = -signal.SIGKILL
+        raise ExecutionError(f"cannot watch process {pid}: {exc.strerror}") from exc
+    return _Child(pid, pidfd, popen)
+
+
+def _spawn_error(exc: OSError, name: str, cwd: str) -> str:
+    if exc.filename == cwd or not os.path.isdir(cwd):
+        return f"psr-engine: working directory not found: {cwd}"
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return f"psr-engine: command not found: {name}"
+    if exc.errno == errno.EACCES:
+        return f"psr-engine: permission denied (not executable): {name}"
+    return f"psr-engine: cannot run {name}: {exc.strerror}"
+
+
+# --- waiting, stopping, reaping --------------------------------------------------------------
+
+
+async def _supervise(child: _Child, spec: ProcessSpec) -> bool:
+    """Wait for the leader to exit; stop the group on timeout or cancellation. True: timed out."""
+    try:
+        if spec.timeout is None:
+            await anyio.wait_readable(child.pidfd)
+            child.exited = True
+            return False
+        with anyio.move_on_after(spec.timeout):
+            await anyio.wait_readable(child.pidfd)
+            child.exited = True
+            return False
+    except BaseException:  # cancelled from outside (or worse): the group must not outlive us
+        if not child.exited:
+            with anyio.CancelScope(shield=True):
+                await _stop(child, spec.kill_grace)
+        raise
+    with anyio.CancelScope(shield=True):  # a cancellation during the grace must not skip KILL
+        await _stop(child, spec.kill_grace)
+    return True
+
+
+async def _stop(child: _Child, grace: float) -> None:
+    """SIGTERM the group, SIGKILL it if the leader outlives the grace; return once it exited."""
+    _kill_group(child.pid, signal.SIGTERM)
+    with anyio.move_on_after(grace):
+        await anyio.wait_readable(child.pidfd)
+        child.exited = True
+    if not child.exited:
+        _kill_group(child.pid, signal.SIGKILL)
+        await anyio.wait_readable(child.pidfd)
+        child.exited = True
+
+
+def _kill_group(pgid: int, sig: int) -> None:
+    try:  # noqa: SIM105 -- once per task: a plain try is cheaper than contextlib.suppress
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass  # nobody left in the group
+
+
+def _reap(child: _Child) -> tuple[int, os.struct_rusage]:
+    """Kill what is left of the group, then reap the leader. Call only once it has exited."""
+    _kill_group(child.pid, signal.SIGKILL)  # the pid is still ours: the group id cannot be reused
+    try:
+        _, status, usage = os.wait4(child.pid, 0)
+    finally:
+        os.close(child.pidfd)
+    if child.popen is not None:
+        child.popen.returncode = os.waitstatus_to_exitcode(status)
+    return status, usage
+
+
+def _result(
+    pid: int,
+    status: int,
+    usage: os.struct_rusage,
+    timed_out: bool,
+    started_at: float,
+    duration: float,
+) -> ProcessResult:
+    code = os.waitstatus_to_exitcode(status)
+    sig = -code if code < 0 else None
+    return ProcessResult(
+        exit_code=128 + sig if sig is not None else code,
+        signal=sig,
+        timed_out=timed_out,
+        started_at=started_at,
+        duration=duration,
+        cpu_user=usage.ru_utime,
+        cpu_sys=usage.ru_stime,
+        max_rss=usage.ru_maxrss * 1024,  # KiB on Linux
+        pid=pid,
+    )
+
+
+def _not_started(started_at: float) -> ProcessResult:
+    return ProcessResult(
+        exit_code=EXIT_NOT_STARTED,
+        signal=None,
+        timed_out=False,
+        started_at=started_at,
+        duration=0.0,
+        cpu_user=0.0,
+        cpu_sys=0.0,
+        max_rss=0,
+        pid=0,
+    )
+
+
+# --- the pipe path ---------------------------------------------------------------------------
+
+
+async def _supervise_piped(child: _Child, spec: ProcessSpec, read_fd: int, log_fd: int) -> bool:
+    """Like _supervise, while pumping the pipe into the log until EOF (or the drain timeout).
+
+    The pump is shielded so it keeps reading while the group is being stopped: a child
+    blocked on a full pipe could not exit on SIGTERM, and its last words belong in the log.
+    """
+    lines = _LineWriter(log_fd, spec.output_filter, spec.on_line)
+    pump_scope = anyio.CancelScope(shield=True)
+    pumped = anyio.Event()
+
+    async def pump() -> None:
+        try:
+            with pump_scope:
+                await lines.pump(read_fd)
+        finally:
+            pumped.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pump)
+        try:
+            return await _supervise(child, spec)
+        finally:
+            with anyio.CancelScope(shield=True):
+                if child.exited:
+                    _kill_group(child.pid, signal.SIGKILL)  # leftovers may hold the pipe
+                    with anyio.move_on_after(DRAIN_TIMEOUT):
+                        await pumped.wait()
+                pump_scope.cancel()
+
+
+class _LineWriter:
+    """Splits output into lines, filters each, writes the result to the log."""
+
+    def __init__(
+        self,
+        log_fd: int,
+        output_filter: Callable[[bytes], bytes] | None,
+        on_line: Callable[[str], None] | None,
+    ) -> None:
+        self._log_fd = log_fd
+        self._filter = output_filter
+        self._on_line = on_line
+        self._partial = b""
+
+    async def pump(self, read_fd: int) -> None:
+        try:
+            while True:
+                await anyio.wait_readable(read_fd)
+                try:
+                    data = os.read(read_fd, _READ_SIZE)
+                except BlockingIOError:
+                    continue
+                if not data:
+                    return
+                self._feed(data)
+        finally:  # EOF, drain timeout or cancellation: the last partial line still counts
+            if self._partial:
+                self._emit([self._partial], last_ends_line=False)
+                self._partial = b""
+
+    def _feed(self, data: bytes) -> None:
+        pieces = (self._partial + data).split(b"\n")
+        self._partial = pieces.pop()
+        if len(self._partial) > MAX_LINE:
+            self._emit([*pieces, self._partial], last_ends_line=False)
+            self._partial = b""
+        elif pieces:
+            self._emit(pieces, last_ends_line=True)
+
+    def _emit(self, pieces: list[bytes], *, last_ends_line: bool) -> None:
+        out = []
+        for index, piece in enumerate(pieces):
+            text = piece if self._filter is None else self._filter(piece)
+            ends_line = last_ends_line or index < len(pieces) - 1
+            out.append(text + b"\n" if ends_line else text)
+            if self._on_line is not None:
+                self._on_line(text.decode("utf-8", "replace").rstrip("\r"))
+        _write_all(self._log_fd, b"".join(out))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
