@@ -29,7 +29,7 @@ class Reference:
 
 
 def references(text: str) -> list[Reference]:
-    """Every name the expressions in ``text`` read, first occurrence first, without repeats.
+    """Every name the expressions in ``text`` read, in evaluation order, without repeats.
     Helper functions (``fromJSON``...) are not references. Raises ExpressionError on a syntax
     error."""
     found: dict[Reference, None] = {}
