@@ -117,3 +117,18 @@ def test_expression_error_is_the_one_from_errors() -> None:
     from psr_engine import errors
 
     assert ExpressionError is errors.ExpressionError
+
+
+def test_a_literal_opening_delimiter_is_written_as_a_string(context: dict[str, Any]) -> None:
+    assert render("echo ${{ '${{' }} x }}", context) == "echo ${{ x }}"
+
+
+def test_expressions_may_span_lines(context: dict[str, Any]) -> None:
+    assert render("a ${{ params.date\n  ~ '!' }}\nb", context) == "a 2026-11-25!\nb"
+
+
+def test_is_defined_lets_an_expression_probe_for_a_missing_value(
+    context: dict[str, Any],
+) -> None:
+    assert render("${{ tasks.extract.outputs.nope is defined }}", context) == "false"
+    assert render("${{ tasks.extract.outputs.rows is defined }}", context) == "true"
