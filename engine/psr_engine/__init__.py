@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from psr_engine._version import __version__
+from psr_engine._version import __version__ as __version__
 
 # name -> module that defines it
 _LAZY: dict[str, str] = {
@@ -25,7 +25,7 @@ _LAZY: dict[str, str] = {
     "TracingManager": "psr_engine.tracing",
     "WorkflowEngine": "psr_engine.run",
     "WorkflowParser": "psr_engine.manifest.parser",
-    "set_output": "psr_engine.outputs",
+    "set_output": "psr_engine.run.outputs",
 }
 
 __all__ = sorted(["__version__", *_LAZY])

@@ -1,0 +1,85 @@
+"""Argument parsing and dispatch. Stdlib only at import time: each command module is imported
+when that command runs, and imports the heavy parts of the engine itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from importlib import import_module
+
+from psr_engine._version import __version__
+
+# command -> (module under psr_engine.cli, one-line help). Order is the order of --help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("cmd_validate", "check manifests against the schema and the planner's rules"),
+    "plan": ("cmd_plan", "show what a run would do: levels, tasks, needs, resources, gates"),
+    "graph": ("cmd_graph", "draw the task graph as Mermaid or Graphviz DOT"),
+    "apply": ("cmd_apply", "run a workflow"),
+    "run": ("cmd_run", "run one Python script with monitoring, retries and a timeout"),
+    "schema": ("cmd_schema", "print the manifest's JSON Schema"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a usage error already; keep its message short and on stderr."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="psr-engine",
+        description="A declarative workflow engine: validate, plan and run workflow.yaml.",
+    )
+    parser.add_argument("--version", action="version", version=f"psr-engine {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (module, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        _module(module).add_arguments(command)
+    return parser
+
+
+def _module(name: str):  # type: ignore[no-untyped-def]
+    return import_module(f"psr_engine.cli.{name}")
+
+
+def main(argv: list[str]) -> int:
+    # Fast path: `--version` must not pay for building every subcommand's parser.
+    if argv in (["--version"], ["-V"]):
+        sys.stdout.write(f"psr-engine {__version__}\n")
+        return 0
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    run: Callable[[argparse.Namespace], int] = _module(COMMANDS[args.command][0]).run
+    return guarded(run, args)
+
+
+def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a command, turning every error meant for users into a message and an exit code."""
+    from psr_engine.errors import PsrError
+
+    try:
+        return run(args)
+    except PsrError as error:
+        print_error(str(error))
+        return error.exit_code
+    except KeyboardInterrupt:
+        print_error("interrupted")
+        return 130
+    except BrokenPipeError:
+        # `psr-engine plan | head`: the reader went away; not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def print_error(message: str) -> None:
+    prefix = "error: " if not message.startswith(("error", "/")) and ":" not in message[:1] else ""
+    sys.stderr.write(f"{prefix}{message}\n")

@@ -1,0 +1,28 @@
+"""psr-engine plan [FILE]: what a run would do, as a table or as the Plan's JSON."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from psr_engine.cli.options import add_manifest, add_output, add_params
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_manifest(parser)
+    add_params(parser)
+    add_output(parser, ("table", "json"))
+
+
+def run(args: argparse.Namespace) -> int:
+    from psr_engine import api
+    from psr_engine.cli.options import parse_param_args, use_color
+
+    plan = api.compile(args.file, params=parse_param_args(args.param), params_file=args.params_file)
+    if args.output == "json":
+        sys.stdout.write(plan.to_json(indent=2) + "\n")
+    else:
+        from psr_engine.plan.render import plan_table
+
+        sys.stdout.write(plan_table(plan, color=use_color() and sys.stdout.isatty()))
+    return 0

@@ -1,0 +1,41 @@
+"""psr-engine validate FILE...: exit 0 when every file is valid, 2 otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from psr_engine.cli.options import DEFAULT_MANIFEST, add_manifest, add_output, add_params
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_manifest(parser, many=True)
+    add_params(parser)
+    add_output(parser, ("text", "json"))
+
+
+def run(args: argparse.Namespace) -> int:
+    from psr_engine import api
+    from psr_engine.cli.options import parse_param_args
+
+    params = parse_param_args(args.param)
+    results = [api.validate(path, params=params) for path in args.files or [DEFAULT_MANIFEST]]
+    if args.output == "json":
+        json.dump(
+            {"valid": all(r.ok for r in results), "files": [r.to_dict() for r in results]},
+            sys.stdout,
+            indent=2,
+        )
+        sys.stdout.write("\n")
+    else:
+        for result in results:
+            if result.ok:
+                count = len(result.plan.tasks) if result.plan else 0
+                sys.stdout.write(f"{result.path}: valid ({count} tasks)\n")
+            else:
+                for diagnostic in result.diagnostics:
+                    sys.stderr.write(f"{diagnostic}\n")
+                noun = "problem" if len(result.diagnostics) == 1 else "problems"
+                sys.stderr.write(f"{result.path}: invalid ({len(result.diagnostics)} {noun})\n")
+    return 0 if all(r.ok for r in results) else 2

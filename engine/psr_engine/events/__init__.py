@@ -1,0 +1,1 @@
+"""Events and their sinks. Import the submodules you need; nothing heavy here."""

@@ -1,0 +1,366 @@
+"""WorkflowEngine: runs a Plan and streams its events. One async core; `run_sync` wraps it."""
+
+from __future__ import annotations
+
+import os
+import secrets as _random
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+
+from psr_engine import expressions
+from psr_engine.events.bus import EventBus, Sink
+from psr_engine.events.model import Event
+from psr_engine.executors.base import Executor
+from psr_engine.plan.model import Plan, PlannedTask, SecretRequest
+from psr_engine.run.context import build_context
+from psr_engine.run.results import TaskResult, WorkflowResult
+from psr_engine.run.scheduler import RunShared, Scheduler
+
+SecretsResolver = Callable[[Sequence[SecretRequest]], Awaitable[Mapping[str, str]]]
+# (path of a child manifest, its params) -> its Plan. Given by the facade, which knows the
+# manifest stage: the runtime itself never reads manifests.
+PlanLoader = Callable[[str, Mapping[str, Any]], Plan]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionOrder:
+    """Task ids by level: every task's needs are in earlier levels."""
+
+    levels: tuple[tuple[str, ...], ...]
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        return tuple(task for level in self.levels for task in level)
+
+
+def new_run_id() -> str:
+    """Sortable and readable: 20261126-134511-a3f9c2."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{_random.token_hex(3)}"
+
+
+class WorkflowEngine:
+    def __init__(
+        self,
+        *,
+        executor: Executor | None = None,
+        sinks: Iterable[Sink] = (),
+        state_dir: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        secrets_resolver: SecretsResolver | None = None,
+        plan_loader: PlanLoader | None = None,
+        handle_signals: bool = False,
+        concurrency: int | None = None,
+    ) -> None:
+        self._executor = executor
+        self._sinks = list(sinks)
+        self._state_dir = state_dir
+        self._environ = dict(os.environ if environ is None else environ)
+        self._resolve_secrets = secrets_resolver
+        self._plan_loader = plan_loader
+        self._handle_signals = handle_signals
+        self._concurrency = concurrency
+        self.bus = EventBus(self._sinks)
+        self.interrupted: int | None = None
+
+    # -- the public surface ------------------------------------------------------------------
+
+    async def run(self, plan: Plan, *, run_id: str | None = None) -> WorkflowResult:
+        executor = self._executor or _local_executor()
+        run_id = run_id or new_run_id()
+        secret_values = await self._secrets(plan)
+        output_filter, mask_event = _maskers(secret_values)
+        self.bus.set_mask(mask_event)
+        await self.bus.start()
+        try:
+            return await self._execute(plan, run_id, executor, secret_values, output_filter)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.bus.aclose()
+                if self._executor is None:
+                    await executor.aclose()
+
+    def run_sync(self, plan: Plan, *, run_id: str | None = None) -> WorkflowResult:
+        return anyio.run(lambda: self.run(plan, run_id=run_id))
+
+    async def stream_events(self, plan: Plan) -> AsyncIterator[Event]:
+        """Run the plan, yielding every event as it happens (after masking)."""
+        send, receive = anyio.create_memory_object_stream[Event](max_buffer_size=10_000)
+        unlisten = self.bus.listen(send.send_nowait)
+
+        async def _drive() -> None:
+            try:
+                await self.run(plan)
+            finally:
+                unlisten()
+                send.close()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_drive)
+            async with receive:
+                async for event in receive:
+                    yield event
+
+    def resolve_dependencies(self, tasks: Sequence[PlannedTask]) -> ExecutionOrder:
+        """Levels by Kahn's algorithm over the tasks' needs (needs outside `tasks` ignored)."""
+        from psr_engine.errors import CycleError
+
+        ids = {t.id for t in tasks}
+        remaining = {t.id: {n for n in t.needs if n in ids} for t in tasks}
+        levels: list[tuple[str, ...]] = []
+        while remaining:
+            level = tuple(t.id for t in tasks if t.id in remaining and not remaining[t.id])
+            if not level:
+                raise CycleError("tasks depend on each other in a cycle", sorted(remaining))
+            levels.append(level)
+            for task_id in level:
+                del remaining[task_id]
+            for needs in remaining.values():
+                needs.difference_update(level)
+        return ExecutionOrder(tuple(levels))
+
+    async def execute_parallel(
+        self, tasks: Sequence[PlannedTask], *, plan: Plan | None = None
+    ) -> list[TaskResult]:
+        """Run the given tasks at once (their needs among them still respected)."""
+        base = plan or Plan(
+            workflow="adhoc",
+            manifest_path=os.path.join(os.getcwd(), "adhoc"),
+            manifest_digest="",
+            params={},
+            tasks=(),
+        )
+        ids = {t.id for t in tasks}
+        chosen = tuple(replace(t, needs=tuple(n for n in t.needs if n in ids)) for t in tasks)
+        groups: dict[str, tuple[str, ...]] = {}
+        for task in chosen:
+            groups[task.task] = (*groups.get(task.task, ()), task.id)
+        result = await self.run(replace(base, tasks=chosen, on_exit=(), groups=groups))
+        return [result.tasks[t.id] for t in chosen]
+
+    # -- one run ----------------------------------------------------------------------------
+
+    async def _secrets(self, plan: Plan) -> dict[str, str]:
+        if not plan.secrets:
+            return {}
+        resolver = self._resolve_secrets
+        if resolver is None:
+            from psr_engine.secrets import resolve_requests
+
+            resolver = resolve_requests
+        return dict(await resolver(plan.secrets))
+
+    async def _execute(
+        self,
+        plan: Plan,
+        run_id: str,
+        executor: Executor,
+        secret_values: Mapping[str, str],
+        output_filter: Callable[[bytes], bytes] | None,
+    ) -> WorkflowResult:
+        started = time.time()
+        state_dir = self._state_dir or os.path.join(os.path.dirname(plan.manifest_path), ".psr")
+        run_dir = os.path.join(state_dir, "runs", run_id)
+        os.makedirs(run_dir, exist_ok=True)
+        run_info: dict[str, Any] = {"id": run_id, "status": "running", "startedAt": started}
+        env = {
+            k: expressions.render(v, {"params": plan.params, "env": {}})
+            for k, v in plan.env.items()
+        }
+        results: dict[str, TaskResult] = {}
+        context = build_context(plan, run=run_info, results=results, secrets=secret_values, env=env)
+        shared = RunShared(
+            run_id=run_id,
+            run_dir=run_dir,
+            executor=executor,
+            emit=self.bus.emit,
+            context=context,
+            base_env=self._environ,
+            secrets=secret_values,
+            output_filter=output_filter,
+            run_subworkflow=self._subworkflow_runner(run_id),
+        )
+        self.bus.emit(
+            Event(
+                "run.started",
+                run_id,
+                plan.workflow,
+                ts=started,
+                status="running",
+                data={
+                    "tasks": len(plan.tasks),
+                    "onExit": len(plan.on_exit),
+                    "params": plan.params,
+                    "labels": plan.labels,
+                    "manifest": plan.manifest_path,
+                    "runDir": run_dir,
+                },
+            )
+        )
+        concurrency = self._concurrency or plan.concurrency
+        main = Scheduler(
+            plan,
+            plan.tasks,
+            shared,
+            results,
+            concurrency=concurrency,
+            capacity=plan.capacity,
+            workflow=plan.workflow,
+        )
+        await self._run_scheduler(main)
+        main.cancel_pending(shared.stop_reason or "interrupted")
+        status = self._status(results)
+        run_info["status"] = status
+        if plan.on_exit:
+            # onExit runs whatever happened, even after an interrupt; a second interrupt
+            # (or SIGTERM) stops it too.
+            shared.stopping = False
+            on_exit = Scheduler(
+                plan,
+                plan.on_exit,
+                shared,
+                results,
+                concurrency=concurrency,
+                capacity=plan.capacity,
+                workflow=plan.workflow,
+            )
+            await self._run_scheduler(on_exit)
+            on_exit.cancel_pending("interrupted")
+        ended = time.time()
+        counts: dict[str, int] = {}
+        for result in results.values():
+            counts[result.status] = counts.get(result.status, 0) + 1
+        self.bus.emit(
+            Event(
+                "run.finished",
+                run_id,
+                plan.workflow,
+                ts=ended,
+                status=status,
+                reason=shared.stop_reason,
+                duration_s=round(ended - started, 6),
+                data={"counts": counts},
+            )
+        )
+        return WorkflowResult(
+            run_id=run_id,
+            workflow=plan.workflow,
+            status=status,
+            started_at=started,
+            ended_at=ended,
+            tasks=dict(results),
+            reason=shared.stop_reason,
+        )
+
+    async def _run_scheduler(self, scheduler: Scheduler) -> None:
+        async with anyio.create_task_group() as tg:
+            if self._handle_signals:
+                tg.start_soon(self._watch_signals, scheduler, tg.cancel_scope)
+            await scheduler.execute()
+            tg.cancel_scope.cancel()
+
+    async def _watch_signals(self, scheduler: Scheduler, scope: anyio.CancelScope) -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                self.interrupted = signum
+                # Stop dispatching first, so nothing new starts while the scope unwinds.
+                scheduler.stop("interrupted")
+                scope.cancel()
+                return
+
+    def _status(self, results: Mapping[str, TaskResult]) -> str:
+        if self.interrupted is not None:
+            return "cancelled"
+        if any(not r.ok for r in results.values() if not r.on_exit):
+            return "failed"
+        return "succeeded"
+
+    def _subworkflow_runner(self, run_id: str) -> Callable[..., Awaitable[WorkflowResult]]:
+        async def run_child(task: PlannedTask, context: Mapping[str, Any]) -> WorkflowResult:
+            if self._plan_loader is None:
+                from psr_engine.errors import ExecutionError
+
+                raise ExecutionError("this engine was built without a plan loader")
+            params = _render_deep(task.with_, context)
+            child_plan = self._plan_loader(task.command, params)
+            child = WorkflowEngine(
+                executor=self._executor,
+                sinks=[_Nested(self.bus, task.id)],
+                state_dir=self._state_dir,
+                environ=self._environ,
+                secrets_resolver=self._resolve_secrets,
+                plan_loader=self._plan_loader,
+                concurrency=self._concurrency,
+            )
+            return await child.run(child_plan, run_id=f"{run_id}")
+
+        return run_child
+
+
+class _Nested:
+    """Puts a sub-workflow's task events under its parent task: `etl/extract`."""
+
+    name = "nested"
+
+    def __init__(self, parent: EventBus, task_id: str) -> None:
+        self._parent = parent
+        self._prefix = task_id + "/"
+
+    async def start(self) -> None:
+        return None
+
+    def emit(self, event: Event) -> None:
+        if event.task is not None:
+            self._parent.emit(event.with_(task=self._prefix + event.task))
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _render_deep(value: Any, context: Mapping[str, Any]) -> Any:
+    if isinstance(value, str):
+        if (
+            expressions.contains_expression(value)
+            and value.strip().startswith("${{")
+            and value.strip().endswith("}}")
+            and value.count("${{") == 1
+        ):
+            return expressions.evaluate(value, context)
+        return expressions.render(value, context)
+    if isinstance(value, list):
+        return [_render_deep(v, context) for v in value]
+    if isinstance(value, dict):
+        return {k: _render_deep(v, context) for k, v in value.items()}
+    return value
+
+
+def _local_executor() -> Executor:
+    from psr_engine.executors.local import LocalExecutor
+
+    return LocalExecutor()
+
+
+def _maskers(
+    values: Mapping[str, str],
+) -> tuple[Callable[[bytes], bytes] | None, Callable[[Event], Event] | None]:
+    if not values:
+        return None, None
+    from psr_engine.secrets.masker import Masker
+
+    masker = Masker(values.values())
+
+    def mask_event(event: Event) -> Event:
+        return event.with_(
+            message=masker.mask_text(event.message) if event.message else event.message,
+            reason=masker.mask_text(event.reason) if event.reason else event.reason,
+            outputs=masker.mask_obj(event.outputs) if event.outputs else event.outputs,
+            data=masker.mask_obj(event.data) if event.data else event.data,
+        )
+
+    return masker, mask_event

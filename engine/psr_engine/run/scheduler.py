@@ -1,0 +1,393 @@
+"""The scheduler of one run: starts each task as soon as its needs have ended and its trigger
+holds, within concurrency, maxParallel and the cpu/memory capacity, and reacts to completions
+(no polling).
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from psr_engine import expressions
+from psr_engine.errors import ExpressionError, PsrError
+from psr_engine.events.model import Event
+from psr_engine.executors.base import ProcessResult, ProcessSpec
+from psr_engine.plan.model import Plan, PlannedTask
+from psr_engine.run import attempt as attempts
+from psr_engine.run.context import for_task
+from psr_engine.run.outputs import read_outputs
+from psr_engine.run.results import TaskResult
+from psr_engine.run.triggers import Outcome, decide
+from psr_engine.units import Resources
+
+if TYPE_CHECKING:
+    from psr_engine.executors.base import Executor
+
+
+@dataclass(slots=True)
+class _Progress:
+    """What one task has accumulated over its attempts so far."""
+
+    attempts: int = 0
+    started_at: float | None = None
+    duration: float = 0.0
+    cpu_user: float = 0.0
+    cpu_sys: float = 0.0
+    max_rss: int = 0
+    exit_code: int | None = None
+    logs: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RunShared:
+    """What every scheduler of one run shares (the main DAG, onExit, sub-workflows)."""
+
+    run_id: str
+    run_dir: str
+    executor: Executor
+    emit: Callable[[Event], None]
+    context: dict[str, Any]
+    base_env: Mapping[str, str]
+    secrets: Mapping[str, str]
+    output_filter: Callable[[bytes], bytes] | None
+    run_subworkflow: Callable[..., Any] | None = None
+    stopping: bool = False
+    stop_reason: str | None = None
+
+
+class Scheduler:
+    def __init__(
+        self,
+        plan: Plan,
+        tasks: Sequence[PlannedTask],
+        shared: RunShared,
+        results: dict[str, TaskResult],
+        *,
+        concurrency: int,
+        capacity: Resources,
+        workflow: str,
+    ) -> None:
+        self.plan = plan
+        self.shared = shared
+        self.results = results
+        self.workflow = workflow
+        self.tasks = {t.id: t for t in tasks}
+        self.order = {t.id: i for i, t in enumerate(tasks)}
+        self.concurrency = max(1, concurrency)
+        self.free = capacity
+        self.waiting = {t.id: sum(1 for n in t.needs if n in self.tasks) for t in tasks}
+        self.dependents: dict[str, list[str]] = {t.id: [] for t in tasks}
+        for t in tasks:
+            for need in t.needs:
+                if need in self.dependents:
+                    self.dependents[need].append(t.id)
+        self.progress = {t.id: _Progress() for t in tasks}
+        self.ready: list[tuple[int, str]] = []
+        self.running = 0
+        self.group_running: Counter[str] = Counter()
+        self.ended = 0
+        self.done = anyio.Event()
+        self._tg: anyio.abc.TaskGroup | None = None
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def execute(self) -> None:
+        if not self.tasks:
+            return
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            for task_id, count in self.waiting.items():
+                if count == 0:
+                    heapq.heappush(self.ready, (self.order[task_id], task_id))
+            self._dispatch()
+            await self.done.wait()
+
+    def stop(self, reason: str) -> None:
+        """Start nothing more; what runs goes on (budget) unless the caller cancels it."""
+        self.shared.stopping = True
+        self.shared.stop_reason = reason
+
+    def cancel_pending(self, reason: str) -> None:
+        """After a stop: every task that never ended is cancelled, with the stop's reason."""
+        for task_id in self.tasks:
+            if task_id not in self.results:
+                self._record(task_id, "cancelled", reason)
+
+    def _dispatch(self) -> None:
+        if self.shared.stopping or self._tg is None:
+            return
+        blocked: list[tuple[int, str]] = []
+        while self.ready and self.running < self.concurrency:
+            item = heapq.heappop(self.ready)
+            task = self.tasks[item[1]]
+            if not self._fits(task):
+                blocked.append(item)
+                continue
+            if self.progress[task.id].attempts == 0 and task.when and not self._condition(task):
+                continue
+            self.running += 1
+            self.group_running[task.task] += 1
+            self.free = self.free - task.resources
+            self._tg.start_soon(self._attempt, task)
+        for item in blocked:
+            heapq.heappush(self.ready, item)
+
+    def _fits(self, task: PlannedTask) -> bool:
+        if task.max_parallel is not None and self.group_running[task.task] >= task.max_parallel:
+            return False
+        return task.resources.fits_in(self.free)
+
+    def _release(self, task: PlannedTask) -> None:
+        self.running -= 1
+        self.group_running[task.task] -= 1
+        self.free = self.free + task.resources
+
+    def _condition(self, task: PlannedTask) -> bool:
+        """`when`, evaluated just before the first attempt; false -> skipped (condition)."""
+        try:
+            if expressions.evaluate_condition(task.when or "", self._context(task)):
+                return True
+            self._finish(task.id, "skipped", "condition")
+        except ExpressionError as error:
+            self._finish(task.id, "failed", "expression", message=str(error))
+        return False
+
+    # -- attempts ------------------------------------------------------------------------
+
+    async def _attempt(self, task: PlannedTask) -> None:
+        progress = self.progress[task.id]
+        progress.attempts += 1
+        number = progress.attempts
+        if progress.started_at is None:
+            progress.started_at = time.time()
+        try:
+            if task.kind == "workflow":
+                await self._subworkflow(task, number)
+                return
+            try:
+                spec = self._spec(task, number)
+            except (ExpressionError, ValueError) as error:
+                self._release(task)
+                self._finish(task.id, "failed", "expression", message=str(error))
+                return
+            self._emit(
+                "task.started", task, attempt=number, status="running", log_path=spec.log_path
+            )
+            try:
+                result = await self.shared.executor.run(spec)
+            except anyio.get_cancelled_exc_class():
+                self._release(task)
+                self._record(task.id, "cancelled", self.shared.stop_reason or "interrupted")
+                raise
+            self._release(task)
+            self._after_attempt(task, number, spec, result)
+        finally:
+            self._dispatch()
+
+    def _spec(self, task: PlannedTask, number: int) -> ProcessSpec:
+        context = self._context(task)
+        stem = os.path.join(self.shared.run_dir, attempts.log_stem(task.id, number))
+        extra = {
+            "PSR_RUN_ID": self.shared.run_id,
+            "PSR_WORKFLOW": self.workflow,
+            "PSR_TASK": task.id,
+            "PSR_TASK_NAME": task.task,
+            "PSR_ATTEMPT": str(number),
+            "PSR_OUTPUT": stem + ".out",
+        }
+        env = attempts.env_for(
+            task, context, base=self.shared.base_env, secrets=self.shared.secrets, extra=extra
+        )
+        return ProcessSpec(
+            argv=attempts.argv_for(task, context),
+            env=env,
+            cwd=task.workdir or os.path.dirname(self.plan.manifest_path),
+            log_path=stem + ".log",
+            timeout=task.timeout,
+            kill_grace=task.kill_grace,
+            output_filter=self.shared.output_filter,
+        )
+
+    def _after_attempt(
+        self, task: PlannedTask, number: int, spec: ProcessSpec, result: ProcessResult
+    ) -> None:
+        progress = self.progress[task.id]
+        progress.duration += result.duration
+        progress.cpu_user += result.cpu_user
+        progress.cpu_sys += result.cpu_sys
+        progress.max_rss = max(progress.max_rss, result.max_rss)
+        progress.exit_code = result.exit_code
+        progress.logs.append(spec.log_path)
+        status, reason, message = "succeeded", None, None
+        outputs: dict[str, str] = {}
+        if result.timed_out:
+            status, reason = "timed_out", "timeout"
+        elif result.exit_code != 0:
+            status, reason = "failed", f"exit code {result.exit_code}"
+        else:
+            try:
+                outputs = read_outputs(spec.env["PSR_OUTPUT"])
+            except ValueError as error:
+                status, reason, message = "failed", "outputs", f"$PSR_OUTPUT: {error}"
+        if status != "succeeded" and attempts.should_retry(task, number, result):
+            delay = attempts.retry_delay(task, number)
+            self._emit(
+                "task.retrying",
+                task,
+                attempt=number,
+                status="retrying",
+                reason=reason,
+                exit_code=result.exit_code,
+                duration_s=result.duration,
+                log_path=spec.log_path,
+                data={"delayS": round(delay, 3)},
+            )
+            assert self._tg is not None
+            self._tg.start_soon(self._requeue_after, task, delay)
+            return
+        self._finish(task.id, status, reason, outputs=outputs, message=message)
+
+    async def _requeue_after(self, task: PlannedTask, delay: float) -> None:
+        try:
+            await anyio.sleep(delay)
+        except anyio.get_cancelled_exc_class():
+            self._record(task.id, "cancelled", self.shared.stop_reason or "interrupted")
+            raise
+        if self.shared.stopping:
+            self._finish(task.id, "cancelled", self.shared.stop_reason)
+            return
+        heapq.heappush(self.ready, (self.order[task.id], task.id))
+        self._dispatch()
+
+    async def _subworkflow(self, task: PlannedTask, number: int) -> None:
+        self._emit("task.started", task, attempt=number, status="running")
+        status, reason, message = "failed", "sub-workflow", None
+        started = time.monotonic()
+        try:
+            if self.shared.run_subworkflow is None:
+                raise PsrError("sub-workflows need the engine's plan loader")
+            child = await self.shared.run_subworkflow(task, self._context(task))
+            status = "succeeded" if child.status == "succeeded" else "failed"
+            reason = None if status == "succeeded" else f"sub-workflow {child.status}"
+        except anyio.get_cancelled_exc_class():
+            self._release(task)
+            self._record(task.id, "cancelled", self.shared.stop_reason or "interrupted")
+            raise
+        except PsrError as error:
+            message = str(error)
+        self.progress[task.id].duration += time.monotonic() - started
+        self._release(task)
+        self._finish(task.id, status, reason, message=message)
+
+    # -- endings ---------------------------------------------------------------------------
+
+    def _finish(
+        self,
+        task_id: str,
+        status: str,
+        reason: str | None = None,
+        *,
+        outputs: Mapping[str, str] | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Record an ending, then decide every dependent whose needs have now all ended.
+        A worklist, not recursion: a skip can cascade down a 10,000-task chain."""
+        work = [(task_id, status, reason, outputs, message)]
+        while work:
+            tid, st, why, outs, msg = work.pop()
+            self._record(tid, st, why, outputs=outs, message=msg)
+            for dependent in self.dependents[tid]:
+                self.waiting[dependent] -= 1
+                if self.waiting[dependent]:
+                    continue
+                task = self.tasks[dependent]
+                upstream = (self._outcome(n) for n in task.needs if n in self.tasks)
+                skip = decide(task.trigger, upstream)
+                if skip is None:
+                    heapq.heappush(self.ready, (self.order[dependent], dependent))
+                else:
+                    work.append((dependent, "skipped", skip, None, None))
+
+    def _outcome(self, task_id: str) -> Outcome:
+        result = self.results[task_id]
+        return Outcome(result.status, result.reason, result.continue_on_error)
+
+    def _record(
+        self,
+        task_id: str,
+        status: str,
+        reason: str | None = None,
+        *,
+        outputs: Mapping[str, str] | None = None,
+        message: str | None = None,
+    ) -> None:
+        if task_id in self.results:
+            return
+        task = self.tasks[task_id]
+        progress = self.progress[task_id]
+        result = TaskResult(
+            id=task_id,
+            task=task.task,
+            status=status,
+            reason=reason,
+            attempts=progress.attempts,
+            exit_code=progress.exit_code,
+            started_at=progress.started_at,
+            ended_at=time.time(),
+            duration=progress.duration,
+            cpu_user=progress.cpu_user,
+            cpu_sys=progress.cpu_sys,
+            max_rss=progress.max_rss,
+            outputs=dict(outputs or {}),
+            log_paths=tuple(progress.logs),
+            matrix=task.matrix,
+            continue_on_error=task.continue_on_error,
+            on_exit=task.on_exit,
+        )
+        self.results[task_id] = result
+        if status == "skipped":
+            self._emit("task.skipped", task, status=status, reason=reason, message=message)
+        else:
+            self._emit(
+                "task.finished",
+                task,
+                attempt=progress.attempts or None,
+                status=status,
+                reason=reason,
+                exit_code=progress.exit_code,
+                duration_s=round(progress.duration, 6),
+                cpu_user_s=round(progress.cpu_user, 6),
+                cpu_sys_s=round(progress.cpu_sys, 6),
+                max_rss_bytes=progress.max_rss,
+                outputs=result.outputs or None,
+                message=message,
+                log_path=progress.logs[-1] if progress.logs else None,
+            )
+        self.ended += 1
+        if self.ended == len(self.tasks):
+            self.done.set()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _context(self, task: PlannedTask) -> dict[str, Any]:
+        return for_task(self.shared.context, task)
+
+    def _emit(self, type_: str, task: PlannedTask, **fields: Any) -> None:
+        if task.matrix:
+            fields["data"] = {**(fields.get("data") or {}), "matrix": task.matrix}
+        self.shared.emit(
+            Event(
+                type_,
+                self.shared.run_id,
+                self.workflow,
+                task=task.id,  # type: ignore[arg-type]
+                **fields,
+            )
+        )
