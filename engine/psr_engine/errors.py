@@ -33,7 +33,7 @@ class Diagnostic:
         where = self.file
         if self.line:
             where += f":{self.line}:{self.column or 1}"
-        text = f"{where}: {self.message}"
+        text = f"{where}: {self.message}" if where else self.message
         if self.path:
             text += f" (at {self.path})"
         if self.hint:

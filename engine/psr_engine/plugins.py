@@ -26,6 +26,7 @@ BUILTIN: dict[str, dict[str, tuple[str, str]]] = {
     "sinks": {
         "console": ("psr_engine.events.sinks.console:ConsoleSink", ""),
         "jsonl": ("psr_engine.events.sinks.jsonl:JsonlSink", ""),
+        "webhook": ("psr_engine.events.sinks.webhook:WebhookSink", ""),
     },
     "secrets": {},
     "gates": {},
