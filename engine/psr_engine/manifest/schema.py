@@ -1,0 +1,288 @@
+"""The manifest's JSON Schema: finding it, and turning its verdicts into FILE:LINE:COL messages.
+
+The schema file is the source of truth for the manifest's shape (editors read it too). It is
+shipped in the wheel as ``psr_engine/schemas/``; an editable install has no such folder, so
+the repository's ``schemas/`` folder is the fallback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from psr_engine.errors import Diagnostic, ManifestError
+from psr_engine.manifest.model import JsonPath, Position
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+
+    from psr_engine.manifest.loader import LoadedDocument
+
+SCHEMA_NAME = "workflow.v1.json"
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "text",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def schema_text(name: str = SCHEMA_NAME) -> str:
+    """The text of a schema shipped with psr-engine (``workflow.v1.json`` by default)."""
+    from importlib import resources
+
+    import psr_engine
+
+    shipped = resources.files("psr_engine").joinpath("schemas", name)
+    if shipped.is_file():
+        return shipped.read_text(encoding="utf-8")
+    # Editable install: the wheel's force-included folder does not exist; use the repository's.
+    repository = Path(psr_engine.__file__).resolve().parents[2] / "schemas" / name
+    return repository.read_text(encoding="utf-8")
+
+
+@functools.cache
+def load_schema() -> dict[str, Any]:
+    """The manifest schema as a mapping (parsed once per process; do not mutate it)."""
+    return json.loads(schema_text(SCHEMA_NAME))
+
+
+@functools.cache
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load_schema())
+
+
+def schema_diagnostics(document: LoadedDocument) -> list[Diagnostic]:
+    """Every schema violation of the document, as Diagnostics sorted by position."""
+    found: list[Diagnostic] = []
+    for error in _validator().iter_errors(document.data):
+        found.extend(_describe(error, document))
+    unique = {(d.line, d.column, d.path, d.message): d for d in found}
+    return sorted(unique.values(), key=lambda d: (d.line, d.column, d.path, d.message))
+
+
+def check_schema(document: LoadedDocument) -> None:
+    """Raise one ManifestError listing every schema violation, if there is any."""
+    diagnostics = schema_diagnostics(document)
+    if diagnostics:
+        raise ManifestError(diagnostics)
+
+
+def dotted(path: Iterable[str | int]) -> str:
+    """``("spec", "gates", 0, "failOn")`` -> ``spec.gates[0].failOn``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def position_of(positions: Mapping[JsonPath, Position], path: JsonPath) -> Position:
+    """The node's position, or its nearest known ancestor's, or 1:1."""
+    probe = tuple(path)
+    while probe:
+        found = positions.get(probe)
+        if found is not None:
+            return found
+        probe = probe[:-1]
+    return positions.get((), Position(1, 1))
+
+
+def _describe(error: ValidationError, document: LoadedDocument) -> list[Diagnostic]:
+    path: JsonPath = tuple(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    validator = error.validator
+
+    def at(where: JsonPath, message: str, hint: str = "") -> Diagnostic:
+        position = position_of(document.positions, where)
+        return Diagnostic(
+            file=document.path,
+            line=position.line,
+            column=position.column,
+            message=message,
+            path=dotted(where),
+            hint=hint,
+        )
+
+    if "propertyNames" in error.absolute_schema_path:
+        # The instance is the offending key itself; point at it.
+        expected = schema.get("title", f"a name matching {schema.get('pattern', '')}")
+        return [at((*path, error.instance), f"{error.instance!r} is not {expected}")]
+    if validator == "additionalProperties":
+        return [at((*path, key), *_unknown_key(key, schema)) for key in _extra_keys(error)]
+    if validator == "required":
+        return [_required(error, at, path, schema)]
+    if validator == "oneOf" and _is_kind_choice(error.validator_value):
+        return [at(path, *_kind_choice(error.validator_value, error.instance))]
+    if validator in ("anyOf", "oneOf"):
+        if "title" in schema and not isinstance(error.instance, dict | list):
+            return [at(path, f"{_short(error.instance)} is not {schema['title']}", _hint(schema))]
+        branch = _matching_branch(error)
+        if branch:
+            return [d for sub in branch for d in _describe(sub, document)]
+        kinds = [b.get("type") for b in error.validator_value if isinstance(b, dict)]
+        if kinds and all(isinstance(k, str) for k in kinds):
+            expected = " or ".join(dict.fromkeys(_TYPE_NAMES.get(k, k) for k in kinds))
+            return [at(path, f"expected {expected}, not {_kind_of(error.instance)}", _hint(schema))]
+    return [at(path, _message(error, schema), _hint(schema))]
+
+
+def suggest(word: str, options: Iterable[str]) -> str | None:
+    """The option the user most likely meant: a close spelling, or the one it abbreviates."""
+    options = list(options)
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    starting = [o for o in options if word and o.lower().startswith(word.lower())]
+    return starting[0] if len(starting) == 1 else None
+
+
+def _matching_branch(error: ValidationError) -> list[ValidationError]:
+    """The errors of the branch that accepts the instance's type (the most relevant one's).
+
+    A value that is a mapping should be told what is wrong with it as a mapping, not that
+    it is not an integer (the other branch of ``retries``).
+    """
+    from jsonschema.exceptions import best_match
+
+    def type_mismatch(sub: ValidationError) -> bool:
+        return sub.validator == "type" and not sub.path
+
+    by_branch: dict[Any, list[ValidationError]] = {}
+    for sub in error.context or ():
+        by_branch.setdefault(sub.schema_path[0] if sub.schema_path else None, []).append(sub)
+    fitting = [errs for errs in by_branch.values() if not any(map(type_mismatch, errs))]
+    if len(fitting) == 1:
+        return fitting[0]
+    if fitting:
+        return [best_match(e for errs in fitting for e in errs)]
+    return []
+
+
+def _extra_keys(error: ValidationError) -> list[str]:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    allowed = set(schema.get("properties", {}))
+    patterns = list(schema.get("patternProperties", {}))
+    import re
+
+    return [
+        key
+        for key in error.instance
+        if key not in allowed and not any(re.search(p, key) for p in patterns)
+    ]
+
+
+def _unknown_key(key: str, schema: Mapping[str, Any]) -> tuple[str, str]:
+    allowed = sorted(schema.get("properties", {}))
+    close = suggest(key, allowed)
+    if close:
+        hint = f"did you mean {close!r}?"
+    elif len(allowed) <= 14:
+        hint = "allowed here: " + ", ".join(allowed)
+    else:
+        hint = "see docs/manifest.md for the fields allowed here"
+    return f"unknown field {key!r}", hint
+
+
+def _required(error: ValidationError, at: Any, path: JsonPath, schema: Mapping[str, Any]) -> Any:
+    missing = next((name for name in error.validator_value if name not in error.instance), "?")
+    described = schema.get("properties", {}).get(missing, {})
+    return at(path, f"missing required field {missing!r}", described.get("description", ""))
+
+
+def _is_kind_choice(branches: Any) -> bool:
+    return (
+        isinstance(branches, list)
+        and len(branches) > 1
+        and all(set(b) == {"required"} and len(b["required"]) == 1 for b in branches)
+    )
+
+
+def _kind_choice(branches: list[dict[str, list[str]]], instance: Any) -> tuple[str, str]:
+    kinds = [b["required"][0] for b in branches]
+    names = ", ".join(kinds[:-1]) + f" or {kinds[-1]}"
+    found = [k for k in kinds if isinstance(instance, dict) and k in instance]
+    if found:
+        detail = f"this one has {' and '.join(found)}"
+        hint = "split it into one task per kind, chained with needs"
+    else:
+        detail = "this one has none"
+        hint = "e.g. `run: echo hello` for a shell command"
+    return f"a task needs exactly one of {names}: {detail}", hint
+
+
+def _message(error: ValidationError, schema: Mapping[str, Any]) -> str:
+    value, instance = error.validator_value, error.instance
+    shown = _short(instance)
+    match error.validator:
+        case "type":
+            kinds = value if isinstance(value, list) else [value]
+            expected = " or ".join(_TYPE_NAMES.get(k, k) for k in kinds)
+            return f"expected {expected}, not {_kind_of(instance)}"
+        case "enum":
+            text = f"{shown} is not one of " + ", ".join(str(v) for v in value)
+            if isinstance(instance, str):
+                close = suggest(instance, [str(v) for v in value])
+                if close:
+                    text += f" (did you mean {close!r}?)"
+            return text
+        case "const":
+            return f"must be {value!r}, not {shown}"
+        case "pattern":
+            return (
+                f"{shown} is not {schema['title']}"
+                if "title" in schema
+                else (f"{shown} does not match the pattern {value}")
+            )
+        case "minimum":
+            return f"must be at least {value}, not {shown}"
+        case "maximum":
+            return f"must be at most {value}, not {shown}"
+        case "exclusiveMinimum":
+            return f"must be greater than {value}, not {shown}"
+        case "exclusiveMaximum":
+            return f"must be less than {value}, not {shown}"
+        case "minItems" | "minProperties" | "minLength":
+            return "must not be empty" if value == 1 else f"needs at least {value} entries"
+        case "maxLength":
+            return f"is longer than {value} characters"
+        case "uniqueItems":
+            seen: list[Any] = []
+            duplicate = next((x for x in instance if x in seen or seen.append(x)), None)
+            return f"lists {_short(duplicate)} more than once"
+    return error.message if len(error.message) <= 200 else error.message[:197] + "..."
+
+
+def _hint(schema: Mapping[str, Any]) -> str:
+    return str(schema.get("description", ""))
+
+
+def _kind_of(instance: Any) -> str:
+    if isinstance(instance, bool):
+        return f"{str(instance).lower()} (a boolean)"
+    if instance is None:
+        return "an empty value (null)"
+    if isinstance(instance, dict):
+        return "a mapping"
+    if isinstance(instance, list):
+        return f"a list of {len(instance)} items"
+    if isinstance(instance, str):
+        return f"text ({_short(instance)})"
+    return f"the number {instance}"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return f"a list of {len(value)} items"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
