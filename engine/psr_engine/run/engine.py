@@ -71,7 +71,15 @@ class WorkflowEngine:
 
     # -- the public surface ------------------------------------------------------------------
 
-    async def run(self, plan: Plan, *, run_id: str | None = None) -> WorkflowResult:
+    async def run(
+        self,
+        plan: Plan,
+        *,
+        run_id: str | None = None,
+        reuse: Mapping[str, TaskResult] | None = None,
+    ) -> WorkflowResult:
+        """Run the plan. `reuse` (resume): results of an earlier run's succeeded tasks, which
+        are recorded with their outputs and not run again."""
         executor = self._executor or _local_executor()
         run_id = run_id or new_run_id()
         secret_values = await self._secrets(plan)
@@ -79,15 +87,17 @@ class WorkflowEngine:
         self.bus.set_mask(mask_event)
         await self.bus.start()
         try:
-            return await self._execute(plan, run_id, executor, secret_values, output_filter)
+            return await self._execute(
+                plan, run_id, executor, secret_values, output_filter, reuse or {}
+            )
         finally:
             with anyio.CancelScope(shield=True):
                 await self.bus.aclose()
                 if self._executor is None:
                     await executor.aclose()
 
-    def run_sync(self, plan: Plan, *, run_id: str | None = None) -> WorkflowResult:
-        return anyio.run(lambda: self.run(plan, run_id=run_id))
+    def run_sync(self, plan: Plan, **options: Any) -> WorkflowResult:
+        return anyio.run(lambda: self.run(plan, **options))
 
     async def stream_events(self, plan: Plan) -> AsyncIterator[Event]:
         """Run the plan, yielding every event as it happens (after masking)."""
@@ -163,6 +173,7 @@ class WorkflowEngine:
         executor: Executor,
         secret_values: Mapping[str, str],
         output_filter: Callable[[bytes], bytes] | None,
+        reuse: Mapping[str, TaskResult],
     ) -> WorkflowResult:
         started = time.time()
         state_dir = self._state_dir or os.path.join(os.path.dirname(plan.manifest_path), ".psr")
@@ -212,6 +223,7 @@ class WorkflowEngine:
             concurrency=concurrency,
             capacity=plan.capacity,
             workflow=plan.workflow,
+            reuse=reuse,
         )
         await self._run_scheduler(main)
         main.cancel_pending(shared.stop_reason or "interrupted")

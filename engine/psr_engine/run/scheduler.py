@@ -73,6 +73,7 @@ class Scheduler:
         concurrency: int,
         capacity: Resources,
         workflow: str,
+        reuse: Mapping[str, TaskResult] | None = None,
     ) -> None:
         self.plan = plan
         self.shared = shared
@@ -95,6 +96,8 @@ class Scheduler:
         self.ended = 0
         self.done = anyio.Event()
         self._tg: anyio.abc.TaskGroup | None = None
+        # Resume: succeeded tasks of an earlier run, recorded as they were, never run again.
+        self.reuse = {k: v for k, v in (reuse or {}).items() if k in self.tasks}
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -104,8 +107,10 @@ class Scheduler:
         async with anyio.create_task_group() as tg:
             self._tg = tg
             for task_id, count in self.waiting.items():
-                if count == 0:
+                if count == 0 and task_id not in self.reuse:
                     heapq.heappush(self.ready, (self.order[task_id], task_id))
+            for task_id in sorted(self.reuse, key=self.order.__getitem__):
+                self._reuse(task_id, self.reuse[task_id])
             self._dispatch()
             await self.done.wait()
 
@@ -305,7 +310,7 @@ class Scheduler:
             self._record(tid, st, why, outputs=outs, message=msg)
             for dependent in self.dependents[tid]:
                 self.waiting[dependent] -= 1
-                if self.waiting[dependent]:
+                if self.waiting[dependent] or dependent in self.reuse:
                     continue
                 task = self.tasks[dependent]
                 upstream = (self._outcome(n) for n in task.needs if n in self.tasks)
@@ -314,6 +319,17 @@ class Scheduler:
                     heapq.heappush(self.ready, (self.order[dependent], dependent))
                 else:
                     work.append((dependent, "skipped", skip, None, None))
+
+    def _reuse(self, task_id: str, earlier: TaskResult) -> None:
+        progress = self.progress[task_id]
+        progress.exit_code = earlier.exit_code
+        self._finish(
+            task_id,
+            "succeeded",
+            "reused",
+            outputs=earlier.outputs,
+            message="reused from an earlier run",
+        )
 
     def _outcome(self, task_id: str) -> Outcome:
         result = self.results[task_id]
