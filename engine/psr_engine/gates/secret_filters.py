@@ -1,0 +1,208 @@
+"""False-positive control for the secret scanner: what looks like a credential but is not one.
+
+Placeholders, documented examples, template variables, environment reads, hashes and UUIDs
+are dropped here, and the generic `name = value` rule's values must look random (entropy over
+their alphabet) before they count. All checks are pure functions of the value and its line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+PRAGMA = "psr: ignore-secret"
+
+# Published examples (AWS documentation and friends): real shape, never real credentials.
+KNOWN_EXAMPLES = frozenset(
+    {
+        "AKIAIOSFODNN7EXAMPLE",
+        "AKIAI44QH8DHBEXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+    }
+)
+
+PLACEHOLDER_VALUES = frozenset(
+    {
+        "changeme",
+        "change_me",
+        "change-me",
+        "password",
+        "passwd",
+        "pass",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "none",
+        "null",
+        "nil",
+        "true",
+        "false",
+        "undefined",
+        "empty",
+        "redacted",
+        "hidden",
+        "masked",
+        "admin",
+        "root",
+        "guest",
+        "default",
+        "letmein",
+        "qwerty",
+        "your_api_key_here",
+    }
+)
+
+# Substrings that mark a value as a stand-in (compared lowercase).
+PLACEHOLDER_MARKERS = (
+    "example",
+    "dummy",
+    "fake",
+    "sample",
+    "test",
+    "placeholder",
+    "changeme",
+    "change_me",
+    "your_",
+    "your-",
+    "yourkey",
+    "your.key",
+    "xxxx",
+    "****",
+    "....",
+    "redacted",
+    "replace",
+    "insert",
+    "<",
+    ">",
+    "${",
+    "$(",
+    "{{",
+    "}}",
+    "{%",
+    "%(",
+    "%s",
+    "os.environ",
+    "getenv",
+    "process.env",
+)
+
+# Reading a secret from the environment is the right way to do it, not a leak.
+_ENV_READ = re.compile(
+    r"os\.environ(?:\.get)?\s*[\[(]|os\.getenv\s*\(|process\.env\b|ENV\s*\[|System\.getenv"
+)
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_HASH_CONTEXT = re.compile(
+    r"(?i)sha|md5|digest|checksum|integrity|commit|hash|etag|revision|\brev\b|fingerprint"
+)
+_SRI = re.compile(r"(?i)(?:sha1|sha256|sha384|sha512|md5)[-:]")
+_SEQUENCES = (
+    "0123456789",
+    "9876543210",
+    "abcdefghijklmnopqrstuvwxyz",
+    "zyxwvutsrqponmlkjihgfedcba",
+    "qwertyuiop",
+    "asdfghjkl",
+)
+_RUN = re.compile(r"(.)\1{5,}")  # six or more of one character
+_NOT_A_VALUE = re.compile(
+    r"""(?x)
+    ^(?:[a-z][a-z0-9+.\-]*://|/|\./|\.\./|~/)          # a URL or a path
+    |^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?:\(\))?$   # dotted.name
+    |\.(?:txt|json|ya?ml|pem|key|crt|cer|p12|pfx|ini|cfg|conf|env|py|js|sh|html?|log)$
+    |^[^@\s]+@[^@\s]+\.[a-z]{2,}$                        # an e-mail address
+    |^[A-Za-z_][A-Za-z0-9_]*\(                           # a call
+    """
+)
+# Names that contain a secret-like word but hold something else (compared squeezed: no _-.).
+_NOT_SECRET_NAMES = re.compile(
+    r"(?:url|uri|endpoint|path|file|filename|dir|name|type|types|len|length|size|count|field"
+    r"|prefix|suffix|pattern|regex|format|fmt|id|ids|header|label|version|policy|mode|method"
+    r"|ttl|expiry|expires|expiration|timeout|class|kind|tag|cmd|command|flag|hash|salt|prompt"
+    r"|hint|placeholder|validator|enabled|required|rule|rules|template|input|style|icon|tokens"
+    r"|env|var|key_id|keyid|location|source|provider|store|backend|manager|handler|scheme"
+    r"|callback|redirect|index|position|pos|start|end|char|chars)$"
+    r"|author(?!iz)|tokeniz|oauth2?(?:url|uri)|passthrough|passthru|bypass|compass"
+)
+
+
+def shannon_entropy(value: str) -> float:
+    """Bits per character of ``value``'s own character distribution."""
+    if not value:
+        return 0.0
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+def required_entropy(value: str, threshold: float) -> float:
+    """The entropy a random value of this length and alphabet reaches, capped by threshold.
+
+    A string of n characters cannot exceed log2(n) bits, so short values are held to a
+    proportion of that bound; hex values (16 symbols) to half a bit less than the threshold.
+    """
+    bound = 0.9 * math.log2(max(len(value), 2))
+    cap = threshold - 0.5 if _HEX.fullmatch(value) else threshold
+    return min(cap, bound)
+
+
+def is_placeholder(value: str) -> bool:
+    """A stand-in, an example, a template variable or a pattern anyone would type by hand."""
+    if value in KNOWN_EXAMPLES:
+        return True
+    lowered = value.lower()
+    if lowered in PLACEHOLDER_VALUES or lowered.startswith(("$", "%", "@")):
+        return True
+    if any(marker in lowered for marker in PLACEHOLDER_MARKERS):
+        return True
+    if len(set(lowered)) <= 3 or _RUN.search(value):
+        return True
+    return any(seq[i : i + 6] in lowered for seq in _SEQUENCES for i in range(len(seq) - 5))
+
+
+def is_hash_or_uuid(value: str, line: str) -> bool:
+    """A UUID, a subresource-integrity digest, or hex of a digest's length beside hash words."""
+    if _UUID.fullmatch(value) or _SRI.match(value):
+        return True
+    return (
+        len(value) in (32, 40, 64, 128)
+        and bool(_HEX.fullmatch(value))
+        and bool(_HASH_CONTEXT.search(line))
+    )
+
+
+def is_env_read(line: str) -> bool:
+    return bool(_ENV_READ.search(line))
+
+
+def is_allowed(value: str, line: str) -> bool:
+    """True when the value is not a secret to report (every rule goes through this)."""
+    return PRAGMA in line or is_placeholder(value) or is_hash_or_uuid(value, line)
+
+
+def generic_name_ok(name: str) -> bool:
+    """Does this name (``DB_PASSWORD``, ``apiKey``, ``auth.token``) hold a secret value?"""
+    squeezed = re.sub(r"[_\-.\[\]'\"]", "", name.lower())
+    return not _NOT_SECRET_NAMES.search(squeezed)
+
+
+def generic_value_ok(value: str, threshold: float) -> tuple[bool, float]:
+    """Does a value assigned to a secret-like name look random? Returns (verdict, entropy)."""
+    entropy = shannon_entropy(value)
+    if _NOT_A_VALUE.search(value):
+        return False, entropy
+    classes = sum(
+        (
+            any(c.islower() for c in value),
+            any(c.isupper() for c in value),
+            any(c.isdigit() for c in value),
+            any(not c.isalnum() for c in value),
+        )
+    )
+    # Identifiers and words have no digits; random tokens of this length nearly always do.
+    has_digit = any(c.isdigit() for c in value)
+    if classes < 2 or not (has_digit or len(value) >= 32):
+        return False, entropy
+    return entropy >= required_entropy(value, threshold), entropy
