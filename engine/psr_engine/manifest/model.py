@@ -130,6 +130,7 @@ class TaskSpec:
     cache: CacheSpec | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     is_on_exit: bool = False
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,46 @@
+"""The manifest stage: workflow.yaml (or .json) -> a validated, typed Manifest.
+
+Importing this package is cheap: the YAML parser and jsonschema load on first use.
+"""
+
+from psr_engine.manifest.model import (
+    BudgetSpec,
+    CacheSpec,
+    CostSpec,
+    ExecutorSpec,
+    GateSpec,
+    JsonPath,
+    Manifest,
+    MatrixSpec,
+    ParamSpec,
+    Position,
+    SecretSpec,
+    SinkSpec,
+    Source,
+    TaskSpec,
+    TracingSpec,
+)
+from psr_engine.manifest.params import resolve_params
+from psr_engine.manifest.parser import ValidationResult, WorkflowParser, load_manifest
+
+__all__ = [
+    "BudgetSpec",
+    "CacheSpec",
+    "CostSpec",
+    "ExecutorSpec",
+    "GateSpec",
+    "JsonPath",
+    "Manifest",
+    "MatrixSpec",
+    "ParamSpec",
+    "Position",
+    "SecretSpec",
+    "SinkSpec",
+    "Source",
+    "TaskSpec",
+    "TracingSpec",
+    "ValidationResult",
+    "WorkflowParser",
+    "load_manifest",
+    "resolve_params",
+]
