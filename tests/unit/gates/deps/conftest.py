@@ -113,12 +113,16 @@ class FakeOsv:
     def __init__(self) -> None:
         self.records: dict[str, dict[str, Any]] = {}
         self.batches: list[int] = []  # number of queries in each querybatch request
+        self.first_pages: list[int] = []  # the same, for requests carrying no page token
         self.detail_requests: list[str] = []
+        self._by_package: dict[str, list[dict[str, Any]]] = {}
 
     def matches(self, name: str, version: str) -> list[str]:
         name = canonicalize_name(name)
+        if name not in self._by_package:
+            self._by_package[name] = load_package_records(name)
         hits = []
-        for raw in load_package_records(name):
+        for raw in self._by_package[name]:
             self.records[raw["id"]] = raw
             if reference_affected(raw, name, version):
                 hits.append(raw["id"])
@@ -126,6 +130,8 @@ class FakeOsv:
 
     def querybatch(self, body: dict[str, Any]) -> dict[str, Any]:
         self.batches.append(len(body["queries"]))
+        if not any("page_token" in q for q in body["queries"]):
+            self.first_pages.append(len(body["queries"]))
         results = []
         for query in body["queries"]:
             ids = self.matches(query["package"]["name"], query["version"])
@@ -172,7 +178,7 @@ def osv_server() -> Iterator[tuple[str, FakeOsv]]:
                 self._send(404, {"message": "Bug not found."})
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", fake
