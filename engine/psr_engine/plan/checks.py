@@ -80,6 +80,7 @@ class ExpressionChecker:
         self._secrets = frozenset(s.name for s in manifest.secrets)
         self._references: dict[str, list[Any] | str] = {}
         self._checked: dict[tuple[Any, ...], list[str]] = {}
+        self._module: Any = None
 
     def check_task(self, task: TaskSpec, prefix: JsonPath) -> TaskFindings:
         """Problems in the task's expressions, and the secrets they read."""
@@ -127,9 +128,11 @@ class ExpressionChecker:
     @property
     def _expressions(self) -> Any:
         # Imported on first use: a manifest without expressions never needs the module.
-        from psr_engine import expressions
+        if self._module is None:
+            from psr_engine import expressions
 
-        return expressions
+            self._module = expressions
+        return self._module
 
     def _refs(self, text: str) -> list[Any] | str:
         """The text's references, or the message of its syntax error."""

@@ -8,6 +8,7 @@ CycleError when needs form a cycle), each a Diagnostic at the line of the field 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
@@ -175,9 +176,9 @@ class _Compiler:
                 f"the matrix of task '{task.name}' expands to no combination",
                 "check its axes and its exclude entries",
             )
-        ids = [instance_id(task.name, c) for c in combos]
-        if len(set(ids)) != len(ids):
-            twice = sorted({i for i in ids if ids.count(i) > 1})
+        ids = Counter(instance_id(task.name, c) for c in combos)
+        twice = [i for i, n in ids.items() if n > 1]
+        if twice:
             self._add(
                 prefix,
                 f"the matrix of task '{task.name}' gives the same instance twice: {twice[0]}",

@@ -41,15 +41,14 @@ def check_needs(
     valid: dict[str, tuple[str, ...]] = {}
     problems: list[NeedProblem] = []
     for task, listed in needs.items():
-        kept: list[str] = []
+        kept: dict[str, None] = {}  # ordered and deduplicated: a fan-in may list 10,000 needs
         for need in listed:
             if need == task:
                 problems.append(
                     NeedProblem(task, f"task '{task}' needs itself", "remove it from its needs")
                 )
             elif need in needs:
-                if need not in kept:
-                    kept.append(need)
+                kept[need] = None
             elif need in elsewhere:
                 message = f"task '{task}' needs '{need}': {elsewhere[need]}"
                 problems.append(NeedProblem(task, message))

@@ -91,26 +91,28 @@ def plan_table(plan: Plan, *, width: int = 100, no_color: bool = False) -> str:
     )
     console.print(table)
     console.print(Text(_totals(plan)))
-    return buffer.getvalue()
+    # rich pads every line to the table's width; trailing blanks only get in the way.
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
 def _needs_text(plan: Plan, task: PlannedTask) -> str:
     """Needs by task: a need on every instance of a matrix task reads ``transform[*] (4)``."""
+    if not task.needs:
+        return "-"
+    needed = set(task.needs)
     parts = []
-    remaining = list(task.needs)
     seen: set[str] = set()
-    owner = {i: name for name, ids in plan.groups.items() for i in ids} if remaining else {}
-    for need in remaining:
-        name = owner.get(need, need)
+    for need in task.needs:
+        name = need.split("[", 1)[0]  # instance ids are task[k=v,...]; task names have no [
         if name in seen:
             continue
         ids = plan.groups.get(name, (need,))
-        if len(ids) > 1 and set(ids) <= set(task.needs):
+        if len(ids) > 1 and needed.issuperset(ids):
             parts.append(f"{name}[*] ({len(ids)})")
             seen.add(name)
         else:
             parts.append(need)
-    return ", ".join(parts) or "-"
+    return ", ".join(parts)
 
 
 def _resources_text(resources: Resources) -> str:
