@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -234,10 +235,10 @@ class AwsProvider:
         self, exc: Any, secret: str, options: Mapping[str, Any], hidden: Sequence[str]
     ) -> ProviderError:
         error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
-        said = scrub(str(error.get("Message") or code), *hidden)
+        code, said = _plain(str(error.get("Code", "")), str(error.get("Message") or ""))
+        said = scrub(said, *hidden)
         operation = getattr(exc, "operation_name", "request")
-        if code in _NOT_FOUND or "marked for deletion" in said:
+        if code in _NOT_FOUND or "marked for deletion" in said or "marked deleted" in said:
             return self._error(
                 "not_found",
                 secret,
@@ -255,6 +256,17 @@ class AwsProvider:
 
     def _error(self, reason: Reason, secret: str, detail: str, hint: str = "") -> ProviderError:
         return ProviderError(reason, secret=secret, provider=self.name, detail=detail, hint=hint)
+
+
+def _plain(code: str, message: str) -> tuple[str, str]:
+    """Code and message of an error, unwrapping the XML body some endpoints send to a JSON
+    client (botocore then reports the HTTP status as the code)."""
+    if "<Message>" in message:
+        inner_code = re.search(r"<Code>([^<]*)</Code>", message)
+        inner_message = re.search(r"<Message>([^<]*)</Message>", message)
+        code = inner_code.group(1) if inner_code else code
+        message = inner_message.group(1) if inner_message else ""
+    return code, " ".join(message.split()) or code
 
 
 def _endpoint(exc: Exception) -> str:
