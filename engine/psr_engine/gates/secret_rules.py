@@ -301,7 +301,8 @@ RULES: tuple[SecretRule, ...] = (
     _rule(
         "twilio-api-key",
         "Twilio API key",
-        _token(r"SK[0-9a-fA-F]{32}"),
+        # The literal first, then the boundary: lets the regex engine jump between "SK"s.
+        r"(?P<secret>SK(?<![A-Za-z0-9_\-]SK)[0-9a-fA-F]{32})" + _END,
         shape=r"SK[0-9a-fA-F]{32}",
         keywords=("sk",),
         severity="high",
@@ -315,7 +316,7 @@ RULES: tuple[SecretRule, ...] = (
             r"\bAC[0-9a-f]{32}[\"']?[ \t]*,[ \t]*[\"'](?P<secret>[0-9a-f]{32})[\"']",
         ),
         shape=r"[0-9a-f]{32}",
-        keywords=("auth_token", "authtoken", "auth-token", "auth.token"),
+        keywords=("auth_token", "authtoken", "auth-token", "auth.token", "twilio"),
         severity="high",
         context=r"\bAC[0-9a-f]{32}\b|(?i:twilio)",
         validator=mixed_hex,
@@ -430,7 +431,8 @@ RULES: tuple[SecretRule, ...] = (
         "Database URL with a password",
         r"(?i)(?<![A-Za-z0-9+])(?P<scheme>postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?"
         r"|amqps?|mssql|sqlserver|oracle|cockroachdb)(?:\+[a-z0-9]+)?://"
-        r"(?P<user>[^:@/\s\"'`<>]*):(?P<secret>[^@/\s\"'`<>]{3,128})@(?=[A-Za-z0-9\[])",
+        r"(?P<user>[^:@/\s\"'`<>]*):(?!(?P=user)@)"  # user:user@ is a local default, not a secret
+        r"(?P<secret>[^@/\s\"'`<>]{3,128})@(?=[A-Za-z0-9\[])",
         shape=r"(?i)(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql"
         r"|sqlserver|oracle|cockroachdb)(?:\+[a-z0-9]+)?://[^:@/\s]*:[^@/\s]{3,128}@\S+",
         keywords=(
@@ -463,22 +465,9 @@ GENERIC_RULE = _rule(
     r"(?:\\?(?P<q>[\"'`])(?P<secret>[^\"'`\s\\]{8,256})\\?(?P=q)"
     r"|(?P<bare>[^\s\"'`,;#\\]{8,256})(?=[\s,;#]|$))",
     shape=r"\S{8,256}",
-    keywords=(
-        "pass",
-        "secret",
-        "token",
-        "api_key",
-        "api-key",
-        "api.key",
-        "apikey",
-        "access_key",
-        "access-key",
-        "accesskey",
-        "private_key",
-        "private-key",
-        "privatekey",
-        "auth",
-    ),
+    # Every match starts with one of these (case-insensitive): the scanner tries the pattern
+    # only where they occur instead of searching the whole text with it.
+    keywords=("pass", "secret", "token", "api", "access", "private", "auth"),
     severity="medium",
     confidence="medium",
     generic=True,

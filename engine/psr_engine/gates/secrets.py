@@ -14,8 +14,9 @@ import bisect
 import hashlib
 import json
 import os
+import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -287,7 +288,7 @@ class SecretScanner:
             if rule.context is not None and not rule.context.search(text):
                 continue
             for pattern in rule.patterns:
-                for m in pattern.finditer(text):
+                for m in _candidates(pattern, rule, text, lowered):
                     group = "secret"
                     if m.group(group) is None:
                         group = "bare"
@@ -356,6 +357,26 @@ class _FileResult:
     lines: int
     nbytes: int
     skip_reason: str
+
+
+def _candidates(
+    pattern: re.Pattern[str], rule: SecretRule, text: str, lowered: str
+) -> Iterator[re.Match[str]]:
+    """The pattern's matches; the generic rule's tried only where one of its keywords starts.
+
+    (A case-insensitive alternation at the start of a pattern defeats the regex engine's
+    prefix search, so searching with it costs more than finding the keywords with str.find.)
+    """
+    if not rule.generic or len(lowered) != len(text):  # lower() may change lengths: İ
+        yield from pattern.finditer(text)
+        return
+    for keyword in rule.keywords:
+        pos = lowered.find(keyword)
+        while pos != -1:
+            m = pattern.match(text, pos)
+            if m is not None:
+                yield m
+            pos = lowered.find(keyword, pos + 1)
 
 
 def _line_starts(text: str) -> list[int]:
@@ -461,18 +482,24 @@ def _batches(todo: list[tuple[str, str]], count: int) -> list[list[tuple[str, st
 def _scan_in_pool(scanner: SecretScanner, todo: list[tuple[str, str]]) -> list[_FileResult]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     # forkserver, not fork: the engine runs threads (anyio), and forking a threaded process
     # can deadlock the child on a lock some other thread held.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     results: list[_FileResult] = []
-    with ProcessPoolExecutor(
-        max_workers=scanner.workers,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(scanner,),
-    ) as pool:
-        for batch_results in pool.map(_scan_batch, _batches(todo, scanner.workers * 8)):
-            results.extend(batch_results)
+    try:
+        with ProcessPoolExecutor(
+            max_workers=scanner.workers,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(scanner,),
+        ) as pool:
+            for batch_results in pool.map(_scan_batch, _batches(todo, scanner.workers * 8)):
+                results.extend(batch_results)
+    except BrokenProcessPool:
+        # A worker died before scanning: typically a caller's main module that is not
+        # import-safe (no `if __name__ == "__main__":`). Slower, but the scan still completes.
+        return [scanner._scan_one(abs_path, rel) for abs_path, rel in todo]
     return results
