@@ -66,8 +66,15 @@ def generate_sbom(
     return text
 
 
+def _licence_factory() -> Any:
+    try:  # its home since cyclonedx-python-lib 11; the old path still works, with a warning
+        from cyclonedx.contrib.license.factories import LicenseFactory
+    except ImportError:
+        from cyclonedx.factory.license import LicenseFactory
+    return LicenseFactory()
+
+
 def _component(dep: Dependency, licence: str | None) -> Any:
-    from cyclonedx.factory.license import LicenseFactory
     from cyclonedx.model.component import Component, ComponentType
     from packageurl import PackageURL
 
@@ -78,7 +85,7 @@ def _component(dep: Dependency, licence: str | None) -> Any:
         type=ComponentType.LIBRARY,
         purl=purl,
         bom_ref=purl.to_string(),
-        licenses=[LicenseFactory().make_from_string(licence)] if licence else None,
+        licenses=[_licence_factory().make_from_string(licence)] if licence else None,
     )
 
 

@@ -1,0 +1,29 @@
+"""Dependency findings as SARIF 2.1.0 through the shared writer (psr_engine.gates.sarif)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parents[3] / "data"
+DEPS = DATA / "deps"
+SCHEMA = DATA / "schemas" / "sarif-2.1.0.json"
+
+
+def test_dependency_findings_make_valid_sarif_with_advisory_rule_ids(scanner):
+    sarif = pytest.importorskip("psr_engine.gates.sarif", reason="the SARIF writer is not in yet")
+    jsonschema = pytest.importorskip("jsonschema")
+    findings = scanner.scan_requirements(DEPS / "uv" / "uv.lock", root=DEPS)
+    assert findings
+
+    log = sarif.sarif_log([sarif.ToolRun("osv", "2024-10-10", findings)], base_dir=DEPS)
+
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(log)
+    (run,) = log["runs"]
+    assert [r["ruleId"] for r in run["results"]] == [f.rule_id for f in findings]
+    first = run["results"][0]["locations"][0]["physicalLocation"]
+    assert first["artifactLocation"]["uri"] == "uv/uv.lock"
+    assert first["region"]["startLine"] == findings[0].line
