@@ -64,7 +64,8 @@ def plan_table(plan: Plan, *, width: int = 100, no_color: bool = False) -> str:
         title=f"plan of {plan.workflow}", box=box.SIMPLE_HEAD, title_justify="left", expand=False
     )
     for header in ("level", "task", "kind", "needs", "resources", "timeout", "retries"):
-        table.add_column(header, overflow="fold")
+        # Ids stay whole so they can be copied; long needs lists fold instead.
+        table.add_column(header, overflow="fold", no_wrap=header in ("level", "task", "kind"))
     for gate in plan.gates:
         table.add_row(
             Text("gate"), Text(gate.name, style="bold yellow"), Text(f"{gate.type} gate"),
