@@ -1,3 +1,5 @@
+# ruff: noqa
+# fmt: off
 # Look-alikes: placeholders, documented examples, hashes and env reads. None is a secret.
 import os
 

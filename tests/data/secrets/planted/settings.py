@@ -1,3 +1,5 @@
+# ruff: noqa
+# fmt: off
 # FAKE credentials generated for psr-engine tests: random values, never real ones
 GITHUB_TOKEN = "ghp_OPejFuwN1x0Srplu0Y3OmglyZPYfOfDWZE6P"
 oauth = {"token": "gho_WODS6RBfpDN864w7lqPIPwGC5OFQvIMDtNkv"}

@@ -1,3 +1,5 @@
+# ruff: noqa
+# fmt: off
 # FAKE credentials generated for psr-engine tests: random values, never real ones
 KEY = """
 -----BEGIN RSA PRIVATE KEY-----
