@@ -61,11 +61,15 @@ def plan_table(plan: Plan, *, width: int = 100, no_color: bool = False) -> str:
     from rich.text import Text
 
     table = Table(
-        title=f"plan of {plan.workflow}", box=box.SIMPLE_HEAD, title_justify="left", expand=False
+        title=f"plan of {plan.workflow}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
     )
     for header in ("level", "task", "kind", "needs", "resources", "timeout", "retries"):
-        # Ids stay whole so they can be copied; long needs lists fold instead.
-        table.add_column(header, overflow="fold", no_wrap=header in ("level", "task", "kind"))
+        # Only needs lists fold when space runs out: ids and figures stay whole.
+        table.add_column(header, overflow="fold", no_wrap=header != "needs")
     for gate in plan.gates:
         table.add_row(
             Text("gate"), Text(gate.name, style="bold yellow"), Text(f"{gate.type} gate"),
@@ -91,6 +95,7 @@ def plan_table(plan: Plan, *, width: int = 100, no_color: bool = False) -> str:
         highlight=False,
     )
     console.print(table)
+    console.print()
     console.print(Text(_totals(plan)))
     # rich pads every line to the table's width; trailing blanks only get in the way.
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
