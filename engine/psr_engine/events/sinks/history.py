@@ -1,0 +1,307 @@
+"""The history sink: records every run, task, attempt and gate result in runs.db.
+
+Off the scheduler's hot path: `emit` only puts the event on a queue. A writer thread takes
+what has queued up (waiting at most a short window for more) and writes it in one
+transaction, so a burst of task endings costs one commit. `run.finished` is committed at
+once, and `aclose` returns only after everything is on disk.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+
+from psr_engine.events.model import Event
+from psr_engine.store import GateRecord, RunRecord, RunStore, TaskDigest
+from psr_engine.store import writes as w
+from psr_engine.store.owner import ci_job_url, current_owner
+
+_STOP = object()
+_BATCH_WINDOW_S = 0.05  # how long a batch waits for more events before committing
+_BATCH_MAX = 5000
+_RECORDED = frozenset(
+    {
+        "run.started",
+        "run.finished",
+        "task.started",
+        "task.retrying",
+        "task.finished",
+        "task.skipped",
+        "gate.started",
+        "gate.finished",
+    }
+)
+_COMMIT_AT_ONCE = frozenset({"run.started", "run.finished"})
+
+
+class HistorySink:
+    """Writes the run history. `path`: the database file (default: `runs.db` in the state
+    folder, which is found from the run's log folder when not given). `tasks`: the planned
+    instances with their digests (run/resume.py makes them), recorded as `pending` when the
+    run starts so that resume can compare definitions."""
+
+    name = "history"
+
+    def __init__(
+        self,
+        path: str | None = None,
+        *,
+        state_dir: str | None = None,
+        tasks: Sequence[TaskDigest] = (),
+        manifest_digest: str | None = None,
+        resumed_from: str | None = None,
+        batch_window_s: float = _BATCH_WINDOW_S,
+        **_: Any,
+    ) -> None:
+        self.path = path or (os.path.join(state_dir, "runs.db") if state_dir else None)
+        self._tasks = tuple(tasks)
+        self._task_names = {t.id: t.task for t in self._tasks}
+        self._manifest_digest = manifest_digest
+        self._resumed_from = resumed_from
+        self._window = batch_window_s
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._store: RunStore | None = None
+        self._run_id: str | None = None
+        self._run_finished = False
+        self._attempt_time: dict[str, float] = {}  # task -> duration of its earlier attempts
+
+    # -- the Sink protocol -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._thread = threading.Thread(target=self._write_loop, name="psr-history", daemon=True)
+        self._thread.start()
+
+    def emit(self, event: Event) -> None:
+        if self._error is not None:
+            raise self._error  # the bus turns this sink off and says why
+        if event.type in _RECORDED:
+            self._queue.put(event)
+
+    async def aclose(self) -> None:
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        await anyio.to_thread.run_sync(self._thread.join)
+        self._thread = None
+        if self._error is not None:
+            raise self._error
+
+    # -- the writer thread -----------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        try:
+            while True:
+                batch = self._next_batch()
+                stop = batch and batch[-1] is _STOP
+                events = [e for e in batch if e is not _STOP]
+                if events:
+                    self._write(events)
+                if stop:
+                    self._close_unfinished()
+                    return
+        except BaseException as error:
+            self._error = error
+        finally:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    def _next_batch(self) -> list[Any]:
+        first = self._queue.get()
+        batch = [first]
+        if first is _STOP or getattr(first, "type", None) in _COMMIT_AT_ONCE:
+            return batch
+        deadline = time.monotonic() + self._window
+        while len(batch) < _BATCH_MAX:
+            remaining = deadline - time.monotonic()
+            try:
+                if remaining > 0:
+                    item = self._queue.get(timeout=remaining)
+                else:
+                    item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            batch.append(item)
+            if item is _STOP or item.type in _COMMIT_AT_ONCE:
+                break
+        return batch
+
+    def _open(self, event: Event) -> RunStore:
+        if self._store is None:
+            path = self.path
+            if path is None:
+                run_dir = (event.data or {}).get("runDir")
+                state_dir = os.path.dirname(os.path.dirname(run_dir)) if run_dir else ".psr"
+                path = os.path.join(state_dir, "runs.db")
+                self.path = path
+            self._store = RunStore.open_file(path)
+        return self._store
+
+    def _write(self, events: list[Event]) -> None:
+        store = self._open(events[0])
+
+        def body(conn: Any) -> None:
+            for event in events:
+                self._apply(conn, event)
+
+        store.write(body)
+        if any(e.type == "run.finished" and e.run_id == self._run_id for e in events):
+            self._run_finished = True
+
+    def _close_unfinished(self) -> None:
+        """The engine stopped (an error of its own) without `run.finished`: say so."""
+        if self._run_id is None or self._run_finished or self._store is None:
+            return
+        from psr_engine.store.crash import mark_crashed
+
+        run_id = self._run_id
+        self._store.write(lambda conn: mark_crashed(conn, run_id, os.getpid()))
+
+    # -- event -> rows ---------------------------------------------------------------------
+
+    def _apply(self, conn: Any, event: Event) -> None:
+        kind = event.type
+        if kind == "run.started":
+            self._run_started(conn, event)
+        elif kind == "run.finished":
+            counts = (event.data or {}).get("counts") or {}
+            w.finish_run(
+                conn,
+                event.run_id,
+                status=event.status or "failed",
+                reason=event.reason,
+                ended_at=event.ts,
+                counts=counts,
+            )
+        elif kind == "task.started" and event.task:
+            w.task_started(
+                conn,
+                event.run_id,
+                event.task,
+                task_name=self._name_of(event.task),
+                attempt=event.attempt or 1,
+                ts=event.ts,
+                log_path=event.log_path,
+                matrix=(event.data or {}).get("matrix"),
+            )
+        elif kind == "task.retrying" and event.task:
+            self._attempt_time[event.task] = self._attempt_time.get(event.task, 0.0) + (
+                event.duration_s or 0.0
+            )
+            w.attempt_ended(
+                conn,
+                event.run_id,
+                event.task,
+                attempt=event.attempt or 1,
+                status="timed_out" if event.reason == "timeout" else "failed",
+                reason=event.reason,
+                exit_code=event.exit_code,
+                ts=event.ts,
+                duration=event.duration_s,
+                log_path=event.log_path,
+                task_status="retrying",
+            )
+        elif kind in ("task.finished", "task.skipped") and event.task:
+            self._task_ended(conn, event)
+        elif kind in ("gate.started", "gate.finished"):
+            self._gate(conn, event)
+
+    def _run_started(self, conn: Any, event: Event) -> None:
+        data = event.data or {}
+        owner = current_owner()
+        self._run_id = event.run_id
+        record = RunRecord(
+            id=event.run_id,
+            workflow=event.workflow,
+            status="running",
+            started_at=event.ts,
+            manifest_path=_absolute(data.get("manifest")),
+            manifest_digest=self._manifest_digest or data.get("manifestDigest"),
+            params=data.get("params") or {},
+            labels=data.get("labels") or {},
+            host=owner.host,
+            user=owner.user,
+            pid=owner.pid,
+            pid_started=owner.started,
+            ci_url=ci_job_url(),
+            run_dir=data.get("runDir"),
+            resumed_from=self._resumed_from or data.get("resumedFrom"),
+        )
+        w.begin_run(conn, record, self._tasks)
+
+    def _task_ended(self, conn: Any, event: Event) -> None:
+        task_id = event.task or ""
+        attempts = event.attempt or 0
+        if event.type == "task.finished" and attempts:
+            earlier = self._attempt_time.pop(task_id, 0.0)
+            w.attempt_ended(
+                conn,
+                event.run_id,
+                task_id,
+                attempt=attempts,
+                status=event.status or "failed",
+                reason=event.reason,
+                exit_code=event.exit_code,
+                ts=event.ts,
+                duration=None
+                if event.duration_s is None
+                else round(max(0.0, event.duration_s - earlier), 6),
+                log_path=event.log_path,
+            )
+        w.task_finished(
+            conn,
+            event.run_id,
+            task_id,
+            task_name=self._name_of(task_id),
+            status=event.status or "failed",
+            reason=event.reason,
+            attempts=attempts,
+            exit_code=event.exit_code,
+            ts=event.ts,
+            duration=event.duration_s or 0.0,
+            cpu_user=event.cpu_user_s or 0.0,
+            cpu_sys=event.cpu_sys_s or 0.0,
+            max_rss=event.max_rss_bytes or 0,
+            outputs=event.outputs,
+            matrix=(event.data or {}).get("matrix"),
+            log_path=event.log_path,
+            message=event.message,
+        )
+
+    def _gate(self, conn: Any, event: Event) -> None:
+        data = event.data or {}
+        name = event.task or data.get("gate") or data.get("name") or "gate"
+        finished = event.type == "gate.finished"
+        findings = data.get("findings") or []
+        w.record_gate(
+            conn,
+            GateRecord(
+                run_id=event.run_id,
+                gate=str(name),
+                status=event.status or ("finished" if finished else "running"),
+                counts=dict(data.get("counts") or {}),
+                findings=list(findings) if isinstance(findings, list | tuple) else [],
+                started_at=None if finished else event.ts,
+                ended_at=event.ts if finished else None,
+                message=event.message,
+            ),
+        )
+
+    def _name_of(self, task_id: str) -> str:
+        name = self._task_names.get(task_id)
+        if name is None:
+            # An instance id is the task's name, then its matrix values in brackets.
+            name = task_id.split("[", 1)[0]
+        return name
+
+
+def _absolute(path: str | None) -> str | None:
+    return os.path.abspath(path) if path else None

@@ -1,0 +1,112 @@
+"""Connections to runs.db: WAL, a busy timeout, short write transactions, retries.
+
+Many engines may share one state folder (100 `apply`s at once in CI). WAL lets readers run
+beside the one writer; BEGIN IMMEDIATE takes the write lock up front, so two writers never
+deadlock upgrading read locks; the busy timeout waits for the lock inside SQLite, and what
+still comes back SQLITE_BUSY/LOCKED (a checkpoint, the first switch to WAL) is retried here
+with jittered exponential backoff, so "database is locked" never reaches a user.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from psr_engine.store.model import StoreBusyError
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_S = 10.0  # SQLite's own wait, per statement
+RETRY_FOR_S = 120.0  # our retries on top, in total
+_FIRST_DELAY_S = 0.005
+_MAX_DELAY_S = 0.5
+
+
+def is_busy(error: sqlite3.Error) -> bool:
+    text = str(error).lower()
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def retrying(action: Callable[[], T], *, what: str = "the run history") -> T:
+    """Run `action`, again after a jittered, growing pause while SQLite says busy/locked."""
+    deadline = time.monotonic() + RETRY_FOR_S
+    delay = _FIRST_DELAY_S
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as error:
+            if not is_busy(error):
+                raise
+            if time.monotonic() > deadline:
+                raise StoreBusyError(
+                    f"{what} stayed locked by other psr-engine processes for "
+                    f"{RETRY_FOR_S:.0f}s; try again when they are done"
+                ) from error
+        time.sleep(random.uniform(delay / 2, delay))
+        delay = min(delay * 2, _MAX_DELAY_S)
+
+
+def connect(path: str, *, create: bool = True) -> sqlite3.Connection:
+    """A connection in autocommit mode (we issue BEGIN ourselves), WAL, NORMAL sync.
+
+    NORMAL in WAL mode keeps every committed transaction through a process crash (only a
+    power loss may drop the last ones), without an fsync per commit.
+    """
+    if create:
+        os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+        target = path
+        uri = False
+    else:
+        target = f"file:{path}?mode=rw"
+        uri = True
+    conn = sqlite3.connect(
+        target, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False, uri=uri
+    )
+    try:
+        retrying(lambda: _configure(conn), what=path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    if str(mode).lower() != "wal":
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+
+
+def write(conn: sqlite3.Connection, body: Callable[[sqlite3.Connection], T], *, what: str) -> T:
+    """Run `body` in one BEGIN IMMEDIATE transaction, retried whole while the lock is busy."""
+
+    def attempt() -> T:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = body(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return result
+
+    return retrying(attempt, what=what)
+
+
+def read(conn: sqlite3.Connection, body: Callable[[sqlite3.Connection], T], *, what: str) -> T:
+    """Run `body` in one read transaction (a consistent snapshot), retried while busy."""
+
+    def attempt() -> T:
+        conn.execute("BEGIN")
+        try:
+            return body(conn)
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
+    return retrying(attempt, what=what)

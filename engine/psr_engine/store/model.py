@@ -1,0 +1,179 @@
+"""The records of the run history, as the store hands them out, and its errors.
+
+Field names in `to_dict()` are the events' names (camelCase: `exitCode`, `durationS`...), so
+`status --output json` reads like the event stream and like `WorkflowResult.to_dict()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from psr_engine.errors import PsrError
+
+# Task and run states that mean "still going": a crashed owner turns them into `crashed`.
+LIVE_TASK_STATES = ("running", "retrying")
+FINAL_RUN_STATES = ("succeeded", "failed", "blocked", "cancelled", "crashed")
+
+
+class HistoryError(PsrError):
+    """The run history cannot answer: no database, no such run, a newer schema..."""
+
+    exit_code = 2
+
+
+class StoreBusyError(PsrError):
+    """The database stayed locked by other processes for longer than we are willing to wait."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDigest:
+    """A planned task instance as the history knows it before it runs: what resume compares."""
+
+    id: str
+    task: str
+    digest: str
+    on_exit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: str
+    workflow: str
+    status: str
+    started_at: float
+    manifest_path: str | None = None
+    manifest_digest: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None
+    ended_at: float | None = None
+    host: str | None = None
+    user: str | None = None
+    pid: int | None = None
+    pid_started: int | None = None
+    ci_url: str | None = None
+    run_dir: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    resumed_from: str | None = None
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.ended_at is None else max(0.0, self.ended_at - self.started_at)
+
+    def to_dict(self) -> dict[str, Any]:
+        duration = self.duration
+        return {
+            "runId": self.id,
+            "workflow": self.workflow,
+            "status": self.status,
+            "reason": self.reason,
+            "startedAt": self.started_at,
+            "endedAt": self.ended_at,
+            "durationS": None if duration is None else round(duration, 6),
+            "manifest": self.manifest_path,
+            "manifestDigest": self.manifest_digest,
+            "params": self.params,
+            "labels": self.labels,
+            "host": self.host,
+            "user": self.user,
+            "pid": self.pid,
+            "ciJobUrl": self.ci_url,
+            "runDir": self.run_dir,
+            "counts": self.counts,
+            "resumedFrom": self.resumed_from,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    run_id: str
+    id: str  # instance id
+    task: str  # manifest task name
+    status: str
+    reason: str | None = None
+    attempts: int = 0
+    exit_code: int | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    duration: float = 0.0
+    cpu_user: float = 0.0
+    cpu_sys: float = 0.0
+    max_rss: int = 0
+    outputs: dict[str, str] = field(default_factory=dict)
+    matrix: dict[str, Any] = field(default_factory=dict)
+    log_path: str | None = None
+    message: str | None = None
+    digest: str | None = None
+    on_exit: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.id,
+            "status": self.status,
+            "reason": self.reason,
+            "attempt": self.attempts,
+            "exitCode": self.exit_code,
+            "durationS": round(self.duration, 6),
+            "cpuUserS": round(self.cpu_user, 6),
+            "cpuSysS": round(self.cpu_sys, 6),
+            "maxRssBytes": self.max_rss,
+            "outputs": self.outputs,
+            "startedAt": self.started_at,
+            "endedAt": self.ended_at,
+            "matrix": self.matrix,
+            "logPath": self.log_path,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    run_id: str
+    task_id: str
+    attempt: int
+    status: str
+    reason: str | None = None
+    exit_code: int | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    duration: float | None = None
+    log_path: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task_id,
+            "attempt": self.attempt,
+            "status": self.status,
+            "reason": self.reason,
+            "exitCode": self.exit_code,
+            "startedAt": self.started_at,
+            "endedAt": self.ended_at,
+            "durationS": self.duration,
+            "logPath": self.log_path,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GateRecord:
+    run_id: str
+    gate: str
+    status: str
+    counts: dict[str, int] = field(default_factory=dict)  # severity -> number of findings
+    findings: list[Any] = field(default_factory=list)
+    started_at: float | None = None
+    ended_at: float | None = None
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "gate": self.gate,
+            "status": self.status,
+            "counts": self.counts,
+            "findings": self.findings,
+            "startedAt": self.started_at,
+            "endedAt": self.ended_at,
+            "message": self.message,
+        }

@@ -1,0 +1,196 @@
+"""Reads: the runs, one run's tasks, attempts and gate results, and `last`/prefix lookups."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from psr_engine.store.model import (
+    AttemptRecord,
+    GateRecord,
+    HistoryError,
+    RunRecord,
+    TaskRecord,
+)
+
+_RUN_COLUMNS = (
+    "id, workflow, status, started_at, manifest_path, manifest_digest, params, labels, reason, "
+    "ended_at, host, user, pid, pid_started, ci_url, run_dir, counts, resumed_from"
+)
+_TASK_COLUMNS = (
+    "run_id, task_id, task_name, status, reason, attempts, exit_code, started_at, ended_at, "
+    "duration, cpu_user, cpu_sys, max_rss, outputs, matrix, log_path, message, digest, on_exit"
+)
+_ATTEMPT_COLUMNS = (
+    "run_id, task_id, attempt, status, reason, exit_code, started_at, ended_at, duration, log_path"
+)
+
+
+def _loads(text: str | None, empty: Any) -> Any:
+    if not text:
+        return empty
+    try:
+        return json.loads(text)
+    except ValueError:
+        return empty
+
+
+def _run(row: Sequence[Any]) -> RunRecord:
+    return RunRecord(
+        id=row[0],
+        workflow=row[1],
+        status=row[2],
+        started_at=row[3],
+        manifest_path=row[4],
+        manifest_digest=row[5],
+        params=_loads(row[6], {}),
+        labels=_loads(row[7], {}),
+        reason=row[8],
+        ended_at=row[9],
+        host=row[10],
+        user=row[11],
+        pid=row[12],
+        pid_started=row[13],
+        ci_url=row[14],
+        run_dir=row[15],
+        counts=_loads(row[16], {}),
+        resumed_from=row[17],
+    )
+
+
+def _task(row: Sequence[Any]) -> TaskRecord:
+    return TaskRecord(
+        run_id=row[0],
+        id=row[1],
+        task=row[2],
+        status=row[3],
+        reason=row[4],
+        attempts=row[5] or 0,
+        exit_code=row[6],
+        started_at=row[7],
+        ended_at=row[8],
+        duration=row[9] or 0.0,
+        cpu_user=row[10] or 0.0,
+        cpu_sys=row[11] or 0.0,
+        max_rss=row[12] or 0,
+        outputs=_loads(row[13], {}),
+        matrix=_loads(row[14], {}),
+        log_path=row[15],
+        message=row[16],
+        digest=row[17],
+        on_exit=bool(row[18]),
+    )
+
+
+def list_runs(
+    conn: sqlite3.Connection,
+    *,
+    workflow: str | None = None,
+    status: str | None = None,
+    limit: int | None = 20,
+) -> list[RunRecord]:
+    """Newest first."""
+    where, args = [], []
+    if workflow:
+        where.append("workflow = ?")
+        args.append(workflow)
+    if status:
+        where.append("status = ?")
+        args.append(status)
+    sql = f"SELECT {_RUN_COLUMNS} FROM runs"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY started_at DESC, rowid DESC"
+    if limit is not None:
+        sql += " LIMIT ?"
+        args.append(limit)
+    return [_run(row) for row in conn.execute(sql, args)]
+
+
+def get_run(conn: sqlite3.Connection, run_id: str) -> RunRecord | None:
+    row = conn.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+    return None if row is None else _run(row)
+
+
+def resolve_run(conn: sqlite3.Connection, ref: str, *, workflow: str | None = None) -> RunRecord:
+    """`last` (the newest run, of `workflow` when given), a run id, or a unique id prefix."""
+    if ref == "last":
+        runs = list_runs(conn, workflow=workflow, limit=1)
+        if not runs:
+            scope = f" of workflow {workflow!r}" if workflow else ""
+            raise HistoryError(f"no runs{scope} recorded yet")
+        return runs[0]
+    run = get_run(conn, ref)
+    if run is not None:
+        return run
+    pattern = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = conn.execute(
+        f"SELECT {_RUN_COLUMNS} FROM runs WHERE id LIKE ? ESCAPE '\\' "
+        "ORDER BY started_at DESC LIMIT 6",
+        (pattern,),
+    ).fetchall()
+    if len(rows) == 1:
+        return _run(rows[0])
+    if rows:
+        ids = ", ".join(r[0] for r in rows[:5])
+        raise HistoryError(f"run {ref!r} is ambiguous: it starts {ids}; give more of the id")
+    raise HistoryError(f"no run {ref!r} in the history (see `psr-engine runs`)")
+
+
+def tasks_of(conn: sqlite3.Connection, run_id: str) -> list[TaskRecord]:
+    """In plan order (pending rows are written in plan order when the run starts)."""
+    rows = conn.execute(
+        f"SELECT {_TASK_COLUMNS} FROM tasks WHERE run_id = ? ORDER BY rowid", (run_id,)
+    )
+    return [_task(row) for row in rows]
+
+
+def attempts_of(
+    conn: sqlite3.Connection, run_id: str, task_id: str | None = None
+) -> list[AttemptRecord]:
+    sql = f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE run_id = ?"
+    args: list[Any] = [run_id]
+    if task_id is not None:
+        sql += " AND task_id = ?"
+        args.append(task_id)
+    sql += " ORDER BY rowid"
+    return [AttemptRecord(*row) for row in conn.execute(sql, args)]
+
+
+def gates_of(conn: sqlite3.Connection, run_id: str) -> list[GateRecord]:
+    rows = conn.execute(
+        "SELECT run_id, gate, status, counts, findings, started_at, ended_at, message "
+        "FROM gates WHERE run_id = ? ORDER BY rowid",
+        (run_id,),
+    )
+    return [
+        GateRecord(
+            run_id=r[0],
+            gate=r[1],
+            status=r[2],
+            counts=_loads(r[3], {}),
+            findings=_loads(r[4], []),
+            started_at=r[5],
+            ended_at=r[6],
+            message=r[7],
+        )
+        for r in rows
+    ]
+
+
+def task_counts(conn: sqlite3.Connection, run_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """run id -> task status -> number of task instances."""
+    counts: dict[str, dict[str, int]] = {run_id: {} for run_id in run_ids}
+    if not run_ids:
+        return counts
+    marks = ",".join("?" * len(run_ids))
+    rows = conn.execute(
+        f"SELECT run_id, status, COUNT(*) FROM tasks WHERE run_id IN ({marks}) "
+        "GROUP BY run_id, status",
+        list(run_ids),
+    )
+    for run_id, status, number in rows:
+        counts[run_id][status] = number
+    return counts
