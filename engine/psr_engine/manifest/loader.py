@@ -11,6 +11,7 @@ Every problem is a ManifestError carrying a Diagnostic at FILE:LINE:COLUMN.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -155,10 +156,12 @@ def _compose(text: str, path: str) -> Any:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    fast = YAML(typ="safe", pure=False)
+    fast.Resolver = _resolver_class()
     try:
         # libyaml (ruamel.yaml.clib) is several times faster, but stricter than YAML 1.2 in
         # places (`[localhost:9092]`); on any error, ask the pure-Python parser for the verdict.
-        return YAML(typ="safe", pure=False).compose(io.StringIO(text))
+        return fast.compose(io.StringIO(text))
     except (YAMLError, RecursionError):
         pass
     try:
@@ -169,6 +172,37 @@ def _compose(text: str, path: str) -> Any:
         raise _error(path, 0, 0, f"invalid YAML: {exc}", "") from None
     except RecursionError:
         raise _error(path, 1, 1, "invalid YAML: nested too deeply", "") from None
+
+
+@functools.cache
+def _resolver_class() -> type:
+    """ruamel's YAML 1.2 resolver, minus the per-scalar work that dominates large loads.
+
+    ruamel works out the document's YAML version for every scalar; manifests are YAML 1.2,
+    so the 1.2 table is computed once and plain scalars are matched against it directly.
+    """
+    from ruamel.yaml.nodes import ScalarNode
+    from ruamel.yaml.resolver import VersionedResolver
+    from ruamel.yaml.tag import Tag
+
+    table = VersionedResolver(version=(1, 2)).versioned_resolver
+    rules = {first: (*found, *table.get(None, ())) for first, found in table.items() if first}
+    always = tuple(table.get(None, ()))
+    tags: dict[str, Any] = {}
+
+    class Yaml12Resolver(VersionedResolver):  # type: ignore[misc]
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            if kind is not ScalarNode or not implicit[0]:
+                return super().resolve(kind, value, implicit)
+            for tag, regexp in rules.get(value[:1], always) if value else table.get("", ()):
+                if regexp.match(value):
+                    found = tags.get(tag)
+                    if found is None:
+                        found = tags[tag] = Tag(suffix=tag)
+                    return found
+            return self.DEFAULT_SCALAR_TAG
+
+    return Yaml12Resolver
 
 
 def _syntax_error(exc: Any, text: str, path: str) -> ManifestError:
@@ -261,7 +295,7 @@ class _Builder:
         entries: list[tuple[str, Any, Any]] = []
         merged: list[tuple[str, Any, Any]] = []
         for key_node, value_node in node.value:
-            if key_node.tag == _TAG + "merge" and type(key_node).__name__ == "ScalarNode":
+            if _tag(key_node) == _TAG + "merge" and type(key_node).__name__ == "ScalarNode":
                 merged.extend(self._merge_sources(value_node))
                 continue
             name = self._key(key_node)
@@ -301,11 +335,11 @@ class _Builder:
         return str(key_node.value)
 
     def _check_tag(self, node: Any, expected: str) -> None:
-        if node.tag != _TAG + expected:
-            raise self._fail(node, f"unsupported YAML tag {node.tag!r}", "remove the tag")
+        if _tag(node) != _TAG + expected:
+            raise self._fail(node, f"unsupported YAML tag {_tag(node)!r}", "remove the tag")
 
     def _scalar(self, node: Any) -> Any:
-        tag, text = node.tag, node.value
+        tag, text = _tag(node), node.value
         if not tag.startswith(_TAG):
             raise self._fail(node, f"unsupported YAML tag {tag!r}", "remove the tag")
         kind = tag[len(_TAG) :]
@@ -323,6 +357,15 @@ class _Builder:
 
     def _fail(self, node: Any, message: str, hint: str) -> ManifestError:
         return _error(self.path, *_pos(node), message, hint)
+
+
+def _tag(node: Any) -> str:
+    # node.tag URI-decodes the tag on every access, a large share of the load time; the tags
+    # the resolver assigns are plain text already.
+    tag = node.ctag
+    if tag is None:
+        return ""
+    return tag.suffix if tag.handle is None and isinstance(tag.suffix, str) else str(tag)
 
 
 def _int(text: str) -> int:
