@@ -154,7 +154,7 @@ class AwsProvider:
                 found = [s["Name"] for page in pages for s in page.get("SecretList", [])]
                 return sorted(n for n in found if n.startswith(path))
 
-            return self._call(path or "*", options, collect)
+            return self._call(path or "(all)", options, collect)
 
         return await in_thread(names)
 

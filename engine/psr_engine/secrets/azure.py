@@ -123,7 +123,7 @@ class AzureProvider:
             found = (p.name for p in client.list_properties_of_secrets())
             return sorted(n for n in found if n and n.startswith(path))
 
-        return await in_thread(lambda: self._call(path or "*", options, names))
+        return await in_thread(lambda: self._call(path or "(all)", options, names))
 
     # -- the SDK (in a worker thread) -------------------------------------------------------
 
@@ -163,7 +163,7 @@ class AzureProvider:
             return self._raise(
                 "unreachable",
                 secret,
-                f"cannot reach {options.get('vaultUrl')} ({type(exc).__name__})",
+                f"cannot reach {options.get('vaultUrl')} ({_transport(exc)})",
                 hint="check vaultUrl, the network and TLS (connectionVerify)",
             )
 
@@ -203,6 +203,12 @@ class AzureProvider:
         raise ProviderError(
             reason, secret=secret, provider=self.name, detail=detail, hint=hint
         ) from None
+
+
+def _transport(exc: Exception) -> str:
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        return "its TLS certificate is not trusted"
+    return type(exc).__name__
 
 
 def _message(exc: Any) -> str:

@@ -124,7 +124,7 @@ class GcpProvider:
             found = (s.name.rpartition("/")[2] for s in client.list_secrets(parent=parent))
             return sorted(n for n in found if n.startswith(path))
 
-        return await in_thread(lambda: self._call(path or "*", options, names))
+        return await in_thread(lambda: self._call(path or "(all)", options, names))
 
     # -- the SDK (in a worker thread) -------------------------------------------------------
 

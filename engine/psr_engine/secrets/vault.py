@@ -314,7 +314,7 @@ class VaultProvider:
         return self._error(
             "unreachable",
             secret,
-            f"cannot reach Vault at {address} ({type(exc).__name__})",
+            f"cannot reach Vault at {address} ({_transport(exc)})",
             hint="check VAULT_ADDR (or address) and that the server is up; TLS: VAULT_CACERT",
         )
 
@@ -328,6 +328,12 @@ def _kv_version(options: Mapping[str, Any]) -> int:
 
 def _where(options: Mapping[str, Any], path: str) -> str:
     return f"{option(options, 'mount', 'secret')}/{path} (KV v{_kv_version(options)})"
+
+
+def _transport(exc: Exception) -> str:
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        return "its TLS certificate is not trusted"
+    return type(exc).__name__
 
 
 def _vault_errors(exc: Exception) -> str:

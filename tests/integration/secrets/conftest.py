@@ -258,6 +258,12 @@ class FixedCredential:
         return AccessToken(self.token, int(time.time()) + 3600)
 
 
+@pytest.fixture
+def fixed_credential() -> type[FixedCredential]:
+    """The credential class, for tests that need a token of their own."""
+    return FixedCredential
+
+
 @dataclass
 class KeyVault:
     url: str
