@@ -1,0 +1,136 @@
+"""psr-engine runs: the run history, newest first.
+
+Also home of what the look-back commands (runs, status, logs, prune) share: the --state-dir
+option, opening the history, and plain-text tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from psr_engine.cli.options import add_output
+
+if TYPE_CHECKING:
+    from psr_engine.store import RunStore
+
+STATUS_SYMBOLS = {
+    "succeeded": "✓",
+    "failed": "✗",
+    "timed_out": "⏱",
+    "skipped": "○",
+    "cancelled": "⊘",
+    "crashed": "☠",
+    "running": "▶",
+    "retrying": "↻",
+    "pending": "·",
+    "blocked": "⛔",
+}
+
+
+def add_state_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="the folder holding runs.db (default: $PSR_STATE_DIR, else the nearest .psr/ "
+        "from here upwards, beside workflow.yaml)",
+    )
+
+
+def open_history(args: argparse.Namespace, *, create: bool = False) -> RunStore:
+    from psr_engine.store import RunStore, find_state_dir
+
+    return RunStore.open(find_state_dir(args.state_dir), create=create)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workflow", metavar="NAME", help="only runs of this workflow")
+    parser.add_argument(
+        "--status",
+        metavar="STATUS",
+        help="only runs in this state (running, succeeded, failed, cancelled, blocked, crashed)",
+    )
+    parser.add_argument("--limit", type=int, default=20, metavar="N", help="at most N (20)")
+    add_output(parser, ("table", "json"))
+    add_state_dir(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from psr_engine.store import HistoryError, db_path, find_state_dir
+
+    if args.limit < 1:
+        raise HistoryError("--limit must be at least 1")
+    state_dir = find_state_dir(args.state_dir)
+    try:
+        store = open_history(args)
+    except HistoryError:
+        # No history yet is an empty history, not an error.
+        if args.output == "json":
+            sys.stdout.write("[]\n")
+        else:
+            sys.stdout.write(f"no runs recorded in {db_path(state_dir)}\n")
+        return 0
+    with store:
+        runs = store.runs(workflow=args.workflow, status=args.status, limit=args.limit)
+        counts = store.task_counts([r.id for r in runs])
+    if args.output == "json":
+        rows = [{**r.to_dict(), "tasks": counts.get(r.id, {})} for r in runs]
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return 0
+    if not runs:
+        sys.stdout.write("no runs match\n")
+        return 0
+    table = [("RUN", "WORKFLOW", "STATUS", "STARTED", "DURATION", "TASKS")]
+    for r in runs:
+        table.append(
+            (
+                r.id,
+                r.workflow,
+                f"{STATUS_SYMBOLS.get(r.status, '?')} {r.status}",
+                format_time(r.started_at),
+                format_duration(r.duration),
+                format_counts(counts.get(r.id, {})),
+            )
+        )
+    sys.stdout.write(render_table(table))
+    return 0
+
+
+def format_time(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def format_counts(counts: dict[str, int]) -> str:
+    total = sum(counts.values())
+    done = counts.get("succeeded", 0)
+    others = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if s != "succeeded")
+    return f"{done}/{total}" + (f" ({others})" if others else "")
+
+
+def render_table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,75 @@
+"""psr-engine status RUN_ID|last: one run and the final state of each of its tasks.
+
+`--output json` prints the spec's shape, with the events' field names:
+{"run": {...}, "tasks": {"<task instance>": {"status", "reason", "attempt", "exitCode",
+"durationS", "cpuUserS", "cpuSysS", "maxRssBytes", "outputs", ...}}}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from psr_engine.cli.cmd_runs import (
+    STATUS_SYMBOLS,
+    add_state_dir,
+    format_duration,
+    format_time,
+    open_history,
+    render_table,
+)
+from psr_engine.cli.options import add_output
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ref", metavar="RUN_ID|last", help="a run id (or its start), or last")
+    parser.add_argument("--workflow", metavar="NAME", help="with `last`: that workflow's last")
+    add_output(parser, ("table", "json"))
+    add_state_dir(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_history(args) as store:
+        record = store.run(args.ref, workflow=args.workflow)
+        tasks = store.tasks(record.id)
+        gates = store.gates(record.id)
+    if args.output == "json":
+        document = {
+            "run": record.to_dict(),
+            "tasks": {t.id: t.to_dict() for t in tasks},
+        }
+        if gates:
+            document["gates"] = {g.gate: g.to_dict() for g in gates}
+        sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+        return 0
+    out = sys.stdout
+    symbol = STATUS_SYMBOLS.get(record.status, "?")
+    out.write(f"run {record.id} of {record.workflow}: {symbol} {record.status}")
+    out.write(f" ({record.reason})\n" if record.reason else "\n")
+    out.write(f"  started   {format_time(record.started_at)}")
+    out.write(f"   duration {format_duration(record.duration)}\n")
+    if record.resumed_from:
+        out.write(f"  resumed from {record.resumed_from}\n")
+    if record.ci_url:
+        out.write(f"  CI job    {record.ci_url}\n")
+    for gate in gates:
+        found = ", ".join(f"{n} {s}" for s, n in gate.counts.items() if n) or "no findings"
+        out.write(f"  gate {gate.gate}: {gate.status} ({found})\n")
+    if not tasks:
+        out.write("  no tasks recorded\n")
+        return 0
+    table = [("TASK", "STATUS", "ATTEMPTS", "EXIT", "DURATION", "REASON")]
+    for t in tasks:
+        table.append(
+            (
+                t.id,
+                f"{STATUS_SYMBOLS.get(t.status, '?')} {t.status}",
+                str(t.attempts),
+                "-" if t.exit_code is None else str(t.exit_code),
+                format_duration(t.duration) if t.attempts else "-",
+                t.reason or "",
+            )
+        )
+    out.write(render_table(table))
+    return 0
