@@ -318,11 +318,12 @@ def read_environment(paths: list[str] | None = None) -> DependencySet:
     from importlib.metadata import distributions
 
     found: dict[str, Dependency] = {}
-    for dist in distributions(**({"path": paths} if paths is not None else {})):
-        name = dist.metadata["Name"] if dist.metadata else None
-        if not name or canonicalize_name(name) in found:
+    for dist in distributions() if paths is None else distributions(path=paths):
+        meta = dist.metadata  # parsed on every access: read it once
+        name, version = (meta["Name"], meta["Version"]) if meta else (None, None)
+        if not name or not version or canonicalize_name(name) in found:
             continue  # the first on the path wins, as it does for imports
         found[canonicalize_name(name)] = Dependency(
-            name=canonicalize_name(name), version=dist.version, specifier=f"=={dist.version}"
+            name=canonicalize_name(name), version=version, specifier=f"=={version}"
         )
     return DependencySet(dependencies=sorted(found.values(), key=lambda d: d.name))

@@ -107,13 +107,13 @@ def _installed_licences() -> dict[tuple[str, str], str]:
 
     found: dict[tuple[str, str], str] = {}
     for dist in metadata.distributions():
-        meta = dist.metadata
-        name = meta["Name"] if meta else None
-        if not name:
+        meta = dist.metadata  # parsed on every access: read it once
+        name, version = (meta["Name"], meta["Version"]) if meta else (None, None)
+        if not name or not version:
             continue
         licence = _licence_of(meta)
         if licence:
-            found.setdefault((canonicalize_name(name), dist.version), licence)
+            found.setdefault((canonicalize_name(name), version), licence)
     return found
 
 

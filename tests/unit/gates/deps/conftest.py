@@ -93,8 +93,11 @@ def load_package_records(name: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def osv_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One index cache for the session: the snapshot is indexed (YAML parsed) once."""
-    return tmp_path_factory.mktemp("osv-cache")
+    """One index cache for the session: the snapshot is indexed (YAML parsed) once.
+
+    Laid out as $XDG_CACHE_HOME/psr-engine/osv so tests of the default location share it.
+    """
+    return tmp_path_factory.mktemp("xdg-cache") / "psr-engine" / "osv"
 
 
 @pytest.fixture
