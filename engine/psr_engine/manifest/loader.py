@@ -71,8 +71,9 @@ def load_bytes(raw: bytes, *, path: str, format: Format = "yaml") -> LoadedDocum
         _check_json(text, path)
     node = _compose(text, path)
     if node is None:
-        raise _error(path, 1, 1, "the file has no content, only comments", "")
+        raise _error(path, 1, 1, "the file is empty: it holds only comments", "")
     builder = _Builder(path)
+    builder.positions[()] = _position(node)
     try:
         data = builder.build(node, ())
     except RecursionError:
