@@ -52,6 +52,14 @@ class SecretManagerAdapter:
     async def put_secret(
         self, path: str, value: str | Mapping[str, str], *, key: str | None = None, **opts: Any
     ) -> None:
+        """Store ``value`` at ``path``: with ``key``, one field (a string) of the secret."""
+        if key is not None and not isinstance(value, str):
+            raise ProviderError(
+                "invalid",
+                secret=path,
+                provider=self.provider_name,
+                detail="give either key with a string value, or a mapping of fields without key",
+            )
         await self.provider.put(path, value, key=key, **{**self.options, **opts})
 
     async def delete_secret(self, path: str, **opts: Any) -> None:
@@ -190,6 +198,15 @@ async def secrets_command(
         await adapter.put_secret(path, value, key=key)
         return f"stored {where} ({provider})"
     if action == "delete":
+        if key and provider != "file":
+            # Backends delete whole secrets: never turn "remove a field" into "remove it all".
+            raise ProviderError(
+                "invalid",
+                secret=path,
+                provider=provider,
+                detail="delete removes a whole secret, not one field",
+                hint="drop --key to delete the secret, or put the fields you want to keep",
+            )
         await adapter.delete_secret(path, **({"key": key} if key else {}))
         return f"deleted {where} ({provider})"
     if action == "list":

@@ -174,6 +174,18 @@ async def test_secrets_command_put_get_delete_a_file(tmp_path: Path) -> None:
         await secrets_command("put", "file", path, key="TOKEN")
 
 
+async def test_delete_with_key_is_refused_where_it_would_remove_the_whole_secret() -> None:
+    with pytest.raises(ProviderError, match="not one field") as info:
+        await secrets_command("delete", "vault", "etl", key="password")
+    assert info.value.reason == "invalid"
+
+
+async def test_put_with_key_needs_a_string(tmp_path: Path) -> None:
+    adapter = SecretManagerAdapter("file")
+    with pytest.raises(ProviderError, match="key with a string value"):
+        await adapter.put_secret(str(tmp_path / "s.json"), {"a": "b"}, key="a")
+
+
 def test_adapter_validates_before_any_io() -> None:
     adapter = SecretManagerAdapter("aws", endpointUrl="not-a-url")
     with pytest.raises(ProviderError) as info:
