@@ -49,7 +49,10 @@ class OsvApi:
                     )
                 pending = {}
                 for i, row in zip(order, rows, strict=True):
-                    results[i].extend(v["id"] for v in row.get("vulns") or () if "id" in v)
+                    if not isinstance(row, dict):
+                        raise ExecutionError(f"the OSV API at {self.api_url} sent a bad result")
+                    vulns = [v for v in row.get("vulns") or () if isinstance(v, dict)]
+                    results[i].extend(str(v["id"]) for v in vulns if "id" in v)
                     if row.get("next_page_token"):
                         pending[i] = row["next_page_token"]
         return [sorted(set(r)) for r in results]
@@ -57,7 +60,14 @@ class OsvApi:
     def advisory(self, advisory_id: str) -> Advisory:
         if advisory_id not in self._advisories:
             path = "/v1/vulns/" + urllib.parse.quote(advisory_id, safe="")
-            self._advisories[advisory_id] = advisory_from_osv(self._call("GET", path, None))
+            raw = self._call("GET", path, None)
+            try:
+                self._advisories[advisory_id] = advisory_from_osv(raw)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise ExecutionError(
+                    f"the OSV API at {self.api_url} sent an unreadable advisory {advisory_id}: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
         return self._advisories[advisory_id]
 
     @staticmethod

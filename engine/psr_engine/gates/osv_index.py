@@ -185,8 +185,13 @@ def _write_cache(cache_file: Path, index: OsvIndex) -> None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         # Write aside, then rename: a concurrent reader sees the old cache or the new, never half.
         fd, tmp = tempfile.mkstemp(dir=cache_file.parent, suffix=".tmp")
+    except OSError as exc:  # a read-only home must not stop a scan; it only makes it slower
+        log.warning("could not write the OSV index cache %s: %s", cache_file, exc)
+        return
+    try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(payload, out, separators=(",", ":"))
         os.replace(tmp, cache_file)
-    except OSError as exc:  # a read-only home must not stop a scan; it only makes it slower
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
         log.warning("could not write the OSV index cache %s: %s", cache_file, exc)

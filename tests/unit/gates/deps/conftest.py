@@ -119,6 +119,7 @@ class FakeOsv:
         self.first_pages: list[int] = []  # the same, for requests carrying no page token
         self.detail_requests: list[str] = []
         self._by_package: dict[str, list[dict[str, Any]]] = {}
+        self.overrides: dict[str, object] = {}  # advisory id -> the body GET answers instead
 
     def matches(self, name: str, version: str) -> list[str]:
         name = canonicalize_name(name)
@@ -175,7 +176,9 @@ def osv_server() -> Iterator[tuple[str, FakeOsv]]:
         def do_GET(self) -> None:
             advisory_id = self.path.removeprefix("/v1/vulns/")
             fake.detail_requests.append(advisory_id)
-            if advisory_id in fake.records:
+            if advisory_id in fake.overrides:
+                self._send(200, fake.overrides[advisory_id])
+            elif advisory_id in fake.records:
                 self._send(200, fake.records[advisory_id])
             else:
                 self._send(404, {"message": "Bug not found."})

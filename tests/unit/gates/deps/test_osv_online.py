@@ -71,3 +71,11 @@ def test_api_error_status_is_a_clear_psr_error(osv_server):
     online = DependencyVulnerabilityScanner(online=True, api_url=url + "/wrong", timeout=5)
     with pytest.raises(ExecutionError, match=r"refused POST .*/wrong/v1/querybatch: HTTP 404"):
         online.check_cves("jinja2", "2.10")
+
+
+def test_unreadable_advisory_from_the_api_is_a_clear_psr_error(osv_server):
+    url, fake = osv_server
+    fake.overrides["PYSEC-2019-217"] = {"no": "id"}
+    online = DependencyVulnerabilityScanner(online=True, api_url=url, timeout=5)
+    with pytest.raises(ExecutionError, match="unreadable advisory PYSEC-2019-217"):
+        online.check_cves("jinja2", "2.10")
