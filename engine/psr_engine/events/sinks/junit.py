@@ -1,0 +1,170 @@
+"""The JUnit XML sink: one <testsuite> per run, one <testcase> per task instance.
+
+The shape GitLab's and GitHub's test reporters read: failures carry the last lines of the
+task's log, skipped and cancelled tasks are <skipped/>, times are seconds. The file is
+written when the sink closes (after run.finished), atomically: a CI step never reads half.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+
+from psr_engine.events.model import Event
+from psr_engine.store.logs import tail_lines
+
+TAIL_LINES = 50
+# Characters XML 1.0 cannot hold (ANSI escapes' ESC among them): dropped from log tails.
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_FAILED = frozenset({"failed", "timed_out", "crashed"})
+_SKIPPED = frozenset({"skipped", "cancelled"})
+
+
+@dataclass(slots=True)
+class _Case:
+    task: str
+    status: str = "pending"
+    reason: str | None = None
+    duration: float = 0.0
+    exit_code: int | None = None
+    attempts: int = 0
+    log_path: str | None = None
+    message: str | None = None
+
+
+class JunitSink:
+    """Writes a JUnit XML report of the run to `path` when the run ends."""
+
+    name = "junit"
+
+    def __init__(self, path: str, *, tail_lines: int = TAIL_LINES, **_: Any) -> None:
+        self.path = path
+        self.tail = tail_lines
+        self._cases: dict[str, _Case] = {}
+        self._run: Event | None = None
+        self._end: Event | None = None
+
+    async def start(self) -> None:
+        return None
+
+    def emit(self, event: Event) -> None:
+        if event.type == "run.started":
+            self._run = event
+        elif event.type == "run.finished":
+            self._end = event
+        elif event.type in ("task.finished", "task.skipped") and event.task:
+            self._cases[event.task] = _Case(
+                task=event.task,
+                status=event.status or "failed",
+                reason=event.reason,
+                duration=event.duration_s or 0.0,
+                exit_code=event.exit_code,
+                attempts=event.attempt or 0,
+                log_path=event.log_path,
+                message=event.message,
+            )
+
+    async def aclose(self) -> None:
+        if self._run is None:
+            return
+        await anyio.to_thread.run_sync(self.write)
+
+    # -- the document ----------------------------------------------------------------------
+
+    def write(self) -> None:
+        document = self.document()
+        ET.indent(document)
+        folder = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".junit-", suffix=".xml")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                ET.ElementTree(document).write(handle, encoding="utf-8", xml_declaration=True)
+            os.replace(tmp, self.path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def document(self) -> ET.Element:
+        assert self._run is not None
+        start, end = self._run, self._end
+        cases = list(self._cases.values())
+        failures = sum(c.status in _FAILED for c in cases)
+        skipped = sum(c.status in _SKIPPED for c in cases)
+        elapsed = (end.ts - start.ts) if end is not None else sum(c.duration for c in cases)
+        counts = {
+            "tests": str(len(cases)),
+            "failures": str(failures),
+            "errors": "0",
+            "skipped": str(skipped),
+            "time": _seconds(elapsed),
+        }
+        root = ET.Element("testsuites", {"name": f"psr-engine {start.workflow}", **counts})
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            {
+                "name": start.workflow,
+                **counts,
+                "timestamp": datetime.fromtimestamp(start.ts, UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                "hostname": socket.gethostname(),
+                "id": start.run_id,
+            },
+        )
+        properties = ET.SubElement(suite, "properties")
+        status = end.status if end is not None else "unfinished"
+        for key, value in (("runId", start.run_id), ("status", status or "")):
+            ET.SubElement(properties, "property", {"name": key, "value": value})
+        for case in cases:
+            self._testcase(suite, start.workflow, case)
+        return root
+
+    def _testcase(self, suite: ET.Element, workflow: str, case: _Case) -> None:
+        element = ET.SubElement(
+            suite,
+            "testcase",
+            {
+                "classname": f"{workflow}.{case.task.split('[', 1)[0]}",
+                "name": case.task,
+                "time": _seconds(case.duration),
+            },
+        )
+        if case.status in _FAILED:
+            message = case.reason or case.status
+            failure = ET.SubElement(
+                element, "failure", {"message": _clean(message), "type": case.status}
+            )
+            failure.text = _clean(self._details(case))
+        elif case.status in _SKIPPED:
+            reason = case.reason or case.status
+            text = reason if case.status == "skipped" else f"{case.status}: {reason}"
+            ET.SubElement(element, "skipped", {"message": _clean(text)})
+
+    def _details(self, case: _Case) -> str:
+        lines = [f"{case.task} {case.status}: {case.reason or ''}".rstrip()]
+        if case.message:
+            lines.append(case.message)
+        if case.attempts:
+            lines.append(f"attempts: {case.attempts}, exit code: {case.exit_code}")
+        tail = tail_lines(case.log_path, self.tail)
+        if tail:
+            lines.append(f"--- last {len(tail)} lines of {case.log_path} ---")
+            lines.extend(tail)
+        return "\n".join(lines)
+
+
+def _seconds(value: float) -> str:
+    return f"{max(0.0, value):.3f}"
+
+
+def _clean(text: str) -> str:
+    return _NOT_XML.sub("", text)

@@ -1,0 +1,162 @@
+"""The Markdown summary sink: a report of the run fit for $GITHUB_STEP_SUMMARY.
+
+A status line, a table of tasks (status emoji, attempts, duration, reason), and each
+failure's log tail in a <details> block. Appended to `path` (GitHub appends every step's
+summary to one page), or to $GITHUB_STEP_SUMMARY when no path is given; nothing otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from psr_engine.events.model import Event
+from psr_engine.store.logs import tail_lines
+
+TAIL_LINES = 50
+EMOJI = {
+    "succeeded": "✅",
+    "failed": "❌",
+    "timed_out": "⏱️",
+    "skipped": "⏭️",
+    "cancelled": "🚫",
+    "crashed": "💥",
+    "blocked": "⛔",
+}
+_FAILED = frozenset({"failed", "timed_out", "crashed"})
+
+
+@dataclass(slots=True)
+class _Row:
+    task: str
+    status: str
+    reason: str | None
+    attempts: int
+    duration: float
+    log_path: str | None
+    message: str | None
+
+
+class SummarySink:
+    """Appends a Markdown summary of the run to `path` (default: $GITHUB_STEP_SUMMARY)."""
+
+    name = "summary"
+
+    def __init__(self, path: str | None = None, *, tail_lines: int = TAIL_LINES, **_: Any) -> None:
+        self.path = path or os.environ.get("GITHUB_STEP_SUMMARY") or None
+        self.tail = tail_lines
+        self._rows: dict[str, _Row] = {}
+        self._run: Event | None = None
+        self._end: Event | None = None
+
+    async def start(self) -> None:
+        return None
+
+    def emit(self, event: Event) -> None:
+        if event.type == "run.started":
+            self._run = event
+        elif event.type == "run.finished":
+            self._end = event
+        elif event.type in ("task.finished", "task.skipped") and event.task:
+            self._rows[event.task] = _Row(
+                task=event.task,
+                status=event.status or "failed",
+                reason=event.reason,
+                attempts=event.attempt or 0,
+                duration=event.duration_s or 0.0,
+                log_path=event.log_path,
+                message=event.message,
+            )
+
+    async def aclose(self) -> None:
+        if self.path is None or self._run is None:
+            return
+        await anyio.to_thread.run_sync(self.write)
+
+    def write(self) -> None:
+        assert self.path is not None
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(self.render())
+
+    def render(self) -> str:
+        assert self._run is not None
+        start, end = self._run, self._end
+        status = (end.status if end is not None else None) or "unfinished"
+        elapsed = (end.ts - start.ts) if end is not None else None
+        counts: dict[str, int] = {}
+        for row in self._rows.values():
+            counts[row.status] = counts.get(row.status, 0) + 1
+        tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no tasks"
+        out = [
+            f"## {EMOJI.get(status, '❔')} {start.workflow}: {status}",
+            "",
+            f"Run `{start.run_id}` · {len(self._rows)} tasks ({tally})"
+            + (f" · {_duration(elapsed)}" if elapsed is not None else ""),
+            "",
+        ]
+        if end is not None and end.reason:
+            out += [f"Reason: {_cell(end.reason)}", ""]
+        if self._rows:
+            out += ["| Task | Status | Attempts | Duration | Reason |", "|---|---|---:|---:|---|"]
+            for row in self._rows.values():
+                out.append(
+                    f"| `{_cell(row.task)}` | {EMOJI.get(row.status, '❔')} {row.status} "
+                    f"| {row.attempts or '-'} | {_duration(row.duration) if row.attempts else '-'} "
+                    f"| {_cell(row.reason or '')} |"
+                )
+            out.append("")
+        failed = [r for r in self._rows.values() if r.status in _FAILED]
+        if failed:
+            out += ["### Failures", ""]
+            for row in failed:
+                out += self._failure(row)
+        return "\n".join(out) + "\n"
+
+    def _failure(self, row: _Row) -> list[str]:
+        body = ([row.message] if row.message else []) + tail_lines(row.log_path, self.tail)
+        text = "\n".join(body) or "(no output)"
+        fence = "`" * max(3, _longest_backtick_run(text) + 1)
+        summary = f"{EMOJI.get(row.status, '❔')} <code>{_html(row.task)}</code> {row.status}"
+        if row.reason:
+            summary += f": {_html(row.reason)}"
+        return [
+            "<details>",
+            f"<summary>{summary}</summary>",
+            "",
+            f"{fence}text",
+            text,
+            fence,
+            "",
+            "</details>",
+            "",
+        ]
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m{secs:02d}s"
+
+
+def _cell(text: str) -> str:
+    """Table cells: one line, pipes escaped."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _longest_backtick_run(text: str) -> int:
+    longest = current = 0
+    for char in text:
+        current = current + 1 if char == "`" else 0
+        longest = max(longest, current)
+    return longest
