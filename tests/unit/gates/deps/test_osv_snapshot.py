@@ -81,7 +81,18 @@ def test_finding_names_package_aliases_and_first_fix_above(scanner):
         "advisory_url": "https://osv.dev/vulnerability/PYSEC-2019-217",
         "severity_source": "default",
         "suggestion": "upgrade to >= 2.10.1",
+        "fingerprint_anchor": "jinja2==2.10",
     }
+
+
+def test_fingerprint_survives_the_requirement_moving(scanner, tmp_path):
+    req = tmp_path / "requirements.txt"
+    req.write_text("jinja2==2.10\n")
+    before = {f.rule_id: f.fingerprint for f in scanner.scan_requirements(req, root=tmp_path)}
+    req.write_text("# a new first line\nsix==1.16.0\njinja2==2.10\n")
+    after = scanner.scan_requirements(req, root=tmp_path)
+    assert {f.line for f in after} == {3}
+    assert {f.rule_id: f.fingerprint for f in after} == before
 
 
 def test_cvss_vectors_in_the_data_set_the_severity(scanner):
