@@ -1,13 +1,12 @@
-"""psr-engine run SCRIPT.py: one Python script with monitoring, retries and a timeout
-(the heritage mode of Python Script Runner)."""
+"""psr-engine run SCRIPT.py [--timeout T] [--retries N] [-- ARGS]: one Python script with
+monitoring, retries and a timeout (the heritage mode of Python Script Runner)."""
 
 from __future__ import annotations
 
 import argparse
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("script", metavar="SCRIPT.py", help="the Python script to run")
+def _add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", metavar="DURATION", help="e.g. 90s, 10m, 1h30m")
     parser.add_argument(
         "--retries",
@@ -18,13 +17,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--events-jsonl", metavar="FILE", help="also write every event to FILE")
     parser.add_argument("-q", "--quiet", action="store_true")
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments after --")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_options(parser)
+    parser.add_argument("script", metavar="SCRIPT.py", help="the Python script to run")
+    # Options may also follow the script (the issue's order); the script's own arguments come
+    # after `--`. argparse cannot mix a trailing list with options, so the rest is split here.
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
     from psr_engine import api
+    from psr_engine.cli.app import _Parser
 
-    script_args = args.args[1:] if args.args[:1] == ["--"] else args.args
+    rest = list(args.rest)
+    script_args: list[str] = []
+    if "--" in rest:
+        cut = rest.index("--")
+        rest, script_args = rest[:cut], rest[cut + 1 :]
+    if rest:
+        late = _Parser(prog="psr-engine run SCRIPT.py")
+        _add_options(late)
+        late.parse_args(rest, namespace=args)
     plan = api.script_plan(args.script, script_args, timeout=args.timeout, retries=args.retries)
     sinks = api.build_sinks(plan, quiet=args.quiet, events_jsonl=args.events_jsonl)
     result = api.run(plan, sinks=sinks, handle_signals=True)

@@ -32,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
         for result in results:
             if result.ok:
                 count = len(result.plan.tasks) if result.plan else 0
-                sys.stdout.write(f"{result.path}: valid ({count} tasks)\n")
+                sys.stdout.write(
+                    f"{result.path}: valid ({count} task{'' if count == 1 else 's'})\n"
+                )
             else:
                 for diagnostic in result.diagnostics:
                     sys.stderr.write(f"{diagnostic}\n")

@@ -159,11 +159,7 @@ class WorkflowEngine:
     async def _secrets(self, plan: Plan) -> dict[str, str]:
         if not plan.secrets:
             return {}
-        resolver = self._resolve_secrets
-        if resolver is None:
-            from psr_engine.secrets import resolve_requests
-
-            resolver = resolve_requests
+        resolver = self._resolve_secrets or _resolve_with_providers
         return dict(await resolver(plan.secrets))
 
     async def _execute(
@@ -352,6 +348,12 @@ def _render_deep(value: Any, context: Mapping[str, Any]) -> Any:
     return value
 
 
+async def _resolve_with_providers(requests: Sequence[SecretRequest]) -> Mapping[str, str]:
+    from psr_engine.secrets import SecretRef, resolve_all
+
+    return await resolve_all([SecretRef(r.name, r.provider, r.options) for r in requests])
+
+
 def _local_executor() -> Executor:
     from psr_engine.executors.local import LocalExecutor
 
@@ -365,7 +367,7 @@ def _maskers(
         return None, None
     from psr_engine.secrets.masker import Masker
 
-    masker = Masker(values.values())
+    masker = Masker(values)
 
     def mask_event(event: Event) -> Event:
         return event.with_(

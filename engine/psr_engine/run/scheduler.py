@@ -5,12 +5,14 @@ holds, within concurrency, maxParallel and the cpu/memory capacity, and reacts t
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import os
+import resource
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -185,6 +187,7 @@ class Scheduler:
             self._emit(
                 "task.started", task, attempt=number, status="running", log_path=spec.log_path
             )
+            floor = _own_peak_rss()
             try:
                 result = await self.shared.executor.run(spec)
             except anyio.get_cancelled_exc_class():
@@ -192,6 +195,11 @@ class Scheduler:
                 self._record(task.id, "cancelled", self.shared.stop_reason or "interrupted")
                 raise
             self._release(task)
+            if result.max_rss <= floor:
+                # Linux reports a child's peak RSS as at least its parent's at spawn time (the
+                # exec inherits the parent's high-water mark), so a task that stayed below the
+                # engine's own peak has no measurable peak: say nothing rather than a wrong number.
+                result = replace(result, max_rss=0)
             self._after_attempt(task, number, spec, result)
         finally:
             self._dispatch()
@@ -241,6 +249,10 @@ class Scheduler:
                 outputs = read_outputs(spec.env["PSR_OUTPUT"])
             except ValueError as error:
                 status, reason, message = "failed", "outputs", f"$PSR_OUTPUT: {error}"
+        # The task wrote this file itself, maybe with a secret in it: once read, its values
+        # live on masked in events and history, and the raw file goes (as GitHub's does).
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(spec.env["PSR_OUTPUT"])
         if status != "succeeded" and attempts.should_retry(task, number, result):
             delay = attempts.retry_delay(task, number)
             self._emit(
@@ -407,3 +419,7 @@ class Scheduler:
                 **fields,
             )
         )
+
+
+def _own_peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -210,6 +210,7 @@ class ConsoleSink:
     # -- summary -----------------------------------------------------------------------------
 
     def _print_summary(self, event: Event) -> None:
+        from rich.markup import escape
         from rich.table import Table
 
         if not self._quiet and self._rows:
@@ -231,8 +232,8 @@ class ConsoleSink:
                 )
             for row in self._rows.values():
                 cells = [
-                    row.task,
-                    row.status + (f" ({row.reason})" if row.reason else ""),
+                    escape(row.task),
+                    escape(row.status + (f" ({row.reason})" if row.reason else "")),
                     str(row.attempts or "-"),
                     format_duration(row.duration) if row.attempts else "-",
                     f"{row.cpu:.2f}s" if row.attempts else "-",

@@ -28,11 +28,11 @@ class WebhookSink:
         url: str,
         *,
         headers: Mapping[str, str] | None = None,
-        batchSize: int = 100,  # noqa: N803 - the manifest's camelCase option names
-        flushInterval: float = 1.0,  # noqa: N803
+        batchSize: int = 100,
+        flushInterval: float = 1.0,
         retries: int = 3,
         timeout: float = 5.0,
-        closeTimeout: float = 10.0,  # noqa: N803
+        closeTimeout: float = 10.0,
         **_: Any,
     ) -> None:
         self.url = url
@@ -67,7 +67,8 @@ class WebhookSink:
             pending = self._queue.qsize()
             sys.stderr.write(
                 f"warning: webhook {self.url}: {self.dropped + pending} events not delivered"
-                + (f" ({self._error})" if self._error else "") + "\n"
+                + (f" ({self._error})" if self._error else "")
+                + "\n"
             )
 
     # -- the delivery thread -------------------------------------------------------------
@@ -95,8 +96,9 @@ class WebhookSink:
     def _post(self, batch: list[dict[str, Any]]) -> None:
         body = json.dumps(batch, separators=(",", ":"), default=str).encode()
         for attempt in range(self._retries + 1):
-            request = urllib.request.Request(self.url, data=body, headers=self._headers,
-                                             method="POST")
+            request = urllib.request.Request(
+                self.url, data=body, headers=self._headers, method="POST"
+            )
             try:
                 with urllib.request.urlopen(request, timeout=self._timeout) as response:
                     if 200 <= response.status < 300:
