@@ -56,9 +56,30 @@ def load_schema() -> dict[str, Any]:
 
 @functools.cache
 def _validator() -> Any:
-    from jsonschema import Draft202012Validator
+    return _import_jsonschema().Draft202012Validator(load_schema())
 
-    return Draft202012Validator(load_schema())
+
+def _import_jsonschema() -> Any:
+    """jsonschema, imported without building rfc3987-syntax's IRI grammar.
+
+    When rfc3987-syntax is installed (cyclonedx-python-lib's validation extra brings it),
+    ``import jsonschema`` compiles a lark grammar for the "iri" format: seconds of start-up
+    for a format the manifest schema never uses. Hiding the module during that one import
+    costs only the "iri" format check; the module stays importable for anyone else.
+    """
+    import sys
+
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        import jsonschema
+
+        return jsonschema
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+    try:
+        import jsonschema
+    finally:
+        if sys.modules.get("rfc3987_syntax", 0) is None:
+            del sys.modules["rfc3987_syntax"]
+    return jsonschema
 
 
 def schema_diagnostics(document: LoadedDocument) -> list[Diagnostic]:
