@@ -2,11 +2,12 @@
 
 How a process is run, and why:
 
-- Spawned with ``os.posix_spawn`` (glibc uses ``clone(CLONE_VFORK)``: no copy of the engine's
-  memory, no Python code in the child). posix_spawn cannot change directory, so a child whose
-  working directory differs from the engine's goes through ``subprocess.Popen`` instead, which
-  in Python 3.11 also uses vfork; only the spawn differs, everything after is shared.
-  asyncio's subprocess machinery is avoided on purpose: it costs ~3x a plain spawn.
+- Spawned by vfork, never fork: no copy of the engine's memory, no Python code in the child.
+  By default from a worker thread with ``subprocess.Popen`` (its vfork releases the GIL, so
+  spawns overlap); with ``spawn_in_thread=False`` by ``os.posix_spawn`` on the event loop, or
+  Popen when the working directory differs (posix_spawn cannot change directory). Only the
+  spawn differs; everything after is shared. asyncio's subprocess machinery is avoided on
+  purpose: its child watcher costs far more than the spawn.
 - Each child leads its own session, so its process group id is its pid and the whole tree
   can be signalled at once (``os.killpg``): timeouts and cancellation reach grandchildren.
 - The exit is awaited on a pidfd with ``anyio.wait_readable``: no thread, no SIGCHLD handler.
@@ -40,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
+import anyio.to_thread
 
 from psr_engine.errors import ExecutionError
 from psr_engine.executors.base import ProcessResult, ProcessSpec
@@ -78,9 +80,20 @@ class _Child:
 
 
 class LocalExecutor:
-    """Runs each ProcessSpec as a local process group. Safe to call concurrently."""
+    """Runs each ProcessSpec as a local process group. Safe to call concurrently.
+
+    ``spawn_in_thread`` (default True): start processes from worker threads with
+    ``subprocess.Popen``, whose vfork releases the GIL, so several spawns proceed at once and
+    the event loop never waits for one. False: ``os.posix_spawn`` on the event loop itself,
+    which holds the GIL and the loop until the child has exec'd; cheapest on an idle machine,
+    but spawns then queue behind each other, and on a busy machine each one waits for a CPU
+    (see benchmarks/spawn_bench.py). Waiting for exits never uses a thread.
+    """
 
     name = "local"
+
+    def __init__(self, *, spawn_in_thread: bool = True) -> None:
+        self.spawn_in_thread = spawn_in_thread
 
     async def run(self, spec: ProcessSpec) -> ProcessResult:
         """Run one attempt to its end; on cancellation, stop its process group, then re-raise."""
@@ -94,7 +107,7 @@ class LocalExecutor:
             started_at = time.time()
             start = time.monotonic()
             try:
-                child = _spawn(spec, write_fd if piped else log_fd)
+                child = await self._spawn(spec, write_fd if piped else log_fd)
             except _NotStarted as failed:
                 line = failed.message.encode("utf-8", "replace")
                 if spec.output_filter is not None:
@@ -125,6 +138,14 @@ class LocalExecutor:
 
     async def aclose(self) -> None:
         """Nothing to release: every run cleans up after itself."""
+
+    async def _spawn(self, spec: ProcessSpec, out_fd: int) -> _Child:
+        if not self.spawn_in_thread:
+            return _spawn(spec, out_fd, inline=True)
+        # Shielded: a cancellation must not abandon a child that is being born. It is
+        # delivered at the next checkpoint, in _supervise, which then stops the child.
+        with anyio.CancelScope(shield=True):
+            return await anyio.to_thread.run_sync(_spawn, spec, out_fd, False)
 
 
 # --- spawning --------------------------------------------------------------------------------
@@ -157,7 +178,8 @@ def _resolve(name: str, cwd: str, path_env: str | None) -> str:
     return found
 
 
-def _spawn(spec: ProcessSpec, out_fd: int) -> _Child:
+def _spawn(spec: ProcessSpec, out_fd: int, inline: bool) -> _Child:
+    """Start the child; inline: with posix_spawn when it can (same cwd), else with Popen."""
     if not spec.argv:
         raise ValueError("ProcessSpec.argv is empty")
     here = os.getcwd()
@@ -165,7 +187,7 @@ def _spawn(spec: ProcessSpec, out_fd: int) -> _Child:
     program = _resolve(spec.argv[0], cwd, spec.env.get("PATH"))
     popen = None
     try:
-        if cwd == here:
+        if inline and cwd == here:
             pid = os.posix_spawn(
                 program,
                 spec.argv,

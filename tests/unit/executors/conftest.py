@@ -20,9 +20,10 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture
-def executor() -> LocalExecutor:
-    return LocalExecutor()
+@pytest.fixture(params=["thread", "inline"])
+def executor(request: pytest.FixtureRequest) -> LocalExecutor:
+    """Both ways of spawning: from worker threads (the default) and on the event loop."""
+    return LocalExecutor(spawn_in_thread=request.param == "thread")
 
 
 @pytest.fixture

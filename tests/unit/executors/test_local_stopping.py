@@ -14,7 +14,6 @@ pytestmark = pytest.mark.anyio
 PATHS = {
     "fast": {},
     "piped": {"output_filter": lambda line: line},
-    "on_line": {"on_line": lambda line: None},
 }
 
 
