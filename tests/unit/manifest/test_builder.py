@@ -209,7 +209,7 @@ def test_param_defaults_are_checked_against_their_type_and_enum(write) -> None:
         load_manifest(path)
     messages = [d.message for d in caught.value.diagnostics]
     assert messages == [
-        "default: 'xl' is not one of the allowed values: \"s\", \"m\"",
+        'default: \'xl\' is not one of the allowed values: "s", "m"',
         "default: item 1: expected an integer, got 'two'",
         "only array params take items",
     ]

@@ -214,7 +214,10 @@ def test_plugin_sinks_take_free_options_but_built_in_sinks_do_not() -> None:
 
 @pytest.mark.parametrize(
     ("path", "text"),
-    [(("spec", "tasks", "a"), "spec.tasks.a"), (("spec", "gates", 0, "failOn"), "spec.gates[0].failOn")],
+    [
+        (("spec", "tasks", "a"), "spec.tasks.a"),
+        (("spec", "gates", 0, "failOn"), "spec.gates[0].failOn"),
+    ],
 )
 def test_dotted_paths(path, text) -> None:
     assert dotted(path) == text
