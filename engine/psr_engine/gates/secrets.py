@@ -29,12 +29,15 @@ from psr_engine.gates.secret_filters import (
     is_allowed,
     is_env_read,
 )
+from psr_engine.gates.secret_pool import scan_in_pool
 from psr_engine.gates.secret_rules import ALL_RULES, SecretRule
 from psr_engine.gates.secret_walk import iter_files, read_text
 
 TOOL = "psr-secrets"
 DEFAULT_ENTROPY_THRESHOLD = 3.5  # bits per character, base64-like values; hex: 0.5 less
-PARALLEL_MIN_FILES = 200  # below this a process pool costs more to start than it saves
+# A process pool costs ~0.1 s to start; one core scans ~15 MB/s. Below these, a plain loop wins.
+PARALLEL_MIN_FILES = 64
+PARALLEL_MIN_BYTES = 8_000_000
 SNIPPET_WIDTH = 160
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
 
@@ -206,13 +209,16 @@ class SecretScanner:
             )
         skipped: Counter[str] = Counter()
         todo: list[tuple[str, str]] = []
+        total_bytes = 0
         for abs_path, rel, size in iter_files(root, exclude=self.exclude):
             if size > self.max_file_bytes:
                 skipped["too_large"] += 1
             else:
                 todo.append((abs_path, rel))
-        if self.workers > 1 and len(todo) >= PARALLEL_MIN_FILES:
-            results = _scan_in_pool(self, todo)
+                total_bytes += size
+        big = len(todo) >= PARALLEL_MIN_FILES and total_bytes >= PARALLEL_MIN_BYTES
+        if self.workers > 1 and big:
+            results = scan_in_pool(self, todo)
         else:
             results = [self._scan_one(abs_path, rel) for abs_path, rel in todo]
         findings: list[Finding] = []
@@ -262,11 +268,11 @@ class SecretScanner:
             return findings
         return [f for f in findings if f.fingerprint not in self.baseline]
 
-    def _scan_one(self, abs_path: str, rel: str) -> _FileResult:
+    def _scan_one(self, abs_path: str, rel: str) -> FileResult:
         text, reason = read_text(abs_path, max_bytes=self.max_file_bytes)
         if text is None:
-            return _FileResult([], 0, 0, reason)
-        return _FileResult(self._detect(text, rel), _count_lines(text), len(text), "")
+            return FileResult([], 0, 0, reason)
+        return FileResult(self._detect(text, rel), _count_lines(text), len(text), "")
 
     def _detect(self, text: str, file: str) -> list[Finding]:
         matches = self._matches(text, file)
@@ -352,7 +358,7 @@ class SecretScanner:
 
 
 @dataclass(frozen=True, slots=True)
-class _FileResult:
+class FileResult:
     findings: list[Finding]
     lines: int
     nbytes: int
@@ -457,49 +463,3 @@ def _usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-# -- process pool: module-level so that workers can unpickle them ----------------------------
-
-_worker_scanner: SecretScanner | None = None
-
-
-def _init_worker(scanner: SecretScanner) -> None:
-    global _worker_scanner
-    _worker_scanner = scanner
-
-
-def _scan_batch(batch: list[tuple[str, str]]) -> list[_FileResult]:
-    assert _worker_scanner is not None
-    return [_worker_scanner._scan_one(abs_path, rel) for abs_path, rel in batch]
-
-
-def _batches(todo: list[tuple[str, str]], count: int) -> list[list[tuple[str, str]]]:
-    size = max(1, -(-len(todo) // count))
-    return [todo[i : i + size] for i in range(0, len(todo), size)]
-
-
-def _scan_in_pool(scanner: SecretScanner, todo: list[tuple[str, str]]) -> list[_FileResult]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    # forkserver, not fork: the engine runs threads (anyio), and forking a threaded process
-    # can deadlock the child on a lock some other thread held.
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    results: list[_FileResult] = []
-    try:
-        with ProcessPoolExecutor(
-            max_workers=scanner.workers,
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(scanner,),
-        ) as pool:
-            for batch_results in pool.map(_scan_batch, _batches(todo, scanner.workers * 8)):
-                results.extend(batch_results)
-    except BrokenProcessPool:
-        # A worker died before scanning: typically a caller's main module that is not
-        # import-safe (no `if __name__ == "__main__":`). Slower, but the scan still completes.
-        return [scanner._scan_one(abs_path, rel) for abs_path, rel in todo]
-    return results

@@ -129,6 +129,7 @@ def test_the_process_pool_finds_what_the_plain_loop_finds(tmp_path, monkeypatch)
     for i in range(12):
         write(tmp_path / f"pkg{i % 3}" / f"m{i}.py", f"x = {i}\nt = '{TOKEN[:-2]}{i:02d}'\n")
     monkeypatch.setattr(secrets_module, "PARALLEL_MIN_FILES", 4)
+    monkeypatch.setattr(secrets_module, "PARALLEL_MIN_BYTES", 0)
     pooled = SecretScanner(workers=2).scan_tree(tmp_path)
     plain = SecretScanner(workers=1).scan_tree(tmp_path)
     assert pooled == plain
