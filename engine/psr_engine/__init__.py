@@ -8,8 +8,6 @@ needs, are imported on first use.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
-
 from psr_engine._version import __version__ as __version__
 
 # name -> module that defines it
@@ -31,7 +29,7 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(["__version__", *_LAZY])
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:  # no `typing` import: it costs start-up
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'psr_engine' has no attribute {name!r}")

@@ -78,6 +78,14 @@ def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
         # `psr-engine plan | head`: the reader went away; not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as error:  # noqa: BLE001 - a bug of ours: say so plainly, exit 70
+        if os.environ.get("PSR_DEBUG"):
+            raise
+        print_error(
+            f"internal error: {type(error).__name__}: {error}\n"
+            "  this is a bug in psr-engine; run again with PSR_DEBUG=1 for the traceback"
+        )
+        return 70
 
 
 def print_error(message: str) -> None:

@@ -24,5 +24,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         from psr_engine.plan.render import plan_table
 
-        sys.stdout.write(plan_table(plan, color=use_color() and sys.stdout.isatty()))
+        import shutil
+
+        color = use_color() and sys.stdout.isatty()
+        width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else 120
+        sys.stdout.write(plan_table(plan, width=width, no_color=not color))
     return 0
