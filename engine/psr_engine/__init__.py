@@ -8,6 +8,7 @@ needs, are imported on first use.
 from __future__ import annotations
 
 from importlib import import_module
+
 from psr_engine._version import __version__ as __version__
 
 # name -> module that defines it

@@ -78,7 +78,7 @@ def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
         # `psr-engine plan | head`: the reader went away; not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception as error:  # noqa: BLE001 - a bug of ours: say so plainly, exit 70
+    except Exception as error:
         if os.environ.get("PSR_DEBUG"):
             raise
         print_error(

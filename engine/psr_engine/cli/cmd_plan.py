@@ -22,9 +22,9 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "json":
         sys.stdout.write(plan.to_json(indent=2) + "\n")
     else:
-        from psr_engine.plan.render import plan_table
-
         import shutil
+
+        from psr_engine.plan.render import plan_table
 
         color = use_color() and sys.stdout.isatty()
         width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else 120
