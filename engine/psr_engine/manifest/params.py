@@ -160,7 +160,7 @@ def _array(value: Any) -> list[Any] | None:
         return list(value)
     if isinstance(value, str):
         text = value.strip()
-        if text.startswith("["):
+        if text.startswith(("[", "{")):
             parsed = _json(text)
             return parsed if isinstance(parsed, list) else None
         return [part.strip() for part in text.split(",")] if text else []
