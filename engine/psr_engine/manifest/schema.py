@@ -145,7 +145,7 @@ def _describe(error: ValidationError, document: LoadedDocument) -> list[Diagnost
         return [at(path, *_kind_choice(error.validator_value, error.instance))]
     if validator in ("anyOf", "oneOf"):
         if "title" in schema and not isinstance(error.instance, dict | list):
-            return [at(path, f"{_short(error.instance)} is not {schema['title']}", _hint(schema))]
+            return [at(path, f"{_short(error.instance)} is not {schema['title']}")]
         branch = _matching_branch(error)
         if branch:
             return [d for sub in branch for d in _describe(sub, document)]
@@ -153,7 +153,9 @@ def _describe(error: ValidationError, document: LoadedDocument) -> list[Diagnost
         if kinds and all(isinstance(k, str) for k in kinds):
             expected = " or ".join(dict.fromkeys(_TYPE_NAMES.get(k, k) for k in kinds))
             return [at(path, f"expected {expected}, not {_kind_of(error.instance)}", _hint(schema))]
-    return [at(path, _message(error, schema), _hint(schema))]
+    # A title already says what is expected; the description would only repeat it.
+    hint = "" if "title" in schema else _hint(schema)
+    return [at(path, _message(error, schema), hint)]
 
 
 def suggest(word: str, options: Iterable[str]) -> str | None:
