@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from psr_engine.errors import ExpressionError
-from psr_engine.expressions.environment import SyntaxProblem, compile_expression
+from psr_engine.expressions.environment import SyntaxProblem
 from psr_engine.expressions.helpers import GLOBAL_NAMES
-from psr_engine.expressions.references import Reference, references_of
+from psr_engine.expressions.references import Reference, analyze
 from psr_engine.expressions.scan import Expr, split
 
 ROOTS = ("params", "env", "matrix", "tasks", "run", "workflow", "secrets")
@@ -48,10 +48,11 @@ def check(text: str, scope: Scope) -> list[str]:
 
 def _check_expr(expr: Expr, scope: Scope) -> list[str]:
     try:
-        refs = references_of(expr.source)
-        compile_expression(expr.source)  # unknown filters and tests surface when compiling
+        refs, unknown = analyze(expr.source)
     except SyntaxProblem as exc:
         return [f"invalid expression {expr.display}: {exc}"]
+    if unknown:
+        return [f"invalid expression {expr.display}: {problem}" for problem in unknown]
     return [f"{expr.display}: {p}" for ref in refs if (p := _problem(ref, scope))]
 
 
