@@ -26,12 +26,13 @@ from psr_engine.manifest.model import (
     SecretSpec,
     SinkSpec,
     Source,
+    TaskKind,
     TaskSpec,
     TracingSpec,
 )
 from psr_engine.units import Resources, RetryPolicy, parse_cpu, parse_duration, parse_memory
 
-KINDS = ("run", "python", "script", "workflow", "gate")
+KINDS: tuple[TaskKind, ...] = ("run", "python", "script", "workflow", "gate")
 # Task fields whose mappings merge key by key with spec.defaults (the task's keys win).
 MERGED_FIELDS = ("retries", "resources", "env", "labels")
 # Fields that only mean something for some task kinds.

@@ -191,7 +191,7 @@ def _resolver_class() -> type:
     always = tuple(table.get(None, ()))
     tags: dict[str, Any] = {}
 
-    class Yaml12Resolver(VersionedResolver):  # type: ignore[misc]
+    class Yaml12Resolver(VersionedResolver):
         def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
             if kind is not ScalarNode or not implicit[0]:
                 return super().resolve(kind, value, implicit)

@@ -150,8 +150,9 @@ def _describe(error: ValidationError, document: LoadedDocument) -> list[Diagnost
         if branch:
             return [d for sub in branch for d in _describe(sub, document)]
         kinds = [b.get("type") for b in error.validator_value if isinstance(b, dict)]
-        if kinds and all(isinstance(k, str) for k in kinds):
-            expected = " or ".join(dict.fromkeys(_TYPE_NAMES.get(k, k) for k in kinds))
+        names = [_TYPE_NAMES.get(k, k) for k in kinds if isinstance(k, str)]
+        if names and len(names) == len(kinds):
+            expected = " or ".join(dict.fromkeys(names))
             return [at(path, f"expected {expected}, not {_kind_of(error.instance)}", _hint(schema))]
     # A title already says what is expected; the description would only repeat it.
     hint = "" if "title" in schema else _hint(schema)
@@ -247,7 +248,7 @@ def _message(error: ValidationError, schema: Mapping[str, Any]) -> str:
     shown = _short(instance)
     match error.validator:
         case "type":
-            kinds = value if isinstance(value, list) else [value]
+            kinds: list[str] = value if isinstance(value, list) else [value]
             expected = " or ".join(_TYPE_NAMES.get(k, k) for k in kinds)
             return f"expected {expected}, not {_kind_of(instance)}"
         case "enum":
@@ -279,8 +280,11 @@ def _message(error: ValidationError, schema: Mapping[str, Any]) -> str:
             return f"is longer than {value} characters"
         case "uniqueItems":
             seen: list[Any] = []
-            duplicate = next((x for x in instance if x in seen or seen.append(x)), None)
-            return f"lists {_short(duplicate)} more than once"
+            for item in instance:
+                if item in seen:
+                    return f"lists {_short(item)} more than once"
+                seen.append(item)
+            return "has duplicate items"
     return error.message if len(error.message) <= 200 else error.message[:197] + "..."
 
 
