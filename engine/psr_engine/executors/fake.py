@@ -49,9 +49,8 @@ class FakeExecutor:
             line = spec.output_filter(line)
         with open(spec.log_path, "wb") as log:
             log.write(line + b"\n")
-        outcome = self._script_for(command)
-        if callable(outcome):
-            outcome = outcome(spec)
+        script = self._script_for(command)
+        outcome = script(spec) if callable(script) else script
         if isinstance(outcome, ProcessResult):
             return outcome
         return ProcessResult(

@@ -39,12 +39,16 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
 
 from psr_engine.errors import ExecutionError
 from psr_engine.executors.base import ProcessResult, ProcessSpec
+
+if TYPE_CHECKING:
+    from resource import struct_rusage
 
 # Exit code for a process that could not be started at all (the shell's "command not found").
 EXIT_NOT_STARTED = 127
@@ -145,7 +149,8 @@ class LocalExecutor:
         # Shielded: a cancellation must not abandon a child that is being born. It is
         # delivered at the next checkpoint, in _supervise, which then stops the child.
         with anyio.CancelScope(shield=True):
-            return await anyio.to_thread.run_sync(_spawn, spec, out_fd, False)
+            child = await anyio.to_thread.run_sync(_spawn, spec, out_fd, False)
+        return child
 
 
 # --- spawning --------------------------------------------------------------------------------
@@ -279,7 +284,7 @@ def _kill_group(pgid: int, sig: int) -> None:
         pass  # nobody left in the group
 
 
-def _reap(child: _Child) -> tuple[int, os.struct_rusage]:
+def _reap(child: _Child) -> tuple[int, struct_rusage]:
     """Kill what is left of the group, then reap the leader. Call only once it has exited."""
     _kill_group(child.pid, signal.SIGKILL)  # the pid is still ours: the group id cannot be reused
     try:
@@ -294,7 +299,7 @@ def _reap(child: _Child) -> tuple[int, os.struct_rusage]:
 def _result(
     pid: int,
     status: int,
-    usage: os.struct_rusage,
+    usage: struct_rusage,
     timed_out: bool,
     started_at: float,
     duration: float,
@@ -351,7 +356,7 @@ async def _supervise_piped(child: _Child, spec: ProcessSpec, read_fd: int, log_f
     async with anyio.create_task_group() as tg:
         tg.start_soon(pump)
         try:
-            return await _supervise(child, spec)
+            timed_out = await _supervise(child, spec)
         finally:
             with anyio.CancelScope(shield=True):
                 if child.exited:
@@ -359,6 +364,7 @@ async def _supervise_piped(child: _Child, spec: ProcessSpec, read_fd: int, log_f
                     with anyio.move_on_after(DRAIN_TIMEOUT):
                         await pumped.wait()
                 pump_scope.cancel()
+    return timed_out
 
 
 class _LineWriter:

@@ -107,7 +107,8 @@ def set_output(key: str, value: object) -> None:
         record = f"{key}{_HEREDOC}{delimiter}\n{text}\n{delimiter}\n"
     else:
         record = f"{key}={text}\n"
-    with open(path, "a", encoding="utf-8", newline="") as file:
+    # errors="replace": a lone surrogate (text decoded from bad bytes) must not fail the task.
+    with open(path, "a", encoding="utf-8", errors="replace", newline="") as file:
         file.write(record)
 
 
