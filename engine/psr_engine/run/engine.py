@@ -14,11 +14,13 @@ from typing import Any
 import anyio
 
 from psr_engine import expressions
+from psr_engine.errors import PsrError
 from psr_engine.events.bus import EventBus, Sink
 from psr_engine.events.model import Event
 from psr_engine.executors.base import Executor
-from psr_engine.plan.model import Plan, PlannedTask, SecretRequest
+from psr_engine.plan.model import Plan, PlannedGate, PlannedTask, SecretRequest
 from psr_engine.run.context import build_context
+from psr_engine.run.gating import GateOutcome, GateRunner
 from psr_engine.run.results import TaskResult, WorkflowResult
 from psr_engine.run.scheduler import RunShared, Scheduler
 
@@ -57,6 +59,7 @@ class WorkflowEngine:
         plan_loader: PlanLoader | None = None,
         handle_signals: bool = False,
         concurrency: int | None = None,
+        gate_runner: GateRunner | None = None,
     ) -> None:
         self._executor = executor
         self._sinks = list(sinks)
@@ -66,6 +69,7 @@ class WorkflowEngine:
         self._plan_loader = plan_loader
         self._handle_signals = handle_signals
         self._concurrency = concurrency
+        self._gate_runner = gate_runner
         self.bus = EventBus(self._sinks)
         self.interrupted: int | None = None
 
@@ -192,6 +196,8 @@ class WorkflowEngine:
             secrets=secret_values,
             output_filter=output_filter,
             run_subworkflow=self._subworkflow_runner(run_id),
+            run_gate=(lambda gate: self._gate(gate, run_id, plan.workflow)),
+            attempt_env=[s.attempt_env for s in self._sinks if hasattr(s, "attempt_env")],
         )
         self.bus.emit(
             Event(
@@ -210,6 +216,10 @@ class WorkflowEngine:
                 },
             )
         )
+        if plan.gates:
+            outcomes = await self._run_gates(plan, run_id)
+            if not all(o.passed for o in outcomes):
+                return self._finish_blocked(plan, run_id, started, outcomes)
         concurrency = self._concurrency or plan.concurrency
         main = Scheduler(
             plan,
@@ -266,6 +276,80 @@ class WorkflowEngine:
             reason=shared.stop_reason,
         )
 
+    async def _run_gates(self, plan: Plan, run_id: str) -> list[GateOutcome]:
+        """spec.gates, all at once, before any task."""
+        outcomes: list[GateOutcome] = []
+
+        async def one(gate: PlannedGate) -> None:
+            outcomes.append(await self._gate(gate, run_id, plan.workflow))
+
+        async with anyio.create_task_group() as tg:
+            for gate in plan.gates:
+                tg.start_soon(one, gate)
+        order = {g.name: i for i, g in enumerate(plan.gates)}
+        return sorted(outcomes, key=lambda o: order[o.name])
+
+    async def _gate(self, gate: PlannedGate, run_id: str, workflow: str) -> GateOutcome:
+        self.bus.emit(
+            Event(
+                "gate.started",
+                run_id,
+                workflow,
+                task=gate.name,
+                status="running",
+                data={"type": gate.type, "failOn": gate.fail_on},
+            )
+        )
+        if self._gate_runner is None:
+            outcome = GateOutcome(gate.name, "error", message="this engine has no gate runner")
+        else:
+            try:
+                outcome = await self._gate_runner(gate)
+            except PsrError as error:
+                outcome = GateOutcome(gate.name, "error", message=str(error))
+        self.bus.emit(
+            Event(
+                "gate.finished",
+                run_id,
+                workflow,
+                task=gate.name,
+                status=outcome.status,
+                message=outcome.message,
+                duration_s=round(outcome.duration, 6),
+                data=outcome.event_data(),
+            )
+        )
+        return outcome
+
+    def _finish_blocked(
+        self, plan: Plan, run_id: str, started: float, outcomes: list[GateOutcome]
+    ) -> WorkflowResult:
+        """A gate blocked (or could not run): no task starts, the run ends `blocked`."""
+        ended = time.time()
+        failing = [o.name for o in outcomes if not o.passed]
+        reason = f"blocked by gate {', '.join(failing)}"
+        self.bus.emit(
+            Event(
+                "run.finished",
+                run_id,
+                plan.workflow,
+                ts=ended,
+                status="blocked",
+                reason=reason,
+                duration_s=round(ended - started, 6),
+                data={"counts": {}, "gates": [o.event_data() for o in outcomes]},
+            )
+        )
+        return WorkflowResult(
+            run_id=run_id,
+            workflow=plan.workflow,
+            status="blocked",
+            started_at=started,
+            ended_at=ended,
+            tasks={},
+            reason=reason,
+        )
+
     async def _run_scheduler(self, scheduler: Scheduler) -> None:
         async with anyio.create_task_group() as tg:
             if self._handle_signals:
@@ -305,6 +389,7 @@ class WorkflowEngine:
                 secrets_resolver=self._resolve_secrets,
                 plan_loader=self._plan_loader,
                 concurrency=self._concurrency,
+                gate_runner=self._gate_runner,
             )
             return await child.run(child_plan, run_id=f"{run_id}")
 

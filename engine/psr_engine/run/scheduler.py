@@ -11,7 +11,7 @@ import os
 import resource
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +21,10 @@ from psr_engine import expressions
 from psr_engine.errors import ExpressionError, PsrError
 from psr_engine.events.model import Event
 from psr_engine.executors.base import ProcessResult, ProcessSpec
-from psr_engine.plan.model import Plan, PlannedTask
+from psr_engine.plan.model import Plan, PlannedGate, PlannedTask
 from psr_engine.run import attempt as attempts
 from psr_engine.run.context import for_task
+from psr_engine.run.gating import GateOutcome
 from psr_engine.run.outputs import read_outputs
 from psr_engine.run.results import TaskResult
 from psr_engine.run.triggers import Outcome, decide
@@ -60,6 +61,10 @@ class RunShared:
     secrets: Mapping[str, str]
     output_filter: Callable[[bytes], bytes] | None
     run_subworkflow: Callable[..., Any] | None = None
+    run_gate: Callable[[PlannedGate], Awaitable[GateOutcome]] | None = None
+    # Sinks that add variables to an attempt's environment (tracing: TRACEPARENT of the
+    # attempt's span, which exists once task.started has been emitted).
+    attempt_env: list[Callable[[str, int], Mapping[str, str]]] = field(default_factory=list)
     stopping: bool = False
     stop_reason: str | None = None
 
@@ -178,6 +183,9 @@ class Scheduler:
             if task.kind == "workflow":
                 await self._subworkflow(task, number)
                 return
+            if task.kind == "gate":
+                await self._gate(task, number)
+                return
             try:
                 spec = self._spec(task, number)
             except (ExpressionError, ValueError) as error:
@@ -187,6 +195,11 @@ class Scheduler:
             self._emit(
                 "task.started", task, attempt=number, status="running", log_path=spec.log_path
             )
+            if self.shared.attempt_env:
+                extra: dict[str, str] = {}
+                for contribute in self.shared.attempt_env:
+                    extra.update(contribute(task.id, number))
+                spec = replace(spec, env={**spec.env, **extra})
             floor = _own_peak_rss()
             try:
                 result = await self.shared.executor.run(spec)
@@ -293,6 +306,30 @@ class Scheduler:
             child = await self.shared.run_subworkflow(task, self._context(task))
             status = "succeeded" if child.status == "succeeded" else "failed"
             reason = None if status == "succeeded" else f"sub-workflow {child.status}"
+        except anyio.get_cancelled_exc_class():
+            self._release(task)
+            self._record(task.id, "cancelled", self.shared.stop_reason or "interrupted")
+            raise
+        except PsrError as error:
+            message = str(error)
+        self.progress[task.id].duration += time.monotonic() - started
+        self._release(task)
+        self._finish(task.id, status, reason, message=message)
+
+    async def _gate(self, task: PlannedTask, number: int) -> None:
+        """A gate task: its findings decide, like spec.gates, but only for this branch."""
+        self._emit("task.started", task, attempt=number, status="running")
+        started = time.monotonic()
+        status, reason, message = "failed", "gate error", None
+        try:
+            if self.shared.run_gate is None or task.gate is None:
+                raise PsrError("gate tasks need the engine's gate runner")
+            outcome = await self.shared.run_gate(task.gate)
+            message = outcome.message
+            if outcome.passed:
+                status, reason = "succeeded", None
+            elif outcome.status == "blocked":
+                reason = "gate blocked"
         except anyio.get_cancelled_exc_class():
             self._release(task)
             self._record(task.id, "cancelled", self.shared.stop_reason or "interrupted")
