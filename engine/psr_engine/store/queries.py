@@ -92,7 +92,8 @@ def list_runs(
     limit: int | None = 20,
 ) -> list[RunRecord]:
     """Newest first."""
-    where, args = [], []
+    where: list[str] = []
+    args: list[Any] = []
     if workflow:
         where.append("workflow = ?")
         args.append(workflow)
