@@ -45,17 +45,12 @@ def load(path: str) -> Manifest:
     return load_manifest(path)
 
 
-def read_params_file(path: str) -> dict[str, Any]:
-    """Params from a YAML or JSON mapping, with file:line errors like a manifest's."""
+def _not_a_mapping(path: str) -> Exception:
     from psr_engine.errors import ManifestError
-    from psr_engine.manifest.loader import load_document
 
-    document = load_document(path)
-    if not isinstance(document.data, dict):
-        raise ManifestError(
-            Diagnostic(path, 1, 1, "a params file must be a mapping of param names to values")
-        )
-    return dict(document.data)
+    return ManifestError(
+        Diagnostic(path, 1, 1, "a params file must be a mapping of param names to values")
+    )
 
 
 def resolve_params(
@@ -68,10 +63,22 @@ def resolve_params(
     from psr_engine.manifest import resolve_params as _resolve
 
     given: dict[str, Any] = {}
+    positions: dict[str, Any] = {}
+    source = manifest.source.path
     if params_file:
-        given.update(read_params_file(params_file))
+        from psr_engine.manifest.loader import load_document
+
+        document = load_document(params_file)
+        if not isinstance(document.data, dict):
+            raise _not_a_mapping(params_file)
+        given.update(document.data)
+        # Errors in a param given by the file point at its line in the file.
+        positions = {k[0]: v for k, v in document.positions.items() if len(k) == 1}
+        source = params_file
+    for key in params or {}:
+        positions.pop(key, None)
     given.update(params or {})
-    return _resolve(manifest.params, given, source=manifest.source.path)
+    return _resolve(manifest.params, given, source=source, positions=positions or None)
 
 
 def compile(

@@ -8,16 +8,17 @@ manifest stage turns it into a file:line:column diagnostic.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 _DURATION = re.compile(
-    r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$"
+    r"^(?:(?P<h>[0-9]+(?:\.[0-9]+)?)h)?(?:(?P<m>[0-9]+(?:\.[0-9]+)?)m)?(?:(?P<s>[0-9]+(?:\.[0-9]+)?)s)?$"
 )
-_DURATION_MS = re.compile(r"^(?P<ms>\d+(?:\.\d+)?)ms$")
-_CPU = re.compile(r"^(?P<n>\d+(?:\.\d+)?)(?P<m>m?)$")
-_MEMORY = re.compile(r"^(?P<n>\d+(?:\.\d+)?)(?P<unit>Ki|Mi|Gi|Ti|Pi|K|M|G|T|P|k)?$")
+_DURATION_MS = re.compile(r"^(?P<ms>[0-9]+(?:\.[0-9]+)?)ms$")
+_CPU = re.compile(r"^(?P<n>[0-9]+(?:\.[0-9]+)?)(?P<m>m?)$")
+_MEMORY = re.compile(r"^(?P<n>[0-9]+(?:\.[0-9]+)?)(?P<unit>Ki|Mi|Gi|Ti|Pi|K|M|G|T|P|k)?$")
 _MEMORY_UNITS = {
     None: 1,
     "k": 10**3,
@@ -34,12 +35,18 @@ _MEMORY_UNITS = {
 }
 
 
+def _finite(value: float, what: str) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"{what} {value!r} is not a finite number")
+    return value
+
+
 def parse_duration(value: str | int | float) -> float:
     """Seconds from ``90``, ``90s``, ``10m``, ``1h30m``, ``1.5h`` or ``250ms``."""
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a duration; use e.g. 90s, 10m or 1h30m")
     if isinstance(value, int | float):
-        if value < 0:
+        if _finite(value, "duration") < 0:
             raise ValueError(f"duration {value!r} is negative")
         return float(value)
     text = str(value).strip()
@@ -49,7 +56,10 @@ def parse_duration(value: str | int | float) -> float:
     if not text or match is None:
         # A bare number given as a string is seconds, like a number.
         try:
-            number = float(text)
+            # float() would also take non-ASCII digits, "nan" and "inf": none is a duration.
+            if not text.isascii():
+                raise ValueError(text)
+            number = _finite(float(text), "duration")
         except ValueError:
             raise ValueError(
                 f"{value!r} is not a duration; use e.g. 90s, 10m, 1h30m or a number of seconds"
@@ -79,7 +89,7 @@ def parse_cpu(value: str | int | float) -> float:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a cpu quantity; use e.g. 1, 0.5 or 500m")
     if isinstance(value, int | float):
-        if value < 0:
+        if _finite(value, "cpu") < 0:
             raise ValueError(f"cpu {value!r} is negative")
         return float(value)
     match = _CPU.match(str(value).strip())
@@ -94,7 +104,7 @@ def parse_memory(value: str | int | float) -> int:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a memory quantity; use e.g. 512Mi, 2Gi or 1G")
     if isinstance(value, int | float):
-        if value < 0:
+        if _finite(value, "memory") < 0:
             raise ValueError(f"memory {value!r} is negative")
         return int(value)
     match = _MEMORY.match(str(value).strip())
