@@ -72,6 +72,8 @@ class WorkflowEngine:
         self._gate_runner = gate_runner
         self.bus = EventBus(self._sinks)
         self.interrupted: int | None = None
+        self._current: tuple[Scheduler, anyio.CancelScope] | None = None
+        self._stopped_by: str | None = None
 
     # -- the public surface ------------------------------------------------------------------
 
@@ -99,6 +101,16 @@ class WorkflowEngine:
                 await self.bus.aclose()
                 if self._executor is None:
                     await executor.aclose()
+
+    def stop(self, reason: str) -> None:
+        """Stop the run from inside (a budget sink, say): nothing more starts, running attempts
+        are killed, every task not ended is cancelled with this reason, onExit still runs.
+        Call it from the run's event loop (sinks' emit is)."""
+        if self._current is not None:
+            scheduler, scope = self._current
+            self._stopped_by = reason
+            scheduler.stop(reason)
+            scope.cancel()
 
     def run_sync(self, plan: Plan, **options: Any) -> WorkflowResult:
         return anyio.run(lambda: self.run(plan, **options))
@@ -352,10 +364,12 @@ class WorkflowEngine:
 
     async def _run_scheduler(self, scheduler: Scheduler) -> None:
         async with anyio.create_task_group() as tg:
+            self._current = (scheduler, tg.cancel_scope)
             if self._handle_signals:
                 tg.start_soon(self._watch_signals, scheduler, tg.cancel_scope)
             await scheduler.execute()
             tg.cancel_scope.cancel()
+        self._current = None
 
     async def _watch_signals(self, scheduler: Scheduler, scope: anyio.CancelScope) -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -369,6 +383,8 @@ class WorkflowEngine:
     def _status(self, results: Mapping[str, TaskResult]) -> str:
         if self.interrupted is not None:
             return "cancelled"
+        if self._stopped_by is not None:
+            return "failed"
         if any(not r.ok for r in results.values() if not r.on_exit):
             return "failed"
         return "succeeded"
