@@ -60,6 +60,7 @@ class WorkflowEngine:
         handle_signals: bool = False,
         concurrency: int | None = None,
         gate_runner: GateRunner | None = None,
+        annotate: Callable[[PlannedTask, TaskResult], Mapping[str, Any] | None] | None = None,
     ) -> None:
         self._executor = executor
         self._sinks = list(sinks)
@@ -70,6 +71,7 @@ class WorkflowEngine:
         self._handle_signals = handle_signals
         self._concurrency = concurrency
         self._gate_runner = gate_runner
+        self._annotate = annotate
         self.bus = EventBus(self._sinks)
         self.interrupted: int | None = None
         self._current: tuple[Scheduler, anyio.CancelScope] | None = None
@@ -210,6 +212,7 @@ class WorkflowEngine:
             run_subworkflow=self._subworkflow_runner(run_id),
             run_gate=(lambda gate: self._gate(gate, run_id, plan.workflow)),
             attempt_env=[s.attempt_env for s in self._sinks if hasattr(s, "attempt_env")],
+            annotate=self._annotate,
         )
         self.bus.emit(
             Event(

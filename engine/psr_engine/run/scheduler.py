@@ -65,6 +65,9 @@ class RunShared:
     # Sinks that add variables to an attempt's environment (tracing: TRACEPARENT of the
     # attempt's span, which exists once task.started has been emitted).
     attempt_env: list[Callable[[str, int], Mapping[str, str]]] = field(default_factory=list)
+    # Adds data to each task.finished event (cost attribution: data["cost"]); may call the
+    # engine's stop() (a budget crossed).
+    annotate: Callable[[PlannedTask, TaskResult], Mapping[str, Any] | None] | None = None
     stopping: bool = False
     stop_reason: str | None = None
 
@@ -420,6 +423,7 @@ class Scheduler:
         if status == "skipped":
             self._emit("task.skipped", task, status=status, reason=reason, message=message)
         else:
+            extra = self.shared.annotate(task, result) if self.shared.annotate else None
             self._emit(
                 "task.finished",
                 task,
@@ -430,10 +434,11 @@ class Scheduler:
                 duration_s=round(progress.duration, 6),
                 cpu_user_s=round(progress.cpu_user, 6),
                 cpu_sys_s=round(progress.cpu_sys, 6),
-                max_rss_bytes=progress.max_rss,
+                max_rss_bytes=progress.max_rss or None,
                 outputs=result.outputs or None,
                 message=message,
                 log_path=progress.logs[-1] if progress.logs else None,
+                data=dict(extra) if extra else None,
             )
         self.ended += 1
         if self.ended == len(self.tasks):
