@@ -47,6 +47,7 @@ GATE_TYPE_FIELDS = {
     "requirements": ("dependencies",),
     "osvDb": ("dependencies",),
     "online": ("dependencies",),
+    "apiUrl": ("dependencies",),
 }
 T = TypeVar("T")
 
@@ -54,19 +55,6 @@ T = TypeVar("T")
 def build_manifest(data: Mapping[str, Any], source: Source) -> Manifest:
     """The Manifest for a mapping that passed the schema; ManifestError lists every problem."""
     return _Builder(source).manifest(data)
-
-
-def reject_gate_tasks(tasks: tuple[TaskSpec, ...], report: Callable[[JsonPath, str, str], None]):
-    """Gate tasks are in the language but not in the engine yet. Delete this when they land."""
-    for task in tasks:
-        if task.kind == "gate":
-            where = ("spec", "onExit" if task.is_on_exit else "tasks", task.name, "gate")
-            report(
-                where,
-                "gate tasks are not available yet: the security-gates feature (issue 5) adds "
-                "them; use spec.gates meanwhile",
-                "move the gate to spec.gates (it then runs before every task)",
-            )
 
 
 class _Builder:
@@ -147,7 +135,6 @@ class _Builder:
                     f"onExit task {name!r} has the name of a task in spec.tasks",
                     "task names must be unique across tasks and onExit",
                 )
-        reject_gate_tasks(every, self.report)
 
     def check_secrets(self, task: TaskSpec, declared: set[str], path: JsonPath) -> None:
         from psr_engine.manifest.schema import suggest
