@@ -338,7 +338,7 @@ def _semgrep_failure(
     configs: Sequence[str],
 ) -> str:
     errors = (report or {}).get("errors") or []
-    detail = "; ".join(_first_line(e.get("message", "")) for e in errors[:3] if e.get("message"))
+    detail = "; ".join(filter(None, (_semgrep_error(e) for e in errors[:4])))
     text = (
         f"semgrep failed (exit {proc.returncode}) scanning {path} with config "
         f"{', '.join(configs)}: {detail or _summarise(proc.stderr)}"
@@ -348,10 +348,22 @@ def _semgrep_failure(
     return text
 
 
+def _semgrep_error(error: dict[str, Any]) -> str:
+    """One semgrep JSON error as 'file:line:col: what', e.g. a rule missing its message."""
+    parts = (_first_line(str(error.get(key) or "")) for key in ("short_msg", "long_msg", "message"))
+    text = ": ".join(part for part in dict.fromkeys(parts) if part)
+    spans = error.get("spans") or []
+    if spans and text:
+        start = spans[0].get("start") or {}
+        text = f"{spans[0].get('file', '')}:{start.get('line', 0)}:{start.get('col', 0)}: {text}"
+    return text
+
+
 def _summarise(stderr: str, *, lines: int = 6, limit: int = 800) -> str:
-    """The last lines of a tool's stderr, without tracebacks' noise."""
+    """The last lines of a tool's stderr; of a Python traceback, only the exception line."""
     kept = [line.strip() for line in stderr.splitlines() if line.strip()]
-    kept = [line for line in kept if not line.startswith(('File "', "Traceback"))]
+    if any(line.startswith("Traceback (most recent call last)") for line in kept):
+        kept = kept[-1:]
     summary = " | ".join(kept[-lines:]) or "no error output"
     return summary if len(summary) <= limit else "…" + summary[-limit:]
 

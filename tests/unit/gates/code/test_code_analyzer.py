@@ -119,7 +119,7 @@ def test_semgrep_failure_is_a_summary_not_a_traceback(tmp_path):
         )
     message = str(caught.value)
     assert message.startswith("semgrep failed (exit ")
-    assert "bad.yaml" in message
+    assert "bad.yaml:2:5: Invalid rule schema" in message  # where, and what semgrep said
     assert "Traceback" not in message and len(message) < 2000
     assert isinstance(caught.value, PsrError)
 
@@ -169,3 +169,17 @@ def test_semgrep_runs_offline_and_with_a_writable_home(monkeypatch, tmp_path):
         assert env["HOME"] == str(read_only)
     else:
         assert env["HOME"] != str(read_only) and os.access(env["HOME"], os.W_OK)
+
+
+def test_a_tool_traceback_is_cut_down_to_its_exception_line():
+    stderr = (
+        "Traceback (most recent call last):\n"
+        '  File "x.py", line 1, in <module>\n'
+        "    resp = self.send(prep)\n"
+        "           ^^^^^^^^^^^^^^^\n"
+        "requests.exceptions.ConnectionError: cannot resolve semgrep.dev\n"
+    )
+    assert (
+        code._summarise(stderr) == "requests.exceptions.ConnectionError: cannot resolve semgrep.dev"
+    )
+    assert code._summarise("") == "no error output"
