@@ -148,8 +148,16 @@ def build_sinks(
     console: bool = True,
     quiet: bool = False,
     events_jsonl: str | None = None,
+    history: bool = True,
+    state_dir: str | None = None,
+    resumed_from: str | None = None,
+    junit: str | None = None,
+    summary_md: str | None = None,
 ) -> list[Any]:
-    """The console (unless turned off), the manifest's sinks, and those the CLI adds."""
+    """The console (unless turned off), the manifest's sinks, the run history, and those the
+    CLI adds. PSR_HISTORY=0 turns the history off (benchmarks compare with and without it)."""
+    import os
+
     from psr_engine.plugins import create_sink
 
     sinks: list[Any] = []
@@ -158,10 +166,41 @@ def build_sinks(
 
         sinks.append(ConsoleSink(quiet=quiet))
     for config in plan.sinks:
-        sinks.append(create_sink(config))
+        # A manifest's {type: history} is the history sink with options, built below: built bare
+        # it would record no task digests, and resume would then refuse.
+        if config.get("type") != "history":
+            sinks.append(create_sink(config))
     if events_jsonl:
         sinks.append(create_sink({"type": "jsonl", "path": events_jsonl}))
+    if history and os.environ.get("PSR_HISTORY", "1") != "0":
+        from psr_engine.run.resume import history_sink
+
+        custom = next((c for c in plan.sinks if c.get("type") == "history"), {})
+        sinks.append(
+            history_sink(
+                plan,
+                state_dir=state_dir or _state_dir(plan),
+                path=custom.get("path"),
+                resumed_from=resumed_from,
+            )
+        )
+    if junit:
+        sinks.append(create_sink({"type": "junit", "path": junit}))
+    if summary_md:
+        sinks.append(create_sink({"type": "summary", "path": summary_md}))
     return sinks
+
+
+def prepare_resume(
+    plan: Plan, *, resume: str | None, from_task: str | None, force: bool
+) -> tuple[Plan, dict[str, Any], str | None]:
+    """`apply --resume/--from`: the plan to run, the results to reuse, the earlier run's id."""
+    from psr_engine.run.resume import plan_resume
+    from psr_engine.store import RunStore, state_dir_for_manifest
+
+    with RunStore.open(state_dir_for_manifest(plan.manifest_path)) as store:
+        found = plan_resume(plan, store, resume or "last", force=force, from_task=from_task)
+    return found.plan, dict(found.reuse), found.resumed_from
 
 
 async def arun(
@@ -173,6 +212,7 @@ async def arun(
     handle_signals: bool = False,
     concurrency: int | None = None,
     run_id: str | None = None,
+    reuse: Mapping[str, Any] | None = None,
 ) -> Any:
     """Run a plan; returns the WorkflowResult."""
     from psr_engine.run.engine import WorkflowEngine
@@ -185,7 +225,7 @@ async def arun(
         handle_signals=handle_signals,
         concurrency=concurrency,
     )
-    return await engine.run(plan, run_id=run_id)
+    return await engine.run(plan, run_id=run_id, reuse=reuse)
 
 
 def run(plan: Plan, **options: Any) -> Any:

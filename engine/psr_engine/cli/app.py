@@ -19,7 +19,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "graph": ("cmd_graph", "draw the task graph as Mermaid or Graphviz DOT"),
     "apply": ("cmd_apply", "run a workflow"),
     "run": ("cmd_run", "run one Python script with monitoring, retries and a timeout"),
+    "runs": ("cmd_runs", "list recorded runs, newest first"),
+    "status": ("cmd_status", "show one run and the final state of its tasks"),
+    "logs": ("cmd_logs", "print (or --follow) the logs of a run's tasks"),
+    "prune": ("cmd_prune", "remove old runs and their logs from the history"),
+    "scan": ("cmd_scan", "scan code, secrets or dependencies like a security gate"),
+    "sbom": ("cmd_sbom", "write a CycloneDX SBOM of the environment or a dependency file"),
     "schema": ("cmd_schema", "print the manifest's JSON Schema"),
+    "init": ("cmd_init", "start a project: a minimal workflow.yaml, or a template"),
+    "templates": ("cmd_templates", "list the project templates, or describe one"),
 }
 
 

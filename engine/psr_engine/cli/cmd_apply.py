@@ -14,25 +14,44 @@ from psr_engine.cli.options import add_manifest, add_params
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_manifest(parser)
     add_params(parser)
-    parser.add_argument(
+    add = parser.add_argument
+    add(
         "--only",
         nargs="+",
         metavar="TASK",
         default=None,
         help="run only these tasks and what they need",
     )
-    parser.add_argument(
-        "--dry-run", action="store_true", help="show what would run, in order, and run nothing"
-    )
-    parser.add_argument(
+    add("--dry-run", action="store_true", help="show what would run, in order, and run nothing")
+    add(
         "--max-parallel",
         type=int,
         metavar="N",
         help="run at most N tasks at once (overrides spec.concurrency)",
     )
-    parser.add_argument("--events-jsonl", metavar="FILE", help="also write every event to FILE")
-    parser.add_argument(
-        "-q", "--quiet", action="store_true", help="print only failures and the final summary line"
+    add("--events-jsonl", metavar="FILE", help="also write every event to FILE")
+    add("-q", "--quiet", action="store_true", help="print only failures and the final summary")
+    add(
+        "--resume",
+        metavar="RUN_ID|last",
+        help="rerun what did not succeed in that run, and everything that depends on it",
+    )
+    add(
+        "--from",
+        dest="from_task",
+        metavar="TASK",
+        help="rerun TASK and everything downstream of it (of --resume's run, or the last)",
+    )
+    add(
+        "--force",
+        action="store_true",
+        help="resume even though the manifest changed the tasks whose results are reused",
+    )
+    add("--junit", metavar="FILE", help="also write a JUnit XML report (CI test tabs)")
+    add(
+        "--summary-md",
+        metavar="FILE",
+        help="also write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)",
     )
 
 
@@ -49,9 +68,23 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.only:
         plan = api.select(plan, args.only)
+    reuse, resumed_from = None, None
+    if args.resume or args.from_task:
+        plan, reuse, resumed_from = api.prepare_resume(
+            plan, resume=args.resume, from_task=args.from_task, force=args.force
+        )
     if args.dry_run:
         sys.stdout.write(api.describe_dry_run(plan))
         return 0
-    sinks = api.build_sinks(plan, quiet=args.quiet, events_jsonl=args.events_jsonl)
-    result = api.run(plan, sinks=sinks, handle_signals=True, concurrency=args.max_parallel)
+    sinks = api.build_sinks(
+        plan,
+        quiet=args.quiet,
+        events_jsonl=args.events_jsonl,
+        resumed_from=resumed_from,
+        junit=args.junit,
+        summary_md=args.summary_md,
+    )
+    result = api.run(
+        plan, sinks=sinks, handle_signals=True, concurrency=args.max_parallel, reuse=reuse
+    )
     return int(result.exit_code)

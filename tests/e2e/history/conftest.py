@@ -1,10 +1,4 @@
-"""Helpers for the run-history end-to-end tests: they drive the real `psr-engine` command.
-
-Until the lead wires the history into `apply` (api.build_sinks) and the four commands into
-cli/app.COMMANDS, `psr` runs the CLI through SHIM, which adds exactly that wiring in the
-child process and nothing else; once both are wired it changes nothing (it only adds what
-is missing).
-"""
+"""Helpers for the run-history end-to-end tests: they drive the real `psr-engine` command."""
 
 from __future__ import annotations
 
@@ -20,23 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-SHIM = r"""
-import sys
-from psr_engine.cli import app
-for name in ("runs", "status", "logs", "prune"):
-    app.COMMANDS.setdefault(name, ("cmd_" + name, name))
-from psr_engine import api
-_build = api.build_sinks
-def build_sinks(plan, **options):
-    sinks = _build(plan, **options)
-    if not any(getattr(s, "name", "") == "history" for s in sinks):
-        from psr_engine.run.resume import history_sink
-        sinks.append(history_sink(plan, state_dir=api._state_dir(plan)))
-    return sinks
-api.build_sinks = build_sinks
-sys.exit(app.main(sys.argv[1:]))
-"""
 
 
 @dataclass
@@ -72,7 +49,7 @@ class Project:
         return path
 
     def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-c", SHIM, *args]
+        return [sys.executable, "-m", "psr_engine", *args]
 
     def psr(self, *args: str, timeout: float = 120) -> Result:
         proc = subprocess.run(
@@ -95,9 +72,6 @@ class Project:
         if not folder.is_dir():
             return {}
         return {p.name: len(p.read_text().splitlines()) for p in sorted(folder.iterdir())}
-
-    def apply_supports(self, option: str) -> bool:
-        return option in self.psr("apply", "--help").stdout
 
     @staticmethod
     def wait_for(condition: Callable[[], Any], *, timeout: float = 60, what: str = "it") -> Any:

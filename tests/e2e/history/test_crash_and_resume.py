@@ -70,11 +70,8 @@ def test_sigkill_mid_run_is_recorded_as_crashed_and_resume_completes_it(
     assert tasks["after"]["status"] == "pending"
 
     (project.root / "block").unlink()
-    if project.apply_supports("--resume"):
-        resumed = project.psr("apply", "--resume", "last")
-        assert resumed.code == 0, resumed.stderr
-    else:  # until `apply --resume` is wired: the same steps, in process
-        _resume_in_process(project)
+    resumed = project.psr("apply", "--resume", "last")
+    assert resumed.code == 0, resumed.stderr
 
     assert project.counts() == {"after": 1, "extract": 1, "slow": 2}
     final = project.psr("status", "last", "-o", "json").json()
@@ -84,16 +81,3 @@ def test_sigkill_mid_run_is_recorded_as_crashed_and_resume_completes_it(
     assert (project.state / "runs" / final["run"]["runId"] / "slow.1.log").read_text() == (
         "done 9\n"
     )
-
-
-def _resume_in_process(project) -> None:
-    from psr_engine import api
-    from psr_engine.run.engine import WorkflowEngine
-    from psr_engine.run.resume import history_sink, plan_resume
-
-    plan = api.compile(str(project.root / "workflow.yaml"))
-    with RunStore.open(str(project.state)) as store:
-        resume = plan_resume(plan, store, "last")
-    sink = history_sink(plan, state_dir=str(project.state), resumed_from=resume.resumed_from)
-    engine = WorkflowEngine(sinks=[sink], state_dir=str(project.state))
-    assert engine.run_sync(resume.plan, reuse=resume.reuse).status == "succeeded"

@@ -1,0 +1,161 @@
+"""Per-task cost of `psr-engine apply` against plain-Python loops that spawn the same processes.
+
+Workloads (each a fresh process, timed as a whole, median of --repeat runs):
+  S1  one `run: "true"` task                 (start-up)
+  W1  1,000 independent `true` tasks, concurrency 2
+  W2  a chain of 300 `true` tasks
+  W3  5,000 independent `true` tasks, concurrency 2
+The engine runs `true` as `bash -eo pipefail -c true` with stdout/stderr to a log file per
+attempt; the baselines spawn exactly that, also into one file per spawn:
+  threads  a pool of 2 threads calling subprocess.run (the fastest plain loop here)
+  asyncio  asyncio.create_subprocess_exec under a Semaphore(2)
+Marginal cost per task = (T(W) - T(S1)) / (tasks - 1). Printed: ms per task and the ratio of
+the engine's to the thread loop's. The engine's plan cache is warmed first (an untimed run), as
+it is for any repeated `apply` of an unchanged manifest.
+
+    python benchmarks/exec_bench.py [--quick] [--repeat N] [--history] [--trace]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ARGV = ["bash", "-eo", "pipefail", "-c", "true"]
+
+THREADS = """
+import subprocess, sys, os
+from concurrent.futures import ThreadPoolExecutor
+n, chain, out = int(sys.argv[1]), sys.argv[2] == "chain", sys.argv[3]
+def one(i):
+    with open(os.path.join(out, f"{i}.log"), "wb") as log:
+        subprocess.run(ARGV, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+if chain:
+    for i in range(n): one(i)
+else:
+    with ThreadPoolExecutor(2) as pool: list(pool.map(one, range(n)))
+"""
+
+ASYNCIO = """
+import asyncio, sys, os
+n, chain, out = int(sys.argv[1]), sys.argv[2] == "chain", sys.argv[3]
+async def one(i, sem):
+    async with sem:
+        with open(os.path.join(out, f"{i}.log"), "wb") as log:
+            proc = await asyncio.create_subprocess_exec(*ARGV, stdout=log, stderr=log,
+                                                        stdin=asyncio.subprocess.DEVNULL)
+            await proc.wait()
+async def main():
+    sem = asyncio.Semaphore(1 if chain else 2)
+    if chain:
+        for i in range(n): await one(i, sem)
+    else:
+        await asyncio.gather(*(one(i, sem) for i in range(n)))
+asyncio.run(main())
+"""
+
+
+def manifest(n: int, chain: bool, *, extra: str = "") -> str:
+    lines = ["apiVersion: psr-engine/v1", "kind: Workflow", "metadata: {name: bench}",
+             "spec:", "  concurrency: 2", "  capacity: {cpu: 64, memory: 64Gi}"]
+    lines += [f"  {line}" for line in textwrap.dedent(extra).strip().splitlines() if line]
+    lines.append("  tasks:")
+    for i in range(n):
+        needs = f", needs: [t{i - 1}]" if chain and i else ""
+        lines.append(f'    t{i}: {{run: "true"{needs}}}')
+    return "\n".join(lines) + "\n"
+
+
+def timed(argv: list[str], cwd: str, env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                   env={**os.environ, **(env or {})})
+    return time.perf_counter() - start
+
+
+def engine_time(root: Path, name: str, n: int, chain: bool, repeat: int, extra: str = "",
+                env: dict[str, str] | None = None) -> float:
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "workflow.yaml").write_text(manifest(n, chain, extra=extra))
+    argv = [sys.executable, "-m", "psr_engine", "apply", "-q"]
+    timed(argv, str(folder), env)  # warms the plan cache
+    return statistics.median(timed(argv, str(folder), env) for _ in range(repeat))
+
+
+def baseline_time(root: Path, code: str, n: int, chain: bool, repeat: int) -> float:
+    program = f"ARGV = {ARGV!r}\n" + code
+    results = []
+    for r in range(repeat):
+        out = tempfile.mkdtemp(dir=root)
+        results.append(timed([sys.executable, "-c", program, str(n), "chain" if chain else "set",
+                              out], str(root)))
+    return statistics.median(results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="W1 with 300 tasks, no W3")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--history", action="store_true",
+                        help="also W1 with the run-history sink off (PSR_HISTORY=0) vs on")
+    parser.add_argument("--trace", action="store_true",
+                        help="also W1 with tracing on (OTLP to a closed local port) vs off")
+    args = parser.parse_args()
+    w1 = 300 if args.quick else 1000
+    workloads = [("S1", 1, False), ("W1", w1, False), ("W2", 300, True)]
+    if not args.quick:
+        workloads.append(("W3", 5000, False))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        rows: dict[str, dict[str, float]] = {}
+        for name, n, chain in workloads:
+            rows[name] = {
+                "threads": baseline_time(root, THREADS, n, chain, args.repeat),
+                "asyncio": baseline_time(root, ASYNCIO, n, chain, args.repeat),
+                "engine": engine_time(root, name, n, chain, args.repeat),
+            }
+        print(f"{'':4} {'tasks':>6} {'threads':>9} {'asyncio':>9} {'engine':>9}   (seconds, median of {args.repeat})")
+        for name, n, _ in workloads:
+            r = rows[name]
+            print(f"{name:4} {n:>6} {r['threads']:9.3f} {r['asyncio']:9.3f} {r['engine']:9.3f}")
+        print(f"\nstart-up (S1): engine {rows['S1']['engine'] * 1000:.0f} ms, "
+              f"threads {rows['S1']['threads'] * 1000:.0f} ms")
+        print(f"\n{'':4} {'marginal ms/task':>17} {'threads':>8} {'asyncio':>8} {'engine':>8} "
+              f"{'engine/threads':>15}")
+        marginal = {}
+        for name, n, _ in workloads[1:]:
+            m = {k: (rows[name][k] - rows["S1"][k]) / (n - 1) * 1000 for k in rows[name]}
+            marginal[name] = m
+            print(f"{name:4} {'':>17} {m['threads']:8.3f} {m['asyncio']:8.3f} {m['engine']:8.3f} "
+                  f"{m['engine'] / m['threads']:15.2f}x")
+        if "W3" in marginal:
+            ratio = marginal["W3"]["engine"] / marginal["W1"]["engine"]
+            print(f"\nW3 per-task cost / W1 per-task cost (engine): {ratio:.2f}")
+        for flag, label, env, extra in (
+            (args.history, "history", {"PSR_HISTORY": "0"}, ""),
+            (args.trace, "tracing", {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"},
+             "tracing: {enabled: true}"),
+        ):
+            if not flag:
+                continue
+            if label == "history":
+                off = engine_time(root, "W1-nohist", w1, False, args.repeat, env=env)
+                on = rows["W1"]["engine"]
+            else:
+                off = rows["W1"]["engine"]
+                on = engine_time(root, "W1-trace", w1, False, args.repeat, extra=extra, env=env)
+            print(f"\nW1 with {label} {on:.3f}s, without {off:.3f}s: "
+                  f"{(on / off - 1) * 100:+.1f}% wall time")
+
+
+if __name__ == "__main__":
+    main()
