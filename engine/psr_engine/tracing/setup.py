@@ -1,0 +1,245 @@
+"""TracingManager: one TracerProvider for one run (its own resource, sampler, exporter and batch
+processor), never installed as the global provider, so an application that embeds psr-engine
+keeps its own tracing untouched.
+
+opentelemetry is imported here, inside methods, and only when a manager is built: a run
+without tracing never imports it.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Mapping
+from typing import IO, Any
+
+from psr_engine._version import __version__
+from psr_engine.errors import PsrError
+from psr_engine.tracing import propagation
+from psr_engine.tracing.config import TracingConfig
+
+SpanKindName = str  # "internal" | "server" | "client" | "producer" | "consumer"
+_INSTRUMENTATION = "psr_engine"
+
+
+class TracingManager:
+    """Spans for psr-engine, configured by a TracingConfig.
+
+    `exporter` replaces the one the config names (tests pass an in-memory exporter);
+    `stream` is where the console exporter writes (default stderr, away from the run's
+    own output)."""
+
+    def __init__(
+        self,
+        config: TracingConfig,
+        *,
+        exporter: Any = None,
+        stream: IO[str] | None = None,
+        batch: bool = True,
+    ) -> None:
+        self.config = config
+        try:
+            from opentelemetry.sdk.resources import Resource
+            from opentelemetry.sdk.trace import TracerProvider
+            from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+        except ImportError as error:
+            raise PsrError(
+                f"tracing needs a missing package ({error.name}): pip install 'psr-engine[otel]'"
+            ) from None
+        attributes = {
+            **config.resource_attributes,
+            "service.name": config.service_name,
+            "service.version": __version__,
+        }
+        # Resource.create also applies OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME of this
+        # process and the SDK's telemetry.sdk.*; ours (already merged with them) win.
+        self.provider = TracerProvider(
+            resource=Resource.create(attributes), sampler=build_sampler(config)
+        )
+        self._exporter = _Guarded(exporter or _exporter_for(config, stream))
+        processor = BatchSpanProcessor if batch else SimpleSpanProcessor
+        self.provider.add_span_processor(processor(self._exporter))
+        self.tracer = self.provider.get_tracer(_INSTRUMENTATION, __version__)
+        self._parent = propagation.extract(config.parent) if config.parent else None
+        self._closed = False
+
+    # -- spans ------------------------------------------------------------------------
+
+    def start_span(
+        self,
+        name: str,
+        *,
+        parent: Any = None,
+        kind: SpanKindName = "internal",
+        attributes: Mapping[str, Any] | None = None,
+        start_time: float | None = None,
+    ) -> Any:
+        """Start a span (not made current). `parent`: a span, or None for a root, which
+        joins the trace of the config's `parent` carrier (TRACEPARENT) when there is one.
+        `start_time`: seconds since the epoch (an event's `ts`)."""
+        from opentelemetry import trace
+
+        context = self._parent if parent is None else trace.set_span_in_context(parent)
+        return self.tracer.start_span(
+            name,
+            context=context,
+            kind=getattr(trace.SpanKind, kind.upper()),
+            attributes=dict(attributes or {}),
+            start_time=_nanos(start_time),
+        )
+
+    def end_span(
+        self,
+        span: Any,
+        *,
+        attributes: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        end_time: float | None = None,
+    ) -> None:
+        """Set final attributes, the status (ERROR with `error` as description, else left
+        unset as the conventions advise for success) and end the span."""
+        if attributes:
+            span.set_attributes(dict(attributes))
+        if error is not None:
+            from opentelemetry.trace import Status, StatusCode
+
+            span.set_status(Status(StatusCode.ERROR, error))
+        span.end(end_time=_nanos(end_time))
+
+    def add_event(
+        self,
+        span: Any,
+        name: str,
+        attributes: Mapping[str, Any] | None = None,
+        *,
+        timestamp: float | None = None,
+    ) -> None:
+        span.add_event(name, attributes=dict(attributes or {}), timestamp=_nanos(timestamp))
+
+    def propagate_context(
+        self, headers: Mapping[str, str] | None = None, *, span: Any = None
+    ) -> dict[str, str]:
+        """A copy of `headers` with W3C `traceparent`/`tracestate` of `span` (default: the
+        current span of opentelemetry's context, e.g. inside `tracer.start_as_current_span`)."""
+        if span is None:
+            from opentelemetry import trace
+
+            span = trace.get_current_span()
+        return propagation.inject(headers, span)
+
+    # -- closing ----------------------------------------------------------------------
+
+    @property
+    def export_errors(self) -> list[str]:
+        return list(self._exporter.errors)
+
+    def force_flush(self, timeout_s: float | None = None) -> bool:
+        timeout = self.config.close_timeout_s if timeout_s is None else timeout_s
+        return bool(self.provider.force_flush(int(timeout * 1000)))
+
+    def shutdown(self) -> bool:
+        """Export what is left and stop, within config.close_timeout_s. Returns False when
+        that time ran out (spans still unsent are then dropped, never waited for)."""
+        if self._closed:
+            return True
+        self._closed = True
+        done = threading.Event()
+
+        def _shutdown() -> None:
+            self.provider.shutdown()
+            done.set()
+
+        # The SDK's own shutdown may wait on an exporter retrying a dead collector; a daemon
+        # thread keeps that wait bounded for the run.
+        threading.Thread(target=_shutdown, name="psr-otel-shutdown", daemon=True).start()
+        return done.wait(self.config.close_timeout_s)
+
+
+def build_sampler(config: TracingConfig) -> Any:
+    from opentelemetry.sdk.trace import sampling
+
+    name = config.sampler
+    if name.startswith("parentbased_"):
+        return sampling.ParentBased(_root_sampler(name.removeprefix("parentbased_"), config))
+    return _root_sampler(name, config)
+
+
+def _root_sampler(name: str, config: TracingConfig) -> Any:
+    from opentelemetry.sdk.trace import sampling
+
+    if name == "always_on":
+        return sampling.ALWAYS_ON
+    if name == "always_off":
+        return sampling.ALWAYS_OFF
+    return sampling.TraceIdRatioBased(config.ratio)
+
+
+def _exporter_for(config: TracingConfig, stream: IO[str] | None) -> Any:
+    if config.exporter == "none":
+        return _Discard()
+    if config.exporter == "console":
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+        return ConsoleSpanExporter(out=stream or sys.stderr)
+    headers = dict(config.headers) or None
+    if config.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        insecure = not config.endpoint.startswith("https://")
+        return OTLPSpanExporter(endpoint=config.endpoint, insecure=insecure, headers=headers)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+        OTLPSpanExporter as HttpExporter,
+    )
+
+    return HttpExporter(endpoint=config.endpoint, headers=headers)
+
+
+class _Guarded:
+    """Wraps an exporter so that a failing export is counted, not raised into the SDK's
+    worker thread (whose logging would print a traceback into the run's output)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.errors: list[str] = []
+
+    def export(self, spans: Any) -> Any:
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        try:
+            result = self._inner.export(spans)
+        except Exception as error:
+            result = SpanExportResult.FAILURE
+            self._note(f"{type(error).__name__}: {error}")
+        else:
+            if result != SpanExportResult.SUCCESS:
+                self._note(f"{len(spans)} spans not accepted")
+        return result
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return bool(self._inner.force_flush(timeout_millis))
+
+    def _note(self, message: str) -> None:
+        if len(self.errors) < 20:
+            self.errors.append(message)
+
+
+class _Discard:
+    """OTEL_TRACES_EXPORTER=none: spans are made (context still propagates), never sent."""
+
+    def export(self, spans: Any) -> Any:
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        return None
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+def _nanos(seconds: float | None) -> int | None:
+    return None if seconds is None else int(seconds * 1e9)

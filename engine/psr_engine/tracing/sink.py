@@ -1,0 +1,284 @@
+"""The otel sink: a run's events become one trace.
+
+    RUN <workflow>                    the root; joins TRACEPARENT of the engine's environment
+    +-- gate <name>                   spec.gates, before any task
+    +-- <task>                        one per task instance, from its first start to its end
+    |   +-- <task> attempt 1          one per attempt; its process gets TRACEPARENT of it
+    |   +-- <task> attempt 2
+    +-- <workflow task>
+        +-- <workflow task>/<child>   sub-workflow tasks, under their parent task
+
+Spans are started and ended at the events' own times, so the tree is exact even though the
+sink only sees events. `emit` stays cheap (a few SDK calls; export is the batch processor's
+thread); opentelemetry is imported in `start`, never at import time.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from psr_engine.events.model import Event
+from psr_engine.tracing import attributes as attrs
+from psr_engine.tracing import propagation
+from psr_engine.tracing.config import TracingConfig, resolve_config
+
+if TYPE_CHECKING:
+    from psr_engine.plan.model import Plan
+    from psr_engine.tracing.setup import TracingManager
+
+
+@dataclass(slots=True)
+class _TaskSpans:
+    span: Any
+    attempt: Any = None  # the open attempt span, if any
+    attempts: int = 0
+    # Static attributes of the task (from the plan), repeated on each attempt span.
+    planned: dict[str, Any] = field(default_factory=dict)
+
+
+class OtelSink:
+    """Events as OpenTelemetry spans. Give it the Plan (kind, resources and retry limits of
+    tasks go on their spans) or at least the tracing config; manifest sink options
+    (`endpoint`, `protocol`, `headers`) override spec.tracing's."""
+
+    name = "otel"
+
+    def __init__(
+        self,
+        plan: Plan | None = None,
+        *,
+        config: TracingConfig | None = None,
+        manager: TracingManager | None = None,
+        environ: Mapping[str, str] | None = None,
+        **options: Any,
+    ) -> None:
+        self._plan = plan
+        self._config = config
+        self._manager = manager
+        self._environ = environ
+        self._options = {k: v for k, v in options.items() if v is not None}
+        self._run: Any = None
+        self._tasks: dict[str, _TaskSpans] = {}
+        self._gates: dict[str, Any] = {}
+        self._planned_tasks: dict[str, Any] | None = None
+        self._handlers: dict[str, Callable[[Event], None]] = {
+            "run.started": self._run_started,
+            "run.finished": self._run_finished,
+            "gate.started": self._gate_started,
+            "gate.finished": self._gate_finished,
+            "task.started": self._task_started,
+            "task.retrying": self._task_retrying,
+            "task.finished": self._task_finished,
+            "task.skipped": self._task_finished,
+        }
+
+    @property
+    def manager(self) -> TracingManager | None:
+        return self._manager
+
+    # -- the Sink protocol --------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._manager is None:
+            from psr_engine.tracing.setup import TracingManager
+
+            config = self._config or resolve_config(
+                self._plan.tracing if self._plan else None,
+                workflow=self._plan.workflow if self._plan else None,
+                environ=self._environ,
+                overrides=self._options,
+            )
+            self._manager = TracingManager(config)
+
+    def emit(self, event: Event) -> None:
+        handler = self._handlers.get(event.type)
+        if handler is not None and self._manager is not None:
+            handler(event)
+
+    async def aclose(self) -> None:
+        import anyio
+
+        manager = self._manager
+        if manager is None:
+            return
+        self._end_open(None)
+        finished = await anyio.to_thread.run_sync(manager.shutdown)
+        problems = manager.export_errors
+        if not finished or problems:
+            where = manager.config.endpoint if manager.config.exporter == "otlp" else "exporter"
+            detail = "; ".join(dict.fromkeys(problems)) or "timed out"
+            sys.stderr.write(f"warning: tracing: spans not all sent to {where} ({detail})\n")
+
+    # -- context for others -------------------------------------------------------------
+
+    def attempt_env(self, task_id: str, attempt: int) -> Mapping[str, str]:
+        """TRACEPARENT/TRACESTATE of the attempt span opened by task.started: the scheduler
+        adds them to the attempt's environment before spawning it."""
+        task = self._tasks.get(task_id)
+        if task is None or task.attempt is None:
+            return {}
+        return propagation.process_env(task.attempt)
+
+    def trace_headers(self) -> dict[str, str]:
+        """W3C headers of the run span (empty before run.started): for outgoing HTTP calls
+        made on the run's behalf, e.g. the webhook sink's POSTs."""
+        return propagation.carrier(self._run) if self._run is not None else {}
+
+    # -- run ----------------------------------------------------------------------------
+
+    def _run_started(self, event: Event) -> None:
+        assert self._manager is not None
+        self._run = self._manager.start_span(
+            attrs.run_span_name(event.workflow),
+            kind="server",
+            attributes=attrs.run_attributes(event),
+            start_time=event.ts,
+        )
+
+    def _run_finished(self, event: Event) -> None:
+        if self._run is None:
+            return
+        self._end_open(event.ts)
+        ending = attrs.run_end_attributes(event)
+        self._end(self._run, ending, event, result=ending[attrs.PIPELINE_RESULT])
+        self._run = None
+
+    # -- gates --------------------------------------------------------------------------
+
+    def _gate_started(self, event: Event) -> None:
+        assert self._manager is not None and event.task is not None
+        gate = event.task.rpartition("/")[2]
+        self._gates[event.task] = self._manager.start_span(
+            attrs.gate_span_name(gate),
+            parent=self._parent_of(event.task),
+            attributes=attrs.gate_attributes(event, gate=gate),
+            start_time=event.ts,
+        )
+
+    def _gate_finished(self, event: Event) -> None:
+        span = self._gates.pop(event.task or "", None)
+        if span is not None:
+            ending = attrs.gate_end_attributes(event)
+            self._end(span, ending, event, result=ending[attrs.TASK_RESULT])
+
+    # -- tasks --------------------------------------------------------------------------
+
+    def _task_started(self, event: Event) -> None:
+        assert self._manager is not None and event.task is not None
+        task = self._tasks.get(event.task) or self._open_task(event)
+        number = event.attempt or task.attempts + 1
+        task.attempts = number
+        task.attempt = self._manager.start_span(
+            attrs.attempt_span_name(event.task, number),
+            parent=task.span,
+            attributes={
+                **task.planned,
+                **attrs.attempt_attributes(event, task_id=event.task, attempt=number),
+            },
+            start_time=event.ts,
+        )
+
+    def _task_retrying(self, event: Event) -> None:
+        task = self._tasks.get(event.task or "")
+        if task is None:
+            return
+        assert self._manager is not None
+        attempt = event.attempt or task.attempts
+        self._end_attempt(task, event)
+        details: dict[str, Any] = {"psr.attempt": attempt}
+        if event.reason:
+            details["psr.reason"] = event.reason
+        if event.exit_code is not None:
+            details["psr.exit_code"] = event.exit_code
+        delay = (event.data or {}).get("delayS")
+        if delay is not None:
+            details["psr.retry.delay_s"] = float(delay)
+        self._manager.add_event(task.span, "retry", details, timestamp=event.ts)
+
+    def _task_finished(self, event: Event) -> None:
+        assert event.task is not None
+        task = self._tasks.pop(event.task, None)
+        if task is None:
+            # Ended without starting (skipped, or cancelled while waiting): a point span,
+            # so every planned task shows in the trace with its result.
+            task = self._open_task(event)
+            del self._tasks[event.task]
+        self._end_attempt(task, event)
+        ending = attrs.task_end_attributes(event, attempts=task.attempts)
+        self._end(task.span, ending, event, result=ending[attrs.TASK_RESULT])
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _open_task(self, event: Event) -> _TaskSpans:
+        assert self._manager is not None and event.task is not None
+        planned = self._planned(event.task)
+        span = self._manager.start_span(
+            event.task,
+            parent=self._parent_of(event.task),
+            attributes=attrs.task_attributes(event, task_id=event.task, planned=planned),
+            start_time=event.ts,
+        )
+        task = _TaskSpans(span=span, planned=planned)
+        self._tasks[event.task] = task
+        return task
+
+    def _end_attempt(self, task: _TaskSpans, event: Event) -> None:
+        if task.attempt is None:
+            return
+        assert self._manager is not None
+        ending = attrs.attempt_end_attributes(event)
+        if ending.get(attrs.ERROR_TYPE) == "timeout":
+            self._manager.add_event(
+                task.attempt, "timeout", {"psr.attempt": task.attempts}, timestamp=event.ts
+            )
+        self._end(task.attempt, ending, event, result=ending[attrs.TASK_RESULT])
+        task.attempt = None
+
+    def _end(self, span: Any, ending: dict[str, Any], event: Event, *, result: str) -> None:
+        assert self._manager is not None
+        error = None
+        if attrs.is_error(result):
+            error = event.reason or event.message or result
+        self._manager.end_span(span, attributes=ending, error=error, end_time=event.ts)
+
+    def _parent_of(self, task_id: str) -> Any:
+        """A sub-workflow's task `etl/extract` (or gate `etl/code`) goes under the span of
+        task `etl`; the rest under the run. Matrix values may hold '/', so every split point
+        is tried, the longest known prefix first."""
+        cut = task_id.rfind("/")
+        while cut > 0:
+            parent = self._tasks.get(task_id[:cut])
+            if parent is not None:
+                return parent.span
+            cut = task_id.rfind("/", 0, cut)
+        return self._run
+
+    def _planned(self, task_id: str) -> dict[str, Any]:
+        if self._plan is None:
+            return {}
+        if self._planned_tasks is None:
+            self._planned_tasks = {t.id: t for t in (*self._plan.tasks, *self._plan.on_exit)}
+        task = self._planned_tasks.get(task_id)
+        return {} if task is None else attrs.planned_task_attributes(task)
+
+    def _end_open(self, ts: float | None) -> None:
+        """Spans still open when the run ends (the engine stopped before their events):
+        ended now, marked incomplete, so nothing is lost and nothing leaks."""
+        assert self._manager is not None
+        for task in list(self._tasks.values())[::-1]:
+            if task.attempt is not None:
+                self._manager.end_span(task.attempt, attributes=_INCOMPLETE, end_time=ts)
+            self._manager.end_span(task.span, attributes=_INCOMPLETE, end_time=ts)
+        for span in self._gates.values():
+            self._manager.end_span(span, attributes=_INCOMPLETE, end_time=ts)
+        self._tasks.clear()
+        self._gates.clear()
+        if ts is None and self._run is not None:
+            self._manager.end_span(self._run, attributes=_INCOMPLETE)
+            self._run = None
+
+
+_INCOMPLETE = {"psr.incomplete": True}
