@@ -27,7 +27,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
-import importlib.metadata
 import importlib.resources
 import importlib.util
 import json
@@ -204,6 +203,8 @@ class CodeAnalyzer:
     def tool_version(self, tool: str) -> str:
         """The version of ``tool`` as installed ('' when it is not)."""
         if tool not in self._versions:
+            import importlib.metadata  # ~20 ms; only SARIF and reports need versions
+
             try:
                 self._versions[tool] = importlib.metadata.version(tool)
             except importlib.metadata.PackageNotFoundError:
