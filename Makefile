@@ -23,7 +23,8 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/psr-engine validate $(DEMO)
 	$(BIN)/psr-engine plan $(DEMO)
-	$(BIN)/psr-engine graph $(DEMO) --format mermaid
+	$(BIN)/psr-engine apply $(DEMO)
+	$(BIN)/psr-engine status last --state-dir $(dir $(DEMO)).psr
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
@@ -35,7 +36,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/plan_bench.py
+	$(BIN)/python benchmarks/plan_bench.py --quick
+	$(BIN)/python benchmarks/exec_bench.py --quick --history
+	$(BIN)/python benchmarks/spawn_bench.py
+	$(BIN)/python benchmarks/secrets_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist

@@ -8,6 +8,7 @@ CycleError when needs form a cycle), each a Diagnostic at the line of the field 
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -90,7 +91,7 @@ class _Compiler:
         used = set().union(*secrets.values()) if secrets else set()
         return Plan(
             workflow=m.name,
-            manifest_path=m.source.path,
+            manifest_path=os.path.abspath(m.source.path),
             manifest_digest=m.source.digest,
             params=_plain(self.params),
             tasks=main,

@@ -190,7 +190,9 @@ class WorkflowEngine:
         reuse: Mapping[str, TaskResult],
     ) -> WorkflowResult:
         started = time.time()
-        state_dir = self._state_dir or os.path.join(os.path.dirname(plan.manifest_path), ".psr")
+        state_dir = os.path.abspath(
+            self._state_dir or os.path.join(os.path.dirname(plan.manifest_path), ".psr")
+        )
         run_dir = os.path.join(state_dir, "runs", run_id)
         os.makedirs(run_dir, exist_ok=True)
         run_info: dict[str, Any] = {"id": run_id, "status": "running", "startedAt": started}
