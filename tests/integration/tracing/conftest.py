@@ -108,7 +108,7 @@ def _flatten(request: Any) -> Iterator[ReceivedSpan]:
 class _Handler(BaseHTTPRequestHandler):
     receiver: Receiver
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
@@ -159,7 +159,7 @@ def otlp_grpc() -> Iterator[Receiver]:
     receiver = Receiver(endpoint=f"http://127.0.0.1:{port}")
 
     class Service(trace_service_pb2_grpc.TraceServiceServicer):
-        def Export(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC's name
+        def Export(self, request: Any, context: Any) -> Any:
             receiver.add_request(request)
             return trace_service_pb2.ExportTraceServiceResponse()
 
