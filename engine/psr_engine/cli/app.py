@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("cmd_scan", "scan code, secrets or dependencies like a security gate"),
     "sbom": ("cmd_sbom", "write a CycloneDX SBOM of the environment or a dependency file"),
     "schema": ("cmd_schema", "print the manifest's JSON Schema"),
+    "cost": ("cmd_cost", "cloud costs: price table, chargeback report, billing actuals"),
     "init": ("cmd_init", "start a project: a minimal workflow.yaml, or a template"),
     "templates": ("cmd_templates", "list the project templates, or describe one"),
 }
