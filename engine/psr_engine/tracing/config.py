@@ -149,8 +149,13 @@ def _manifest_fields(tracing: Mapping[str, Any], overrides: Mapping[str, Any]) -
     out: dict[str, Any] = {}
     for source in (tracing, tracing.get("options") or {}, overrides):
         for key, value in source.items():
-            if key != "options" and value is not None:
-                out[renamed.get(key, key)] = value
+            name = renamed.get(key, key)
+            if key == "options" or value is None:
+                continue
+            if isinstance(value, Mapping) and isinstance(out.get(name), Mapping):
+                out[name] = {**out[name], **value}  # headers, resourceAttributes: merged
+            else:
+                out[name] = value
     return out
 
 
