@@ -11,30 +11,29 @@ if TYPE_CHECKING:
     from psr_engine.cost.actuals import CloudCostTracker
 
 
-def query_definition(tracker: CloudCostTracker) -> Any:
-    from datetime import UTC, datetime, time
-
-    from azure.mgmt.costmanagement import models as m
-
+def query_definition(tracker: CloudCostTracker) -> dict[str, Any]:
+    """The query in the REST API's own shape (the SDK's models changed names between major
+    versions; the wire format did not)."""
     tags = [
-        m.QueryFilter(tags=m.QueryComparisonExpression(name=key, operator="In", values=[value]))
+        {"tags": {"name": key, "operator": "In", "values": [value]}}
         for key, value in sorted(tracker.labels.items())
     ]
-    where = None if not tags else tags[0] if len(tags) == 1 else m.QueryFilter(and_property=tags)
-    return m.QueryDefinition(
-        type="ActualCost",
-        timeframe="Custom",
-        time_period=m.QueryTimePeriod(
-            from_property=datetime.combine(tracker.start, time(), UTC),
-            to=datetime.combine(tracker.end, time(), UTC),
-        ),
-        dataset=m.QueryDataset(
-            granularity="Daily",
-            aggregation={"totalCost": m.QueryAggregation(name="Cost", function="Sum")},
-            grouping=[m.QueryGrouping(type="Dimension", name="ServiceName")],
-            filter=where,
-        ),
-    )
+    dataset: dict[str, Any] = {
+        "granularity": "Daily",
+        "aggregation": {"totalCost": {"name": "Cost", "function": "Sum"}},
+        "grouping": [{"type": "Dimension", "name": "ServiceName"}],
+    }
+    if tags:
+        dataset["filter"] = tags[0] if len(tags) == 1 else {"and": tags}
+    return {
+        "type": "ActualCost",
+        "timeframe": "Custom",
+        "timePeriod": {
+            "from": f"{tracker.start.isoformat()}T00:00:00Z",
+            "to": f"{tracker.end.isoformat()}T00:00:00Z",
+        },
+        "dataset": dataset,
+    }
 
 
 def azure_items(
@@ -63,11 +62,12 @@ def azure_items(
         result = client.query.usage(scope, query_definition(tracker))
     except AzureError as error:
         raise CostError(f"Azure Cost Management ({scope}): {error}") from None
-    if result is None:
+    # v5 of the SDK nests columns and rows under `properties`, v4 did not.
+    table = getattr(result, "properties", None) or result
+    if table is None:
         return []
-    return rows_to_items(
-        [c.name for c in result.columns or ()], result.rows or [], tracker.end.isoformat()
-    )
+    columns = [c.name for c in getattr(table, "columns", None) or ()]
+    return rows_to_items(columns, getattr(table, "rows", None) or [], tracker.end.isoformat())
 
 
 def rows_to_items(columns: list[str], rows: list[list[Any]], end: str) -> list[CostItem]:
