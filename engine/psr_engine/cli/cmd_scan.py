@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from psr_engine.cli.options import add_output
+
+if TYPE_CHECKING:
+    from psr_engine.plan.model import PlannedGate
 
 KINDS = {"code": "code", "secrets": "secrets", "deps": "dependencies"}
 LEVELS = ("low", "medium", "high", "critical", "never")
@@ -109,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if report.passed else 3
 
 
-def _gate(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _gate(args: argparse.Namespace) -> PlannedGate:
     """The PlannedGate a manifest would give for these options (paths made absolute)."""
     import os
 

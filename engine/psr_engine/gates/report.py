@@ -19,7 +19,7 @@ _LOCATION_WIDTH = 48
 
 def count_by_severity(findings: Iterable[Finding]) -> dict[str, int]:
     """Findings per severity, every severity present (0 when none), worst first."""
-    counts = dict.fromkeys(reversed(SEVERITIES), 0)
+    counts: dict[str, int] = dict.fromkeys(reversed(SEVERITIES), 0)
     for finding in findings:
         counts[finding.severity] = counts.get(finding.severity, 0) + 1
     return counts
