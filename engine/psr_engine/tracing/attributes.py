@@ -120,12 +120,9 @@ def task_attributes(
     event: Event, *, task_id: str, planned: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """Attributes known when a task starts: who it is, what kind, what it asked for."""
-    attributes: dict[str, Any] = {
-        PIPELINE_NAME: event.workflow,
-        PIPELINE_RUN_ID: event.run_id,
-        TASK_NAME: task_id,
-        TASK_RUN_ID: f"{event.run_id}/{task_id}",
-    }
+    # The pipeline's name and run id are on the run span only: every attribute costs on the
+    # scheduler's path and again in the exporter, and the trace already groups them.
+    attributes: dict[str, Any] = {TASK_NAME: task_id, TASK_RUN_ID: f"{event.run_id}/{task_id}"}
     for key, value in ((event.data or {}).get("matrix") or {}).items():
         attributes[f"psr.matrix.{key}"] = str(value)
     if planned:
@@ -162,7 +159,6 @@ def task_end_attributes(event: Event, *, attempts: int) -> dict[str, Any]:
     result = task_result(event.status, event.reason)
     attributes: dict[str, Any] = {
         TASK_RESULT: result,
-        "psr.status": event.status or "",
         "psr.attempts": attempts,
         "psr.retries": max(0, attempts - 1),
     }
@@ -184,8 +180,6 @@ def task_end_attributes(event: Event, *, attempts: int) -> dict[str, Any]:
 def gate_attributes(event: Event, *, gate: str) -> dict[str, Any]:
     data = event.data or {}
     return {
-        PIPELINE_NAME: event.workflow,
-        PIPELINE_RUN_ID: event.run_id,
         TASK_NAME: gate,
         TASK_RUN_ID: f"{event.run_id}/gate/{gate}",
         TASK_TYPE: "test",
@@ -211,11 +205,11 @@ def gate_end_attributes(event: Event) -> dict[str, Any]:
 
 def planned_task_attributes(task: Any) -> dict[str, Any]:
     """What the plan says of a task (a PlannedTask): kind, type, resources, retry limit."""
-    attributes: dict[str, Any] = {
-        "psr.task.kind": task.kind,
-        "psr.task.name": task.task,
-        "psr.retries.limit": int(task.retries.limit),
-    }
+    attributes: dict[str, Any] = {"psr.task.kind": task.kind}
+    if task.task != task.id:
+        attributes["psr.task.name"] = task.task  # a matrix instance's task
+    if task.retries.limit:
+        attributes["psr.retries.limit"] = int(task.retries.limit)
     if task.resources.cpu:
         attributes["psr.resources.cpu"] = float(task.resources.cpu)
     if task.resources.memory:

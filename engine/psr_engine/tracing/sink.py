@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from psr_engine.events.model import Event
@@ -35,8 +35,6 @@ class _TaskSpans:
     span: Any
     attempt: Any = None  # the open attempt span, if any
     attempts: int = 0
-    # Static attributes of the task (from the plan), repeated on each attempt span.
-    planned: dict[str, Any] = field(default_factory=dict)
 
 
 class OtelSink:
@@ -174,10 +172,7 @@ class OtelSink:
         task.attempt = self._manager.start_span(
             attrs.attempt_span_name(event.task, number),
             parent=task.span,
-            attributes={
-                **task.planned,
-                **attrs.attempt_attributes(event, task_id=event.task, attempt=number),
-            },
+            attributes=attrs.attempt_attributes(event, task_id=event.task, attempt=number),
             start_time=event.ts,
         )
 
@@ -221,7 +216,7 @@ class OtelSink:
             attributes=attrs.task_attributes(event, task_id=event.task, planned=planned),
             start_time=event.ts,
         )
-        task = _TaskSpans(span=span, planned=planned)
+        task = _TaskSpans(span=span)
         self._tasks[event.task] = task
         return task
 

@@ -1,0 +1,144 @@
+"""What tracing costs: W1 (N no-op tasks at concurrency 2) with tracing off and on.
+
+    .venv/bin/python benchmarks/trace_bench.py [-n 1000] [--rounds 3]
+
+Each round runs the same plan twice with the local executor, `run: "true"` per task: once
+without the otel sink, once with it exporting every span over OTLP/HTTP to a receiver on
+127.0.0.1 (a separate process that reads and acknowledges each request, as a local collector
+would). Rounds are interleaved; figures are medians. Target: on/off <= 1.05.
+CPU time (this process + its children) is shown too: on a shared machine it is the steadier
+figure. A second line uses the fake executor (no processes), which isolates the sink's own
+cost per task; there the ratio is large by construction (a fake task costs microseconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+from psr_engine import api
+from psr_engine.executors.fake import FakeExecutor
+from psr_engine.plan.model import Plan
+from psr_engine.run.engine import WorkflowEngine
+from psr_engine.tracing import OtelSink, resolve_config
+
+CONCURRENCY = 2
+RECEIVER = textwrap.dedent(
+    """
+    import sys
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    class H(BaseHTTPRequestHandler):
+        spans = 0
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        def log_message(self, *a):
+            pass
+    server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+    """
+)
+
+
+def w1_plan(n: int, folder: Path) -> Plan:
+    tasks = "\n".join(f'    t{i}: {{run: "true"}}' for i in range(n))
+    manifest = folder / "workflow.yaml"
+    manifest.write_text(
+        "apiVersion: psr-engine/v1\nkind: Workflow\nmetadata: {name: w1}\n"
+        f"spec:\n  tasks:\n{tasks}\n"
+    )
+    return api.compile(str(manifest))
+
+
+def _cpu() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def one_run(plan: Plan, state: Path, endpoint: str | None, *, fake: bool) -> tuple[float, float]:
+    sinks = []
+    if endpoint:
+        config = resolve_config(
+            None, workflow=plan.workflow, environ={}, overrides={"endpoint": endpoint}
+        )
+        sinks.append(OtelSink(plan, config=config))
+    engine = WorkflowEngine(
+        sinks=sinks,
+        state_dir=str(state),
+        executor=FakeExecutor() if fake else None,
+        concurrency=CONCURRENCY,
+    )
+    cpu, wall = _cpu(), time.perf_counter()
+    result = engine.run_sync(plan)
+    wall, cpu = time.perf_counter() - wall, _cpu() - cpu
+    assert result.status == "succeeded", result.status
+    return wall, cpu
+
+
+def measure(plan: Plan, root: Path, rounds: int, endpoint: str, *, fake: bool) -> dict[str, float]:
+    figures: dict[str, list[float]] = {k: [] for k in ("wall0", "cpu0", "wall1", "cpu1")}
+    for number in range(rounds):
+        for traced in (False, True):
+            state = root / f"state-{'fake' if fake else 'local'}-{number}-{int(traced)}"
+            wall, cpu = one_run(plan, state, endpoint if traced else None, fake=fake)
+            figures[f"wall{int(traced)}"].append(wall)
+            figures[f"cpu{int(traced)}"].append(cpu)
+    return {k: statistics.median(v) for k, v in figures.items()}
+
+
+def report(label: str, n: int, f: dict[str, float]) -> float:
+    ratio = f["wall1"] / f["wall0"]
+    print(
+        f"{label:<28} off {f['wall0']:7.3f}s (cpu {f['cpu0']:6.3f}s)   on {f['wall1']:7.3f}s "
+        f"(cpu {f['cpu1']:6.3f}s)   ratio {ratio:5.3f}   "
+        f"+{(f['wall1'] - f['wall0']) / n * 1e6:6.1f} us/task wall, "
+        f"+{(f['cpu1'] - f['cpu0']) / n * 1e6:6.1f} us/task cpu"
+    )
+    return ratio
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=1000, help="tasks (1000)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds (3)")
+    args = parser.parse_args()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    receiver = subprocess.Popen(
+        [sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert receiver.stdout is not None
+        endpoint = f"http://127.0.0.1:{receiver.stdout.readline().strip()}"
+        with tempfile.TemporaryDirectory(prefix="psr-trace-bench-") as tmp:
+            root = Path(tmp)
+            plan = w1_plan(args.n, root)
+            print(f"W1: {args.n} no-op tasks at concurrency {CONCURRENCY}, {args.rounds} rounds")
+            local = measure(plan, root, args.rounds, endpoint, fake=False)
+            ratio = report("local executor (W1)", args.n, local)
+            report(
+                "fake executor (sink only)",
+                args.n,
+                measure(plan, root, args.rounds, endpoint, fake=True),
+            )
+    finally:
+        receiver.terminate()
+        receiver.wait()
+    verdict = "ok" if ratio <= 1.05 else "OVER the 5% budget"
+    print(f"tracing on W1: {(ratio - 1) * 100:+.1f}% wall time ({verdict})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
