@@ -41,7 +41,9 @@ def flaky_api() -> Iterator[FlakyApi]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             with lock:
-                api.seen.append({**{k.lower(): v for k, v in self.headers.items()}, "path": self.path})
+                api.seen.append(
+                    {**{k.lower(): v for k, v in self.headers.items()}, "path": self.path}
+                )
                 number = len(api.seen)
             status, headers, body = api.script(number)
             data = json.dumps(body).encode()

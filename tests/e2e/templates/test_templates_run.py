@@ -3,6 +3,7 @@ purpose fails the way the template's README promises."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 
@@ -106,12 +107,14 @@ def test_api_integration_rate_limit_spaces_requests(ws, task_log, flaky_api):
 
     flaky_api.script = script
     scaffold(ws, "api-integration")
-    result = ws.cli("apply", "-p", f"baseUrl={flaky_api.url}", "-p", "rate=10", "-p", "auth=api-key")
+    result = ws.cli(
+        "apply", "-p", f"baseUrl={flaky_api.url}", "-p", "rate=10", "-p", "auth=api-key"
+    )
     assert result.code == 0, task_log(ws.root, "fetch")
     assert {seen.get("x-api-key") for seen in flaky_api.seen} == {"demo-key"}
     # 4 requests at 10/s: the bucket (burst 1) holds the last three at least ~0.1 s apart.
     # Behaviour, not speed: the gaps are a lower bound the limiter guarantees.
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert min(gaps) >= 0.08
 
 
@@ -194,7 +197,13 @@ def test_data_transformation_reads_csv_json_and_excel_and_writes_results(ws):
     assert result.finished()["clean"]["outputs"] == {"rows": "10", "dropped": "2"}
     assert result.finished()["aggregate"]["outputs"]["revenue"] == "443.42"
     rows = json.loads((ws.root / "results/revenue_by_region.json").read_text())
-    assert {"region": "emea", "category": "electronics", "revenue": 297.0, "units": 3, "orders": 2} in rows
+    assert {
+        "region": "emea",
+        "category": "electronics",
+        "revenue": 297.0,
+        "units": 3,
+        "orders": 2,
+    } in rows
     assert any(r["region"] == "unknown" for r in rows)  # store S9 is not in stores.xlsx
     workbook = openpyxl.load_workbook(ws.root / "results/report.xlsx")
     assert workbook.sheetnames == ["by region", "by day"]
@@ -209,8 +218,9 @@ def test_data_transformation_missing_column_fails_load_naming_it(ws, task_log):
     assert result.code == 1
     assert result.statuses()["load"] == "failed"
     assert result.statuses()["publish"] == "skipped"
-    assert "data/sales.csv: missing column(s) qty; found: date, store_id, sku, quantity" in task_log(
-        ws.root, "load"
+    assert (
+        "data/sales.csv: missing column(s) qty; found: date, store_id, sku, quantity"
+        in task_log(ws.root, "load")
     )
     assert not (ws.root / "output/revenue_by_region.csv").exists()
 
@@ -225,4 +235,6 @@ def test_data_transformation_broken_export_fails_clean_with_the_counts(ws, task_
     result = ws.cli("apply")
     assert result.code == 1
     assert result.statuses()["clean"] == "failed"
-    assert "dropped 2 of 3 sales rows (67%), more than the 20% allowed" in task_log(ws.root, "clean")
+    assert "dropped 2 of 3 sales rows (67%), more than the 20% allowed" in task_log(
+        ws.root, "clean"
+    )

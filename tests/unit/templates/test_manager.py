@@ -133,7 +133,7 @@ def test_scaffold_with_force_overwrites(tmp_path):
 def test_a_template_listing_a_missing_file_is_reported(tmp_path):
     folder = make_template(tmp_path)
     (folder / "scripts/run.py").unlink()
-    with pytest.raises(TemplateError, match="scripts/run.py"):
+    with pytest.raises(TemplateError, match=r"scripts/run\.py"):
         TemplateManager(tmp_path).describe("demo")
 
 
@@ -154,4 +154,8 @@ def test_to_dict_is_what_templates_json_prints():
     data = info.to_dict()
     assert data["name"] == "data-transformation"
     assert data["requires"] == ["data"]
-    assert {"name": "out", "description": "the folder results are written to", "default": "output"} in data["params"]
+    assert {
+        "name": "out",
+        "description": "the folder results are written to",
+        "default": "output",
+    } in data["params"]
