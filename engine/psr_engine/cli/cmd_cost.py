@@ -82,6 +82,8 @@ def _prices(args: argparse.Namespace) -> int:
 
         summary = update_prices(gcp_api_key=args.gcp_api_key or os.environ.get("PSR_GCP_API_KEY"))
         sys.stderr.write(summary.text())
+        if not any(summary.updated.values()):
+            return 1
     table = load_table()
     prices = sorted(
         table.select(provider=args.provider, region=args.region),
