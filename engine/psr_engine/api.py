@@ -137,6 +137,24 @@ def placeholder_params(specs: tuple[ParamSpec, ...]) -> dict[str, Any]:
     return values
 
 
+def gate_runner(plan: Plan) -> Any:
+    """How the runtime runs a gate: the facade lends it the scanners (run/ and gates/ are
+    siblings in the layers and never import each other)."""
+    import dataclasses
+    import os
+
+    from psr_engine.run.gating import GateOutcome
+
+    base_dir = os.path.dirname(os.path.abspath(plan.manifest_path))
+
+    async def run(gate: Any) -> GateOutcome:
+        from psr_engine.gates.runner import run_gate
+
+        return GateOutcome(**dataclasses.asdict(await run_gate(gate, base_dir=base_dir)))
+
+    return run
+
+
 def plan_loader(path: str, params: Mapping[str, Any]) -> Plan:
     """How the runtime compiles a sub-workflow: the facade lends it the manifest stage."""
     return compile(path, params=dict(params))
@@ -222,6 +240,7 @@ async def arun(
         sinks=build_sinks(plan) if sinks is None else sinks,
         state_dir=state_dir or _state_dir(plan),
         plan_loader=plan_loader,
+        gate_runner=gate_runner(plan),
         handle_signals=handle_signals,
         concurrency=concurrency,
     )

@@ -180,7 +180,6 @@ def test_semantic_problems_are_all_reported_at_once(write) -> None:
         (13, "task 'a' requests 2 cpu, more than spec.capacity's 1"),
         (13, "task 'a' requests 2Gi of memory, more than spec.capacity's 1Gi"),
         (14, "task 'a' asks for secret 'TOKN', which spec.secrets does not declare"),
-        (16, "gate tasks are not available yet"),
         (18, "onExit task 'a' has the name of a task in spec.tasks"),
     ]
     found = caught.value.diagnostics
