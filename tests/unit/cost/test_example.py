@@ -115,3 +115,8 @@ def test_cli_actual_needs_labels_and_provider_settings(capsys) -> None:
     assert code == 2 and "--scope" in err
     code, _, err = run_cli("cost", "actual", "--provider", "gcp", "--label", "a=b", capsys=capsys)
     assert code == 2 and "--table" in err
+
+
+def test_docs_show_the_example_projection_as_printed(example, tmp_path: Path) -> None:
+    docs = (EXAMPLE.parents[2] / "docs" / "features" / "cloud-costs.md").read_text()
+    assert projection_text(projection(example, str(tmp_path / ".psr"))) in docs
