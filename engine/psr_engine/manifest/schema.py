@@ -124,7 +124,7 @@ def _fast_accepts(data: Any) -> bool:
         return False
     try:
         validate(data)
-    except Exception:  # noqa: BLE001 - any doubt: let jsonschema decide and explain
+    except Exception:  # any doubt: jsonschema decides, and explains
         return False
     return True
 
