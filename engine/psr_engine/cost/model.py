@@ -100,7 +100,8 @@ def rates_for(cost: Mapping[str, Any], *, table: PriceTable | None = None) -> Ra
             "spec.cost needs provider, region and instanceType (e.g. aws, us-east-1, m5.large),"
             " or rates: {vcpuHour, gibHour}"
         )
-    region, instance = cost.get("region"), cost.get("instance_type")
+    region = cost.get("region")
+    instance = cost.get("instance_type") or cost.get("instanceType")
     if not region or not instance:
         raise CostError(f"spec.cost with provider {provider} needs region and instanceType")
     table = table or load_table()
