@@ -1,11 +1,12 @@
 """What tracing costs: W1 (N no-op tasks at concurrency 2) with tracing off and on.
 
-    .venv/bin/python benchmarks/trace_bench.py [-n 1000] [--rounds 3]
+    .venv/bin/python benchmarks/trace_bench.py [-n 1000] [--rounds 7]
 
 Each round runs the same plan twice with the local executor, `run: "true"` per task: once
 without the otel sink, once with it exporting every span over OTLP/HTTP to a receiver on
 127.0.0.1 (a separate process that reads and acknowledges each request, as a local collector
-would). Rounds are interleaved; figures are medians. Target: on/off <= 1.05.
+would). Rounds alternate which goes first; figures are medians, the ratio the median of
+each round's on/off ratio. Target: on/off <= 1.05.
 CPU time (this process + its children) is shown too: on a shared machine it is the steadier
 figure. A second line uses the fake executor (no processes), which isolates the sink's own
 cost per task; there the ratio is large by construction (a fake task costs microseconds).
@@ -88,31 +89,38 @@ def one_run(plan: Plan, state: Path, endpoint: str | None, *, fake: bool) -> tup
 
 
 def measure(plan: Plan, root: Path, rounds: int, endpoint: str, *, fake: bool) -> dict[str, float]:
-    figures: dict[str, list[float]] = {k: [] for k in ("wall0", "cpu0", "wall1", "cpu1")}
+    """Medians over rounds of (off, on) pairs; `ratio` is the median of the pairs' own ratios,
+    which cancels most of the drift of a shared machine between rounds."""
+    figures: dict[str, list[float]] = {k: [] for k in ("wall0", "cpu0", "wall1", "cpu1", "ratio")}
     for number in range(rounds):
-        for traced in (False, True):
+        pair = []
+        for traced in (False, True) if number % 2 == 0 else (True, False):
             state = root / f"state-{'fake' if fake else 'local'}-{number}-{int(traced)}"
             wall, cpu = one_run(plan, state, endpoint if traced else None, fake=fake)
             figures[f"wall{int(traced)}"].append(wall)
             figures[f"cpu{int(traced)}"].append(cpu)
+            pair.append((traced, wall))
+        on = next(w for t, w in pair if t)
+        off = next(w for t, w in pair if not t)
+        figures["ratio"].append(on / off)
     return {k: statistics.median(v) for k, v in figures.items()}
 
 
 def report(label: str, n: int, f: dict[str, float]) -> float:
-    ratio = f["wall1"] / f["wall0"]
     print(
         f"{label:<28} off {f['wall0']:7.3f}s (cpu {f['cpu0']:6.3f}s)   on {f['wall1']:7.3f}s "
-        f"(cpu {f['cpu1']:6.3f}s)   ratio {ratio:5.3f}   "
+        f"(cpu {f['cpu1']:6.3f}s)   paired ratio {f['ratio']:5.3f}   "
         f"+{(f['wall1'] - f['wall0']) / n * 1e6:6.1f} us/task wall, "
-        f"+{(f['cpu1'] - f['cpu0']) / n * 1e6:6.1f} us/task cpu"
+        f"+{(f['cpu1'] - f['cpu0']) / n * 1e6:6.1f} us/task cpu "
+        f"({(f['cpu1'] / f['cpu0'] - 1) * 100:+.1f}%)"
     )
-    return ratio
+    return f["ratio"]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=1000, help="tasks (1000)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds (3)")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds (7)")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     receiver = subprocess.Popen(
