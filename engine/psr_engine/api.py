@@ -232,18 +232,36 @@ async def arun(
     run_id: str | None = None,
     reuse: Mapping[str, Any] | None = None,
 ) -> Any:
-    """Run a plan; returns the WorkflowResult."""
+    """Run a plan; returns the WorkflowResult. With `spec.cost`, the projected cost is checked
+    against a `fail` budget first (GateBlocked, exit 3, before anything starts), and every task's
+    cost is attributed as it ends; crossing a `fail` budget stops the run (reason `budget`)."""
     from psr_engine.run.engine import WorkflowEngine
 
+    state_dir = state_dir or _state_dir(plan)
+    engines: list[WorkflowEngine] = []
+    annotate = None
+    if plan.cost:
+        from psr_engine import cost
+
+        projected = cost.projection(plan, state_dir)
+        cost.check_budget_before_run(plan, projected)
+        annotate = cost.annotator(
+            plan,
+            stop=lambda reason: engines[0].stop(reason),
+            projected=projected,
+            state_dir=state_dir,
+        )
     engine = WorkflowEngine(
         executor=executor,
         sinks=build_sinks(plan) if sinks is None else sinks,
-        state_dir=state_dir or _state_dir(plan),
+        state_dir=state_dir,
         plan_loader=plan_loader,
         gate_runner=gate_runner(plan),
         handle_signals=handle_signals,
         concurrency=concurrency,
+        annotate=annotate,
     )
+    engines.append(engine)
     return await engine.run(plan, run_id=run_id, reuse=reuse)
 
 

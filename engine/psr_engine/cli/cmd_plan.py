@@ -29,4 +29,11 @@ def run(args: argparse.Namespace) -> int:
         color = use_color() and sys.stdout.isatty()
         width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else 120
         sys.stdout.write(plan_table(plan, width=width, no_color=not color))
+        if plan.cost:
+            from psr_engine.cost import projection, projection_text
+            from psr_engine.store import state_dir_for_manifest
+
+            projected = projection(plan, state_dir_for_manifest(plan.manifest_path))
+            if projected is not None:
+                sys.stdout.write("\n" + projection_text(projected))
     return 0

@@ -108,6 +108,7 @@ class TaskRecord:
     message: str | None = None
     digest: str | None = None
     on_exit: bool = False
+    cost: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -126,6 +127,7 @@ class TaskRecord:
             "matrix": self.matrix,
             "logPath": self.log_path,
             "message": self.message,
+            **({"cost": self.cost} if self.cost is not None else {}),
         }
 
 

@@ -132,12 +132,13 @@ def task_finished(
     matrix: Mapping[str, Any] | None,
     log_path: str | None,
     message: str | None,
+    cost: Mapping[str, Any] | None = None,
 ) -> None:
     conn.execute(
         """INSERT INTO tasks (run_id, task_id, task_name, status, reason, attempts, exit_code,
                ended_at, duration, cpu_user, cpu_sys, max_rss, outputs, matrix, log_path,
-               message)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               message, cost)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (run_id, task_id) DO UPDATE SET status = excluded.status,
                reason = excluded.reason, attempts = excluded.attempts,
                exit_code = excluded.exit_code, ended_at = excluded.ended_at,
@@ -145,7 +146,7 @@ def task_finished(
                cpu_sys = excluded.cpu_sys, max_rss = excluded.max_rss,
                outputs = excluded.outputs, matrix = excluded.matrix,
                log_path = COALESCE(excluded.log_path, tasks.log_path),
-               message = excluded.message""",
+               message = excluded.message, cost = excluded.cost""",
         (
             run_id,
             task_id,
@@ -163,6 +164,7 @@ def task_finished(
             _json(dict(matrix or {})),
             log_path,
             message,
+            None if cost is None else _json(dict(cost)),
         ),
     )
 

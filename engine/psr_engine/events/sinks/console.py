@@ -74,6 +74,7 @@ class ConsoleSink:
         self._run: Event | None = None
         self._live: Any = None
         self._console: Any = None
+        self._currency = "USD"
 
     # -- the sink protocol -------------------------------------------------------------------
 
@@ -135,6 +136,7 @@ class ConsoleSink:
         cost = (event.data or {}).get("cost")
         if isinstance(cost, dict):
             row.cost = cost.get("reserved")
+            self._currency = str(cost.get("currency") or self._currency)
         failed = row.status in ("failed", "timed_out")
         if self._quiet and not failed:
             return
@@ -245,6 +247,9 @@ class ConsoleSink:
             self._rich().print(table)
         counts = (event.data or {}).get("counts", {})
         parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        priced = [r.cost for r in self._rows.values() if r.cost is not None]
+        if priced:
+            parts += f"; cost {sum(priced):.6f} {self._currency}"
         self._rich().print(
             f"run {event.run_id} {event.status} in {format_duration(event.duration_s or 0)}"
             + (f" ({parts})" if parts else ""),

@@ -274,6 +274,7 @@ class HistorySink:
             matrix=(event.data or {}).get("matrix"),
             log_path=event.log_path,
             message=event.message,
+            cost=(event.data or {}).get("cost"),
         )
 
     def _gate(self, conn: Any, event: Event) -> None:
