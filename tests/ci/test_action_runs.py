@@ -1,0 +1,254 @@
+"""The composite action's `run:` steps, run with bash in a temp repo with the inputs set the
+way the runner sets them (the steps' env: mapping, and INPUT_*)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from ci_runner import cli_has
+
+FLOW = """\
+apiVersion: psr-engine/v1
+kind: Workflow
+metadata: {name: ci-flow}
+spec:
+  params:
+    who: {type: string, default: world}
+    n: {type: integer, default: 1}
+  tasks:
+    greet:
+      run: printf '%s' ${{ params.who }} > greeted.txt && echo count=${{ params.n }} >> "$PSR_OUTPUT"
+    after:
+      needs: [greet]
+      run: test "$(cat greeted.txt)" != fail
+"""
+
+
+def repo_with_flow(github, folder: str = "etl") -> Path:
+    where = github.workspace / folder
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "workflow.yaml").write_text(FLOW)
+    return where
+
+
+def test_run_step_applies_the_workflow_and_sets_outputs(github):
+    where = repo_with_flow(github)
+    result = github.run(
+        {"working-directory": "etl", "install": "false", "python-version": "", "summary": "false"}
+    )
+    assert result.code == 0, result.step("Run the workflow")["stderr"]
+    assert result.step("Set up Python")["ran"] is False  # python-version '' skips it
+    assert result.step("Install psr-engine")["ran"] is False
+    assert result.step("Security gates")["ran"] is False
+    assert result.outputs["status"] == "succeeded"
+    assert result.outputs["run-id"] and result.outputs["junit-file"] == ""
+    assert (where / "greeted.txt").read_text() == "world"
+
+
+def test_params_with_shell_metacharacters_reach_the_workflow_verbatim(github, tmp_path):
+    """Script injection attempt: the value is data, never code."""
+    where = repo_with_flow(github)
+    canary = tmp_path / "pwned"
+    hostile = f'x"; touch {canary}; echo "$(touch {canary})`touch {canary}`'
+    result = github.run(
+        {
+            "working-directory": "etl",
+            "install": "false",
+            "python-version": "",
+            "summary": "false",
+            "params": f"who={hostile}\n\n  \nn=2\n",
+        }
+    )
+    assert result.code == 0, result.step("Run the workflow")["stderr"]
+    assert (where / "greeted.txt").read_text() == hostile
+    assert not canary.exists()
+
+
+def test_a_failing_workflow_fails_the_step_and_reports_failed(github):
+    repo_with_flow(github)
+    result = github.run(
+        {
+            "working-directory": "etl",
+            "install": "false",
+            "python-version": "",
+            "summary": "false",
+            "params": "who=fail",
+        }
+    )
+    assert result.code == 1
+    assert result.outputs["status"] == "failed"
+    assert result.outputs["run-id"]
+
+
+def test_an_invalid_manifest_reports_invalid_without_a_run_id(github):
+    where = repo_with_flow(github)
+    (where / "workflow.yaml").write_text("apiVersion: psr-engine/v1\nkind: Workflow\n")
+    result = github.run(
+        {"working-directory": "etl", "install": "false", "python-version": "", "summary": "false"}
+    )
+    assert result.code == 2
+    assert result.outputs == {"run-id": "", "status": "invalid", "sarif-file": "", "junit-file": ""}
+
+
+def test_junit_and_summary_are_written_and_published(github):
+    for flag in ("--junit", "--summary-md"):
+        if not cli_has("apply", flag):
+            pytest.skip(f"psr-engine apply {flag} is not there yet")
+    where = repo_with_flow(github)
+    result = github.run(
+        {
+            "working-directory": "etl",
+            "install": "false",
+            "python-version": "",
+            "junit": "reports/junit.xml",
+        }
+    )
+    assert result.code == 0, result.step("Run the workflow")["stderr"]
+    assert result.outputs["junit-file"] == "etl/reports/junit.xml"
+    assert "<testsuite" in (where / "reports/junit.xml").read_text()
+    assert "ci-flow" in result.summary and "greet" in result.summary
+
+
+def test_summary_falls_back_to_a_line_when_the_run_never_started(github):
+    where = repo_with_flow(github)
+    (where / "workflow.yaml").write_text("not: a workflow\n")
+    result = github.run({"working-directory": "etl", "install": "false", "python-version": ""})
+    assert result.code == 2
+    assert "exit code 2" in result.summary
+
+
+def test_resume_input_resumes_the_last_run(github):
+    if not cli_has("apply", "--resume"):
+        pytest.skip("psr-engine apply --resume is not there yet")
+    where = repo_with_flow(github)
+    base = {
+        "working-directory": "etl",
+        "install": "false",
+        "python-version": "",
+        "summary": "false",
+    }
+    first = github.run({**base, "params": "who=fail"})
+    assert first.outputs["status"] == "failed"
+    (where / "greeted.txt").write_text("fixed")  # what a fix between attempts would do
+    second = github.run({**base, "params": "who=fail", "resume": "last"})
+    assert second.code == 0, second.step("Run the workflow")["stderr"]
+    assert second.outputs["status"] == "succeeded"
+    assert (where / "greeted.txt").read_text() == "fixed"  # greet succeeded before: not rerun
+
+
+def test_otel_endpoint_is_given_to_the_engine_as_otel_env(github):
+    where = repo_with_flow(github)
+    (where / "workflow.yaml").write_text(
+        FLOW.replace(
+            'test "$(cat greeted.txt)" != fail',
+            'echo "$OTEL_EXPORTER_OTLP_ENDPOINT $OTEL_SERVICE_NAME" > otel.txt',
+        )
+    )
+    # Nothing listens there: the exporter's failures must not fail the run.
+    result = github.run(
+        {
+            "working-directory": "etl",
+            "install": "false",
+            "python-version": "",
+            "summary": "false",
+            "otel-endpoint": "http://127.0.0.1:9",
+        },
+        env={"OTEL_BSP_EXPORT_TIMEOUT": "100", "OTEL_EXPORTER_OTLP_TIMEOUT": "1"},
+    )
+    assert result.code == 0, result.step("Run the workflow")["stderr"]
+    assert (where / "otel.txt").read_text().split() == ["http://127.0.0.1:9", "acme/etl"]
+
+
+def fake_python(tmp_path: Path) -> Path:
+    """A `python` that records `-m pip ...` instead of installing (no network here)."""
+    import shutil
+    import sys
+
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir()
+    log = tmp_path / "pip-args.json"
+    script = bin_dir / "python"
+    script.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then\n'
+        f"  exec {shutil.which('python3') or sys.executable} -c "
+        "'import json,sys; json.dump(sys.argv[1:], open(sys.argv[1], \"w\"))' "
+        f'{log} "$@"\n'
+        "fi\n"
+        f'exec {sys.executable} "$@"\n'
+    )
+    script.chmod(0o755)
+    return bin_dir
+
+
+def test_install_step_pins_version_and_extras(github, tmp_path):
+    import os
+
+    bin_dir = fake_python(tmp_path)
+    repo_with_flow(github)
+    result = github.run(
+        {
+            "working-directory": "etl",
+            "python-version": "",
+            "summary": "false",
+            "version": "1.2.0",
+            "extras": "security,otel",
+        },
+        env={"PATH": f"{bin_dir}:{Path(__import__('sys').executable).parent}:{os.environ['PATH']}"},
+    )
+    install = result.step("Install psr-engine")
+    assert install["code"] == 0, install["stderr"]
+    args = json.loads((tmp_path / "pip-args.json").read_text())
+    assert args[-1] == "psr-engine[security,otel]==1.2.0"
+    assert "install" in args
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("extras", "security]; rm -rf /"), ("version", "1.0 || true")]
+)
+def test_install_step_refuses_malformed_version_or_extras(github, name, value):
+    repo_with_flow(github)
+    result = github.run({"python-version": "", name: value})
+    install = result.step("Install psr-engine")
+    assert install["code"] == 2
+    assert f"::error::{name}:" in install["stdout"]
+    assert result.step("Run the workflow")["ran"] is False  # a failed step stops the job
+
+
+def test_gates_block_the_run_and_leave_sarif_for_upload(github):
+    if not cli_has("scan", "--sarif"):
+        pytest.skip("psr-engine scan --sarif is not there yet")
+    where = repo_with_flow(github)
+    # A planted secret: the secrets scan finds it (no network, no extra tools needed).
+    (where / "settings.py").write_text('AWS_SECRET = "AKIA' + "Q3EGRJZ4FGHK2DXM" + '"\n')
+    result = github.run(
+        {
+            "working-directory": "etl",
+            "install": "false",
+            "python-version": "",
+            "summary": "false",
+            "gates": "secrets",
+            "fail-on": "low",
+            "upload-sarif": "true",
+        }
+    )
+    gates = result.step("Security gates")
+    assert gates["code"] == 3, gates["stdout"] + gates["stderr"]
+    assert result.step("Run the workflow")["ran"] is False
+    assert not (where / "greeted.txt").exists()
+    assert result.outputs["sarif-file"] == "etl/psr-sarif"
+    sarif = json.loads((where / "psr-sarif/secrets.sarif").read_text())
+    assert sarif["runs"][0]["results"]
+    upload = result.step("Upload SARIF to code scanning")
+    assert upload["ran"] == "recorded" and upload["with"]["sarif_file"] == "etl/psr-sarif"
+
+
+def test_unknown_gate_name_is_refused(github):
+    repo_with_flow(github)
+    result = github.run(
+        {"working-directory": "etl", "install": "false", "python-version": "", "gates": "codee"}
+    )
+    assert result.step("Security gates")["code"] == 2
+    assert "unknown scan 'codee'" in result.step("Security gates")["stdout"]
