@@ -12,11 +12,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -31,17 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from localnet import FixedCredential, free_port, self_signed_cert
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-# -- moto ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -152,46 +141,6 @@ def _handler(stand_in: StandIn) -> type:
     return Handler
 
 
-def self_signed_cert(folder: Path) -> tuple[str, str]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(cert_file), str(key_file)
-
-
 @pytest.fixture
 def stand_in(tmp_path: Path) -> Iterator[Callable[..., StandIn]]:
     """start(answer, tls=False) -> StandIn; every server is shut down after the test."""
@@ -216,21 +165,6 @@ def stand_in(tmp_path: Path) -> Iterator[Callable[..., StandIn]]:
     for server in servers:
         server.shutdown()
         server.server_close()
-
-
-class FixedCredential:
-    """One bearer token. DefaultAzureCredential cannot work offline (it needs Entra ID, a
-    managed identity endpoint or a CLI login), so the SDK is handed this instead."""
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        from azure.core.credentials import AccessToken
-
-        return AccessToken("token", int(time.time()) + 3600)
-
-    def get_token_info(self, *scopes: str, options: Any = None) -> Any:
-        from azure.core.credentials import AccessTokenInfo
-
-        return AccessTokenInfo("token", int(time.time()) + 3600)
 
 
 @pytest.fixture
