@@ -183,11 +183,9 @@ class Scheduler:
         if progress.started_at is None:
             progress.started_at = time.time()
         try:
-            if task.kind == "workflow":
-                await self._subworkflow(task, number)
-                return
-            if task.kind == "gate":
-                await self._gate(task, number)
+            if task.kind in ("workflow", "gate"):
+                work = self._subworkflow if task.kind == "workflow" else self._gate
+                await self._in_process(task, number, work)
                 return
             try:
                 spec = self._spec(task, number)
@@ -299,46 +297,42 @@ class Scheduler:
         heapq.heappush(self.ready, (self.order[task.id], task.id))
         self._dispatch()
 
-    async def _subworkflow(self, task: PlannedTask, number: int) -> None:
-        self._emit("task.started", task, attempt=number, status="running")
-        status, reason, message = "failed", "sub-workflow", None
-        started = time.monotonic()
-        try:
-            if self.shared.run_subworkflow is None:
-                raise PsrError("sub-workflows need the engine's plan loader")
-            child = await self.shared.run_subworkflow(task, self._context(task))
-            status = "succeeded" if child.status == "succeeded" else "failed"
-            reason = None if status == "succeeded" else f"sub-workflow {child.status}"
-        except anyio.get_cancelled_exc_class():
-            self._release(task)
-            self._record(task.id, "cancelled", self.shared.stop_reason or "interrupted")
-            raise
-        except PsrError as error:
-            message = str(error)
-        self.progress[task.id].duration += time.monotonic() - started
-        self._release(task)
-        self._finish(task.id, status, reason, message=message)
+    async def _subworkflow(self, task: PlannedTask) -> tuple[str, str | None, str | None]:
+        if self.shared.run_subworkflow is None:
+            raise PsrError("sub-workflows need the engine's plan loader")
+        child = await self.shared.run_subworkflow(task, self._context(task))
+        if child.status == "succeeded":
+            return "succeeded", None, None
+        return "failed", f"sub-workflow {child.status}", None
 
-    async def _gate(self, task: PlannedTask, number: int) -> None:
+    async def _gate(self, task: PlannedTask) -> tuple[str, str | None, str | None]:
         """A gate task: its findings decide, like spec.gates, but only for this branch."""
+        if self.shared.run_gate is None or task.gate is None:
+            raise PsrError("gate tasks need the engine's gate runner")
+        outcome = await self.shared.run_gate(task.gate)
+        if outcome.passed:
+            return "succeeded", None, outcome.message
+        reason = "gate blocked" if outcome.status == "blocked" else "gate error"
+        return "failed", reason, outcome.message
+
+    async def _in_process(
+        self,
+        task: PlannedTask,
+        number: int,
+        work: Callable[[PlannedTask], Awaitable[tuple[str, str | None, str | None]]],
+    ) -> None:
+        """A task the engine carries out itself (sub-workflow, gate) rather than a process:
+        one attempt, timed, cancelled like any other."""
         self._emit("task.started", task, attempt=number, status="running")
         started = time.monotonic()
-        status, reason, message = "failed", "gate error", None
         try:
-            if self.shared.run_gate is None or task.gate is None:
-                raise PsrError("gate tasks need the engine's gate runner")
-            outcome = await self.shared.run_gate(task.gate)
-            message = outcome.message
-            if outcome.passed:
-                status, reason = "succeeded", None
-            elif outcome.status == "blocked":
-                reason = "gate blocked"
+            status, reason, message = await work(task)
         except anyio.get_cancelled_exc_class():
             self._release(task)
             self._record(task.id, "cancelled", self.shared.stop_reason or "interrupted")
             raise
         except PsrError as error:
-            message = str(error)
+            status, reason, message = "failed", f"{task.kind} error", str(error)
         self.progress[task.id].duration += time.monotonic() - started
         self._release(task)
         self._finish(task.id, status, reason, message=message)
