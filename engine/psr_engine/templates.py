@@ -13,6 +13,7 @@ other file is copied byte for byte (Excel samples, scripts).
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -121,7 +122,7 @@ class TemplateManager:
         params: Mapping[str, str] | None = None,
         *,
         force: bool = False,
-    ) -> list[Path]:
+    ) -> builtins.list[Path]:  # `list` here is the method above
         """Write template ``name`` into ``dest``; return the paths written.
 
         Refuses (TemplateError) to overwrite an existing file unless ``force``, and checks
