@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Mapping
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from psr_engine._version import __version__
 from psr_engine.errors import PsrError
@@ -56,9 +56,10 @@ class TracingManager:
         self.provider = TracerProvider(
             resource=Resource.create(attributes), sampler=build_sampler(config)
         )
+        # Duck-typed SpanExporters: subclassing the SDK's would import it with this module.
         self._exporter = _Guarded(exporter or _exporter_for(config, stream))
         processor = BatchSpanProcessor if batch else SimpleSpanProcessor
-        self.provider.add_span_processor(processor(self._exporter))
+        self.provider.add_span_processor(processor(cast(Any, self._exporter)))
         self.tracer = self.provider.get_tracer(_INSTRUMENTATION, __version__)
         self._parent = propagation.extract(config.parent) if config.parent else None
         self._closed = False
