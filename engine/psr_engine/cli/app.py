@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prune": ("cmd_prune", "remove old runs and their logs from the history"),
     "scan": ("cmd_scan", "scan code, secrets or dependencies like a security gate"),
     "sbom": ("cmd_sbom", "write a CycloneDX SBOM of the environment or a dependency file"),
+    "secrets": ("cmd_secrets", "get, put, delete or list secrets in Vault, AWS, Azure, GCP, files"),
     "schema": ("cmd_schema", "print the manifest's JSON Schema"),
     "cost": ("cmd_cost", "cloud costs: price table, chargeback report, billing actuals"),
     "init": ("cmd_init", "start a project: a minimal workflow.yaml, or a template"),
