@@ -32,10 +32,16 @@ def build_sink(
 ) -> OtelSink | None:
     """The otel sink for a run of `plan`, or None when tracing is off (see
     tracing_requested). Options of an `{type: otel}` entry in spec.sinks apply to it: the
-    facade builds this one instead of creating that entry through the registry."""
+    facade builds this one instead of creating that entry through the registry. Raises
+    TracingConfigError (exit 2) for a setting that cannot be used."""
     entries = [s for s in plan.sinks if s.get("type") == "otel"]
     if not tracing_requested(plan.tracing, environ=environ, force=force, sink_listed=bool(entries)):
         return None
     options: dict[str, Any] = {k: v for k, v in (entries[0] if entries else {}).items()}
     options.pop("type", None)
-    return OtelSink(plan, environ=environ, **options)
+    # Resolved now, not when the run starts: a bad setting is the user's error (exit 2)
+    # before anything runs, not a sink turned off with a warning.
+    config = resolve_config(
+        plan.tracing, workflow=plan.workflow, environ=environ, overrides=options
+    )
+    return OtelSink(plan, config=config)

@@ -126,3 +126,14 @@ def test_bad_settings_are_errors_that_say_how_to_fix_them(environ, words):
     assert caught.value.exit_code == 2
     for word in words:
         assert word in str(caught.value)
+
+
+def test_build_sink_refuses_a_bad_setting_before_the_run():
+    from psr_engine.plan.model import Plan
+    from psr_engine.tracing import build_sink
+
+    plan = Plan(workflow="w", manifest_path="/x/w.yaml", manifest_digest="", params={}, tasks=())
+    assert build_sink(plan, environ={}) is None
+    assert build_sink(plan, environ=ENDPOINT) is not None
+    with pytest.raises(TracingConfigError):
+        build_sink(plan, force=True, environ={"OTEL_TRACES_SAMPLER": "sometimes"})
