@@ -171,6 +171,7 @@ def build_sinks(
     resumed_from: str | None = None,
     junit: str | None = None,
     summary_md: str | None = None,
+    trace: bool = False,
 ) -> list[Any]:
     """The console (unless turned off), the manifest's sinks, the run history, and those the
     CLI adds. PSR_HISTORY=0 turns the history off (benchmarks compare with and without it)."""
@@ -186,7 +187,8 @@ def build_sinks(
     for config in plan.sinks:
         # A manifest's {type: history} is the history sink with options, built below: built bare
         # it would record no task digests, and resume would then refuse.
-        if config.get("type") != "history":
+        # history and otel are built below with what they need from the plan.
+        if config.get("type") not in ("history", "otel"):
             sinks.append(create_sink(config))
     if events_jsonl:
         sinks.append(create_sink({"type": "jsonl", "path": events_jsonl}))
@@ -202,6 +204,14 @@ def build_sinks(
                 resumed_from=resumed_from,
             )
         )
+    from psr_engine import tracing  # light: opentelemetry loads only when tracing is on
+
+    otel = tracing.build_sink(plan, force=trace)
+    if otel is not None:
+        sinks.append(otel)
+        for sink in sinks:
+            if getattr(sink, "name", "") == "webhook":
+                sink.trace_headers = otel.trace_headers
     if junit:
         sinks.append(create_sink({"type": "junit", "path": junit}))
     if summary_md:

@@ -30,6 +30,7 @@ BUILTIN: dict[str, dict[str, tuple[str, str]]] = {
         "history": ("psr_engine.events.sinks.history:HistorySink", ""),
         "junit": ("psr_engine.events.sinks.junit:JunitSink", ""),
         "summary": ("psr_engine.events.sinks.summary:SummarySink", ""),
+        "otel": ("psr_engine.tracing.sink:OtelSink", "otel"),
     },
     "secrets": {},
     "gates": {},

@@ -53,6 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="also write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)",
     )
+    add(
+        "--trace",
+        action="store_true",
+        help="trace this run with OpenTelemetry (OTLP to $OTEL_EXPORTER_OTLP_ENDPOINT)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         resumed_from=resumed_from,
         junit=args.junit,
         summary_md=args.summary_md,
+        trace=args.trace,
     )
     result = api.run(
         plan, sinks=sinks, handle_signals=True, concurrency=args.max_parallel, reuse=reuse

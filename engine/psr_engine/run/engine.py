@@ -404,7 +404,13 @@ class WorkflowEngine:
             child_plan = self._plan_loader(task.command, params)
             child = WorkflowEngine(
                 executor=self._executor,
-                sinks=[_Nested(self.bus, task.id)],
+                sinks=[
+                    _Nested(
+                        self.bus,
+                        task.id,
+                        [s.attempt_env for s in self._sinks if hasattr(s, "attempt_env")],
+                    )
+                ],
                 state_dir=self._state_dir,
                 environ=self._environ,
                 secrets_resolver=self._resolve_secrets,
@@ -422,9 +428,22 @@ class _Nested:
 
     name = "nested"
 
-    def __init__(self, parent: EventBus, task_id: str) -> None:
+    def __init__(
+        self,
+        parent: EventBus,
+        task_id: str,
+        attempt_env: list[Callable[[str, int], Mapping[str, str]]] | None = None,
+    ) -> None:
         self._parent = parent
         self._prefix = task_id + "/"
+        self._attempt_env = attempt_env or []
+
+    def attempt_env(self, task_id: str, attempt: int) -> Mapping[str, str]:
+        """The parent's sinks (tracing) see the child's attempts under their nested ids."""
+        merged: dict[str, str] = {}
+        for contribute in self._attempt_env:
+            merged.update(contribute(self._prefix + task_id, attempt))
+        return merged
 
     async def start(self) -> None:
         return None

@@ -12,7 +12,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from psr_engine.events.model import Event
@@ -43,6 +43,8 @@ class WebhookSink:
         self._timeout = float(timeout)
         self._close_timeout = float(closeTimeout)
         self._queue: queue.Queue[Any] = queue.Queue()
+        # Set by the facade when tracing is on: the run span's `traceparent` for each POST.
+        self.trace_headers: Callable[[], Mapping[str, str]] | None = None
         self._thread: threading.Thread | None = None
         self.delivered = 0
         self.dropped = 0
@@ -96,9 +98,8 @@ class WebhookSink:
     def _post(self, batch: list[dict[str, Any]]) -> None:
         body = json.dumps(batch, separators=(",", ":"), default=str).encode()
         for attempt in range(self._retries + 1):
-            request = urllib.request.Request(
-                self.url, data=body, headers=self._headers, method="POST"
-            )
+            headers = {**self._headers, **(self.trace_headers() if self.trace_headers else {})}
+            request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
             try:
                 with urllib.request.urlopen(request, timeout=self._timeout) as response:
                     if 200 <= response.status < 300:
