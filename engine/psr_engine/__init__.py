@@ -13,7 +13,7 @@ from psr_engine._version import __version__ as __version__
 
 # name -> module that defines it
 _LAZY: dict[str, str] = {
-    "CloudCostTracker": "psr_engine.cost",
+    "CloudCostTracker": "psr_engine.cost.actuals",
     "CodeAnalyzer": "psr_engine.gates.code",
     "DependencyVulnerabilityScanner": "psr_engine.gates.dependencies",
     "ManifestError": "psr_engine.errors",
