@@ -63,8 +63,14 @@ asyncio.run(main())
 
 
 def manifest(n: int, chain: bool, *, extra: str = "") -> str:
-    lines = ["apiVersion: psr-engine/v1", "kind: Workflow", "metadata: {name: bench}",
-             "spec:", "  concurrency: 2", "  capacity: {cpu: 64, memory: 64Gi}"]
+    lines = [
+        "apiVersion: psr-engine/v1",
+        "kind: Workflow",
+        "metadata: {name: bench}",
+        "spec:",
+        "  concurrency: 2",
+        "  capacity: {cpu: 64, memory: 64Gi}",
+    ]
     lines += [f"  {line}" for line in textwrap.dedent(extra).strip().splitlines() if line]
     lines.append("  tasks:")
     for i in range(n):
@@ -75,13 +81,26 @@ def manifest(n: int, chain: bool, *, extra: str = "") -> str:
 
 def timed(argv: list[str], cwd: str, env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                   env={**os.environ, **(env or {})})
+    subprocess.run(
+        argv,
+        cwd=cwd,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
     return time.perf_counter() - start
 
 
-def engine_time(root: Path, name: str, n: int, chain: bool, repeat: int, extra: str = "",
-                env: dict[str, str] | None = None) -> float:
+def engine_time(
+    root: Path,
+    name: str,
+    n: int,
+    chain: bool,
+    repeat: int,
+    extra: str = "",
+    env: dict[str, str] | None = None,
+) -> float:
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "workflow.yaml").write_text(manifest(n, chain, extra=extra))
@@ -93,22 +112,32 @@ def engine_time(root: Path, name: str, n: int, chain: bool, repeat: int, extra: 
 def baseline_time(root: Path, code: str, n: int, chain: bool, repeat: int) -> float:
     program = f"ARGV = {ARGV!r}\n" + code
     results = []
-    for r in range(repeat):
+    for _ in range(repeat):
         out = tempfile.mkdtemp(dir=root)
-        results.append(timed([sys.executable, "-c", program, str(n), "chain" if chain else "set",
-                              out], str(root)))
+        results.append(
+            timed(
+                [sys.executable, "-c", program, str(n), "chain" if chain else "set", out], str(root)
+            )
+        )
     return statistics.median(results)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="W1 with 300 tasks, no W3")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--history", action="store_true",
-                        help="also W1 with the run-history sink off (PSR_HISTORY=0) vs on")
-    parser.add_argument("--trace", action="store_true",
-                        help="also W1 with tracing on (OTLP to a closed local port) vs off")
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="also W1 with the run-history sink off (PSR_HISTORY=0) vs on",
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="also W1 with tracing on (OTLP to a closed local port) vs off",
+    )
     args = parser.parse_args()
     w1 = 300 if args.quick else 1000
     workloads = [("S1", 1, False), ("W1", w1, False), ("W2", 300, True)]
@@ -123,27 +152,38 @@ def main() -> None:
                 "asyncio": baseline_time(root, ASYNCIO, n, chain, args.repeat),
                 "engine": engine_time(root, name, n, chain, args.repeat),
             }
-        print(f"{'':4} {'tasks':>6} {'threads':>9} {'asyncio':>9} {'engine':>9}   (seconds, median of {args.repeat})")
+        header = f"{'':4} {'tasks':>6} {'threads':>9} {'asyncio':>9} {'engine':>9}"
+        print(f"{header}   (seconds, median of {args.repeat})")
         for name, n, _ in workloads:
             r = rows[name]
             print(f"{name:4} {n:>6} {r['threads']:9.3f} {r['asyncio']:9.3f} {r['engine']:9.3f}")
-        print(f"\nstart-up (S1): engine {rows['S1']['engine'] * 1000:.0f} ms, "
-              f"threads {rows['S1']['threads'] * 1000:.0f} ms")
-        print(f"\n{'':4} {'marginal ms/task':>17} {'threads':>8} {'asyncio':>8} {'engine':>8} "
-              f"{'engine/threads':>15}")
+        print(
+            f"\nstart-up (S1): engine {rows['S1']['engine'] * 1000:.0f} ms, "
+            f"threads {rows['S1']['threads'] * 1000:.0f} ms"
+        )
+        print(
+            f"\n{'':4} {'marginal ms/task':>17} {'threads':>8} {'asyncio':>8} {'engine':>8} "
+            f"{'engine/threads':>15}"
+        )
         marginal = {}
         for name, n, _ in workloads[1:]:
             m = {k: (rows[name][k] - rows["S1"][k]) / (n - 1) * 1000 for k in rows[name]}
             marginal[name] = m
-            print(f"{name:4} {'':>17} {m['threads']:8.3f} {m['asyncio']:8.3f} {m['engine']:8.3f} "
-                  f"{m['engine'] / m['threads']:15.2f}x")
+            print(
+                f"{name:4} {'':>17} {m['threads']:8.3f} {m['asyncio']:8.3f} {m['engine']:8.3f} "
+                f"{m['engine'] / m['threads']:15.2f}x"
+            )
         if "W3" in marginal:
             ratio = marginal["W3"]["engine"] / marginal["W1"]["engine"]
             print(f"\nW3 per-task cost / W1 per-task cost (engine): {ratio:.2f}")
         for flag, label, env, extra in (
             (args.history, "history", {"PSR_HISTORY": "0"}, ""),
-            (args.trace, "tracing", {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"},
-             "tracing: {enabled: true}"),
+            (
+                args.trace,
+                "tracing",
+                {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"},
+                "tracing: {enabled: true}",
+            ),
         ):
             if not flag:
                 continue
@@ -153,8 +193,10 @@ def main() -> None:
             else:
                 off = rows["W1"]["engine"]
                 on = engine_time(root, "W1-trace", w1, False, args.repeat, extra=extra, env=env)
-            print(f"\nW1 with {label} {on:.3f}s, without {off:.3f}s: "
-                  f"{(on / off - 1) * 100:+.1f}% wall time")
+            print(
+                f"\nW1 with {label} {on:.3f}s, without {off:.3f}s: "
+                f"{(on / off - 1) * 100:+.1f}% wall time"
+            )
 
 
 if __name__ == "__main__":

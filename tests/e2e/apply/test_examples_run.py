@@ -26,7 +26,9 @@ def test_retries_timeouts_example_shows_each_rule(examples):
     assert final["cleanup"]["status"] == "succeeded"
     assert final["alert"]["status"] == "succeeded"
     assert (final["publish"]["status"], final["publish"]["reason"]) == (
-        "skipped", "upstream_failed")
+        "skipped",
+        "upstream_failed",
+    )
     assert final["always"]["status"] == "succeeded"
     assert final["summary"]["status"] == "succeeded"
 
@@ -36,7 +38,9 @@ def test_matrix_fanout_example_runs_every_combination(examples):
     assert result.code == 0, result.stdout + result.stderr
     trains = sorted(t for t in result.statuses() if t.startswith("train["))
     assert trains == [
-        "train[region=apac,size=small]", "train[region=eu,size=large,gpu=true]",
-        "train[region=eu,size=small]", "train[region=us,size=large]",
+        "train[region=apac,size=small]",
+        "train[region=eu,size=large,gpu=true]",
+        "train[region=eu,size=small]",
+        "train[region=us,size=large]",
     ]
     assert result.statuses()["pick"] == "succeeded"

@@ -176,14 +176,17 @@ def test_dry_run_runs_nothing_and_only_selects_what_a_task_needs(ws):
 
 
 def test_a_manifest_named_from_another_folder_keeps_state_and_cwd_beside_it(ws):
-    ws.write("project/workflow.yaml", """
+    ws.write(
+        "project/workflow.yaml",
+        """
         apiVersion: psr-engine/v1
         kind: Workflow
         metadata: {name: elsewhere}
         spec:
           tasks:
             here: {run: "pwd > where.txt; echo n=1 >> $PSR_OUTPUT"}
-    """)
+    """,
+    )
     result = ws.cli("apply", "project/workflow.yaml")
     assert result.code == 0, result.stdout + result.stderr
     assert (ws.root / "project" / "where.txt").read_text().strip() == str(ws.root / "project")

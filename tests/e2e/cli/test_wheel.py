@@ -15,8 +15,12 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.mark.slow
 def test_the_wheel_carries_every_data_file_the_engine_reads(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path),
-                    str(ROOT)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     wheel = next(tmp_path.glob("psr_engine-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "psr_engine/schemas/workflow.v1.json" in names
