@@ -73,7 +73,7 @@ def resolve_params(
             raise _not_a_mapping(params_file)
         given.update(document.data)
         # Errors in a param given by the file point at its line in the file.
-        positions = {k[0]: v for k, v in document.positions.items() if len(k) == 1}
+        positions = {str(k[0]): v for k, v in document.positions.items() if len(k) == 1}
         source = params_file
     for key in params or {}:
         positions.pop(key, None)

@@ -49,10 +49,15 @@ class Rates:
 class Measured(Protocol):
     """What a finished task reports (run.results.TaskResult has these)."""
 
-    duration: float
-    cpu_user: float
-    cpu_sys: float
-    max_rss: int
+    # Read-only: TaskResult is a frozen dataclass.
+    @property
+    def duration(self) -> float: ...
+    @property
+    def cpu_user(self) -> float: ...
+    @property
+    def cpu_sys(self) -> float: ...
+    @property
+    def max_rss(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ def severity_rank(severity: str) -> int:
     """0 for low .. 3 for critical; ``never`` ranks above everything (nothing blocks)."""
     if severity == "never":
         return len(SEVERITIES)
-    return SEVERITIES.index(severity)  # type: ignore[arg-type]
+    return SEVERITIES.index(severity)
 
 
 def blocks(severity: str, fail_on: str) -> bool:

@@ -19,7 +19,7 @@ import anyio
 
 from psr_engine import expressions
 from psr_engine.errors import ExpressionError, PsrError
-from psr_engine.events.model import Event
+from psr_engine.events.model import Event, EventType
 from psr_engine.executors.base import ProcessResult, ProcessSpec
 from psr_engine.plan.model import Plan, PlannedGate, PlannedTask
 from psr_engine.run import attempt as attempts
@@ -443,7 +443,7 @@ class Scheduler:
     def _context(self, task: PlannedTask) -> dict[str, Any]:
         return for_task(self.shared.context, task)
 
-    def _emit(self, type_: str, task: PlannedTask, **fields: Any) -> None:
+    def _emit(self, type_: EventType, task: PlannedTask, **fields: Any) -> None:
         if task.matrix:
             fields["data"] = {**(fields.get("data") or {}), "matrix": task.matrix}
         self.shared.emit(
@@ -451,7 +451,7 @@ class Scheduler:
                 type_,
                 self.shared.run_id,
                 self.workflow,
-                task=task.id,  # type: ignore[arg-type]
+                task=task.id,
                 **fields,
             )
         )
