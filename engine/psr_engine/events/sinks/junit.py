@@ -12,13 +12,12 @@ import re
 import socket
 import tempfile
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import anyio
 
-from psr_engine.events.model import Event
+from psr_engine.events.sinks.report import RunReport, TaskOutcome
 from psr_engine.store.logs import tail_lines
 
 TAIL_LINES = 50
@@ -28,19 +27,7 @@ _FAILED = frozenset({"failed", "timed_out", "crashed"})
 _SKIPPED = frozenset({"skipped", "cancelled"})
 
 
-@dataclass(slots=True)
-class _Case:
-    task: str
-    status: str = "pending"
-    reason: str | None = None
-    duration: float = 0.0
-    exit_code: int | None = None
-    attempts: int = 0
-    log_path: str | None = None
-    message: str | None = None
-
-
-class JunitSink:
+class JunitSink(RunReport):
     """Writes a JUnit XML report of the run to `path` when the run ends."""
 
     name = "junit"
@@ -48,29 +35,7 @@ class JunitSink:
     def __init__(self, path: str, *, tail_lines: int = TAIL_LINES, **_: Any) -> None:
         self.path = path
         self.tail = tail_lines
-        self._cases: dict[str, _Case] = {}
-        self._run: Event | None = None
-        self._end: Event | None = None
-
-    async def start(self) -> None:
-        return None
-
-    def emit(self, event: Event) -> None:
-        if event.type == "run.started":
-            self._run = event
-        elif event.type == "run.finished":
-            self._end = event
-        elif event.type in ("task.finished", "task.skipped") and event.task:
-            self._cases[event.task] = _Case(
-                task=event.task,
-                status=event.status or "failed",
-                reason=event.reason,
-                duration=event.duration_s or 0.0,
-                exit_code=event.exit_code,
-                attempts=event.attempt or 0,
-                log_path=event.log_path,
-                message=event.message,
-            )
+        super().__init__()
 
     async def aclose(self) -> None:
         if self._run is None:
@@ -97,7 +62,7 @@ class JunitSink:
     def document(self) -> ET.Element:
         assert self._run is not None
         start, end = self._run, self._end
-        cases = list(self._cases.values())
+        cases = list(self._outcomes.values())
         failures = sum(c.status in _FAILED for c in cases)
         skipped = sum(c.status in _SKIPPED for c in cases)
         elapsed = (end.ts - start.ts) if end is not None else sum(c.duration for c in cases)
@@ -128,7 +93,7 @@ class JunitSink:
             self._testcase(suite, start.workflow, case)
         return root
 
-    def _testcase(self, suite: ET.Element, workflow: str, case: _Case) -> None:
+    def _testcase(self, suite: ET.Element, workflow: str, case: TaskOutcome) -> None:
         element = ET.SubElement(
             suite,
             "testcase",
@@ -149,7 +114,7 @@ class JunitSink:
             text = reason if case.status == "skipped" else f"{case.status}: {reason}"
             ET.SubElement(element, "skipped", {"message": _clean(text)})
 
-    def _details(self, case: _Case) -> str:
+    def _details(self, case: TaskOutcome) -> str:
         lines = [f"{case.task} {case.status}: {case.reason or ''}".rstrip()]
         if case.message:
             lines.append(case.message)

@@ -8,12 +8,11 @@ summary to one page), or to $GITHUB_STEP_SUMMARY when no path is given; nothing 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
 
-from psr_engine.events.model import Event
+from psr_engine.events.sinks.report import RunReport, TaskOutcome
 from psr_engine.store.logs import tail_lines
 
 TAIL_LINES = 50
@@ -29,18 +28,7 @@ EMOJI = {
 _FAILED = frozenset({"failed", "timed_out", "crashed"})
 
 
-@dataclass(slots=True)
-class _Row:
-    task: str
-    status: str
-    reason: str | None
-    attempts: int
-    duration: float
-    log_path: str | None
-    message: str | None
-
-
-class SummarySink:
+class SummarySink(RunReport):
     """Appends a Markdown summary of the run to `path` (default: $GITHUB_STEP_SUMMARY)."""
 
     name = "summary"
@@ -48,28 +36,7 @@ class SummarySink:
     def __init__(self, path: str | None = None, *, tail_lines: int = TAIL_LINES, **_: Any) -> None:
         self.path = path or os.environ.get("GITHUB_STEP_SUMMARY") or None
         self.tail = tail_lines
-        self._rows: dict[str, _Row] = {}
-        self._run: Event | None = None
-        self._end: Event | None = None
-
-    async def start(self) -> None:
-        return None
-
-    def emit(self, event: Event) -> None:
-        if event.type == "run.started":
-            self._run = event
-        elif event.type == "run.finished":
-            self._end = event
-        elif event.type in ("task.finished", "task.skipped") and event.task:
-            self._rows[event.task] = _Row(
-                task=event.task,
-                status=event.status or "failed",
-                reason=event.reason,
-                attempts=event.attempt or 0,
-                duration=event.duration_s or 0.0,
-                log_path=event.log_path,
-                message=event.message,
-            )
+        super().__init__()
 
     async def aclose(self) -> None:
         if self.path is None or self._run is None:
@@ -88,35 +55,35 @@ class SummarySink:
         status = (end.status if end is not None else None) or "unfinished"
         elapsed = (end.ts - start.ts) if end is not None else None
         counts: dict[str, int] = {}
-        for row in self._rows.values():
+        for row in self._outcomes.values():
             counts[row.status] = counts.get(row.status, 0) + 1
         tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no tasks"
         out = [
             f"## {EMOJI.get(status, '❔')} {start.workflow}: {status}",
             "",
-            f"Run `{start.run_id}` · {len(self._rows)} tasks ({tally})"
+            f"Run `{start.run_id}` · {len(self._outcomes)} tasks ({tally})"
             + (f" · {_duration(elapsed)}" if elapsed is not None else ""),
             "",
         ]
         if end is not None and end.reason:
             out += [f"Reason: {_cell(end.reason)}", ""]
-        if self._rows:
+        if self._outcomes:
             out += ["| Task | Status | Attempts | Duration | Reason |", "|---|---|---:|---:|---|"]
-            for row in self._rows.values():
+            for row in self._outcomes.values():
                 out.append(
                     f"| `{_cell(row.task)}` | {EMOJI.get(row.status, '❔')} {row.status} "
                     f"| {row.attempts or '-'} | {_duration(row.duration) if row.attempts else '-'} "
                     f"| {_cell(row.reason or '')} |"
                 )
             out.append("")
-        failed = [r for r in self._rows.values() if r.status in _FAILED]
+        failed = [r for r in self._outcomes.values() if r.status in _FAILED]
         if failed:
             out += ["### Failures", ""]
             for row in failed:
                 out += self._failure(row)
         return "\n".join(out) + "\n"
 
-    def _failure(self, row: _Row) -> list[str]:
+    def _failure(self, row: TaskOutcome) -> list[str]:
         body = ([row.message] if row.message else []) + tail_lines(row.log_path, self.tail)
         text = "\n".join(body) or "(no output)"
         fence = "`" * max(3, _longest_backtick_run(text) + 1)
