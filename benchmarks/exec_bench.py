@@ -122,6 +122,23 @@ def baseline_time(root: Path, code: str, n: int, chain: bool, repeat: int) -> fl
     return statistics.median(results)
 
 
+def _otlp_receiver() -> str:
+    """A local OTLP/HTTP endpoint that accepts every export (trace_bench's), for the process's
+    lifetime: tracing is measured against a live collector, not a dead port."""
+    import atexit
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from trace_bench import RECEIVER
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    receiver = subprocess.Popen(
+        [sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE, text=True, env=env
+    )
+    atexit.register(receiver.kill)
+    assert receiver.stdout is not None
+    return f"http://127.0.0.1:{receiver.stdout.readline().strip()}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -136,7 +153,7 @@ def main() -> None:
     parser.add_argument(
         "--trace",
         action="store_true",
-        help="also W1 with tracing on (OTLP to a closed local port) vs off",
+        help="also W1 with tracing on (OTLP to a local receiver) vs off",
     )
     args = parser.parse_args()
     w1 = 300 if args.quick else 1000
@@ -176,12 +193,13 @@ def main() -> None:
         if "W3" in marginal:
             ratio = marginal["W3"]["engine"] / marginal["W1"]["engine"]
             print(f"\nW3 per-task cost / W1 per-task cost (engine): {ratio:.2f}")
+        endpoint = _otlp_receiver() if args.trace else ""
         for flag, label, env, extra in (
             (args.history, "history", {"PSR_HISTORY": "0"}, ""),
             (
                 args.trace,
                 "tracing",
-                {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"},
+                {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint},
                 "tracing: {enabled: true}",
             ),
         ):
