@@ -1,12 +1,13 @@
 """What tracing costs: W1 (N no-op tasks at concurrency 2) with tracing off and on.
 
-    .venv/bin/python benchmarks/trace_bench.py [-n 1000] [--rounds 7]
+    .venv/bin/python benchmarks/trace_bench.py [-n 1000] [--rounds 7] [--exporter none]
 
 Each round runs the same plan twice with the local executor, `run: "true"` per task: once
 without the otel sink, once with it exporting every span over OTLP/HTTP to a receiver on
 127.0.0.1 (a separate process that reads and acknowledges each request, as a local collector
-would). Rounds alternate which goes first; figures are medians, the ratio the median of
-each round's on/off ratio. Target: on/off <= 1.05.
+would), or with `--exporter none` making the spans and dropping them (the sink's cost without
+the exporter thread's). Rounds alternate which goes first; figures are medians, the ratio the
+median of each round's on/off ratio. Target: on/off <= 1.05.
 CPU time (this process + its children) is shown too: on a shared machine it is the steadier
 figure. A second line uses the fake executor (no processes), which isolates the sink's own
 cost per task; there the ratio is large by construction (a fake task costs microseconds).
@@ -68,11 +69,16 @@ def _cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def one_run(plan: Plan, state: Path, endpoint: str | None, *, fake: bool) -> tuple[float, float]:
+def one_run(
+    plan: Plan, state: Path, endpoint: str | None, *, fake: bool, exporter: str = "otlp"
+) -> tuple[float, float]:
     sinks = []
     if endpoint:
         config = resolve_config(
-            None, workflow=plan.workflow, environ={}, overrides={"endpoint": endpoint}
+            None,
+            workflow=plan.workflow,
+            environ={},
+            overrides={"endpoint": endpoint, "exporter": exporter},
         )
         sinks.append(OtelSink(plan, config=config))
     engine = WorkflowEngine(
@@ -88,7 +94,9 @@ def one_run(plan: Plan, state: Path, endpoint: str | None, *, fake: bool) -> tup
     return wall, cpu
 
 
-def measure(plan: Plan, root: Path, rounds: int, endpoint: str, *, fake: bool) -> dict[str, float]:
+def measure(
+    plan: Plan, root: Path, rounds: int, endpoint: str, *, fake: bool, exporter: str
+) -> dict[str, float]:
     """Medians over rounds of (off, on) pairs; `ratio` is the median of the pairs' own ratios,
     which cancels most of the drift of a shared machine between rounds."""
     figures: dict[str, list[float]] = {k: [] for k in ("wall0", "cpu0", "wall1", "cpu1", "ratio")}
@@ -96,7 +104,9 @@ def measure(plan: Plan, root: Path, rounds: int, endpoint: str, *, fake: bool) -
         pair = []
         for traced in (False, True) if number % 2 == 0 else (True, False):
             state = root / f"state-{'fake' if fake else 'local'}-{number}-{int(traced)}"
-            wall, cpu = one_run(plan, state, endpoint if traced else None, fake=fake)
+            wall, cpu = one_run(
+                plan, state, endpoint if traced else None, fake=fake, exporter=exporter
+            )
             figures[f"wall{int(traced)}"].append(wall)
             figures[f"cpu{int(traced)}"].append(cpu)
             pair.append((traced, wall))
@@ -121,6 +131,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=1000, help="tasks (1000)")
     parser.add_argument("--rounds", type=int, default=7, help="rounds (7)")
+    parser.add_argument(
+        "--exporter", choices=("otlp", "none"), default="otlp", help="span exporter (otlp)"
+    )
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     receiver = subprocess.Popen(
@@ -132,13 +145,16 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="psr-trace-bench-") as tmp:
             root = Path(tmp)
             plan = w1_plan(args.n, root)
-            print(f"W1: {args.n} no-op tasks at concurrency {CONCURRENCY}, {args.rounds} rounds")
-            local = measure(plan, root, args.rounds, endpoint, fake=False)
+            print(
+                f"W1: {args.n} no-op tasks at concurrency {CONCURRENCY}, {args.rounds} rounds, "
+                f"exporter {args.exporter}"
+            )
+            local = measure(plan, root, args.rounds, endpoint, fake=False, exporter=args.exporter)
             ratio = report("local executor (W1)", args.n, local)
             report(
                 "fake executor (sink only)",
                 args.n,
-                measure(plan, root, args.rounds, endpoint, fake=True),
+                measure(plan, root, args.rounds, endpoint, fake=True, exporter=args.exporter),
             )
     finally:
         receiver.terminate()

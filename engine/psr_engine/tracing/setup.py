@@ -17,9 +17,9 @@ from psr_engine._version import __version__
 from psr_engine.errors import PsrError
 from psr_engine.tracing import propagation
 from psr_engine.tracing.config import TracingConfig
+from psr_engine.tracing.recorder import INSTRUMENTATION, SpanRecorder
 
 SpanKindName = str  # "internal" | "server" | "client" | "producer" | "consumer"
-_INSTRUMENTATION = "psr_engine"
 
 
 class TracingManager:
@@ -54,15 +54,28 @@ class TracingManager:
         # Resource.create also applies OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME of this
         # process and the SDK's telemetry.sdk.*; ours (already merged with them) win.
         self.provider = TracerProvider(
-            resource=Resource.create(attributes), sampler=build_sampler(config)
+            resource=_hashed_once(Resource.create(attributes)), sampler=build_sampler(config)
         )
         # Duck-typed SpanExporters: subclassing the SDK's would import it with this module.
         self._exporter = _Guarded(exporter or _exporter_for(config, stream))
         processor = BatchSpanProcessor if batch else SimpleSpanProcessor
         self.provider.add_span_processor(processor(cast(Any, self._exporter)))
-        self.tracer = self.provider.get_tracer(_INSTRUMENTATION, __version__)
+        self.tracer = self.provider.get_tracer(INSTRUMENTATION, __version__)
         self._parent = propagation.extract(config.parent) if config.parent else None
         self._closed = False
+        self._recorder: SpanRecorder | None = None
+
+    @property
+    def root_context(self) -> Any:
+        """The opentelemetry Context a root span joins: the config's parent carrier
+        (TRACEPARENT), or None for opentelemetry's current one."""
+        return self._parent
+
+    def recorder(self) -> SpanRecorder:
+        """The lean span path of this provider (the otel sink's): see recorder.py."""
+        if self._recorder is None:
+            self._recorder = SpanRecorder(self)
+        return self._recorder
 
     # -- spans ------------------------------------------------------------------------
 
@@ -240,6 +253,24 @@ class _Discard:
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
+
+
+def _hashed_once(resource: Any) -> Any:
+    """The same resource, hashed once. Resource.__hash__ serialises every attribute to JSON
+    on each call and the OTLP encoder hashes the resource of every span it groups (a tenth
+    of the export thread's time, which holds the GIL the run needs). Its attributes are
+    immutable, so the hash is too."""
+    from opentelemetry.sdk.resources import Resource
+
+    class _Resource(Resource):
+        def __init__(self, attributes: Any, schema_url: str | None = None) -> None:
+            super().__init__(attributes, schema_url)
+            self._hash = super().__hash__()
+
+        def __hash__(self) -> int:
+            return self._hash
+
+    return _Resource(resource.attributes, resource.schema_url)
 
 
 def _nanos(seconds: float | None) -> int | None:

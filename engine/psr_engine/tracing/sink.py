@@ -9,7 +9,8 @@
         +-- <workflow task>/<child>   sub-workflow tasks, under their parent task
 
 Spans are started and ended at the events' own times, so the tree is exact even though the
-sink only sees events. `emit` stays cheap (a few SDK calls; export is the batch processor's
+sink only sees events. `emit` stays cheap: spans go through the manager's SpanRecorder (plain
+records while open, one ReadableSpan each at their end; export is the batch processor's
 thread); opentelemetry is imported in `start`, never at import time.
 """
 
@@ -27,13 +28,14 @@ from psr_engine.tracing.config import TracingConfig, resolve_config
 
 if TYPE_CHECKING:
     from psr_engine.plan.model import Plan
+    from psr_engine.tracing.recorder import OpenSpan, SpanRecorder
     from psr_engine.tracing.setup import TracingManager
 
 
 @dataclass(slots=True)
 class _TaskSpans:
-    span: Any
-    attempt: Any = None  # the open attempt span, if any
+    span: OpenSpan
+    attempt: OpenSpan | None = None  # the open attempt span, if any
     attempts: int = 0
 
 
@@ -58,9 +60,10 @@ class OtelSink:
         self._manager = manager
         self._environ = environ
         self._options = {k: v for k, v in options.items() if v is not None}
-        self._run: Any = None
+        self._recorder: SpanRecorder | None = None
+        self._run: OpenSpan | None = None
         self._tasks: dict[str, _TaskSpans] = {}
-        self._gates: dict[str, Any] = {}
+        self._gates: dict[str, OpenSpan] = {}
         self._planned_tasks: dict[str, Any] | None = None
         self._handlers: dict[str, Callable[[Event], None]] = {
             "run.started": self._run_started,
@@ -90,10 +93,11 @@ class OtelSink:
                 overrides=self._options,
             )
             self._manager = TracingManager(config)
+        self._recorder = self._manager.recorder()
 
     def emit(self, event: Event) -> None:
         handler = self._handlers.get(event.type)
-        if handler is not None and self._manager is not None:
+        if handler is not None and self._recorder is not None:
             handler(event)
 
     async def aclose(self) -> None:
@@ -102,7 +106,8 @@ class OtelSink:
         manager = self._manager
         if manager is None:
             return
-        self._end_open(None)
+        if self._recorder is not None:
+            self._end_open(None)
         finished = await anyio.to_thread.run_sync(manager.shutdown)
         problems = manager.export_errors
         if not finished or problems:
@@ -128,8 +133,8 @@ class OtelSink:
     # -- run ----------------------------------------------------------------------------
 
     def _run_started(self, event: Event) -> None:
-        assert self._manager is not None
-        self._run = self._manager.start_span(
+        assert self._recorder is not None
+        self._run = self._recorder.start(
             attrs.run_span_name(event.workflow),
             kind="server",
             attributes=attrs.run_attributes(event),
@@ -147,9 +152,9 @@ class OtelSink:
     # -- gates --------------------------------------------------------------------------
 
     def _gate_started(self, event: Event) -> None:
-        assert self._manager is not None and event.task is not None
+        assert self._recorder is not None and event.task is not None
         gate = event.task.rpartition("/")[2]
-        self._gates[event.task] = self._manager.start_span(
+        self._gates[event.task] = self._recorder.start(
             attrs.gate_span_name(gate),
             parent=self._parent_of(event.task),
             attributes=attrs.gate_attributes(event, gate=gate),
@@ -165,11 +170,11 @@ class OtelSink:
     # -- tasks --------------------------------------------------------------------------
 
     def _task_started(self, event: Event) -> None:
-        assert self._manager is not None and event.task is not None
+        assert self._recorder is not None and event.task is not None
         task = self._tasks.get(event.task) or self._open_task(event)
         number = event.attempt or task.attempts + 1
         task.attempts = number
-        task.attempt = self._manager.start_span(
+        task.attempt = self._recorder.start(
             attrs.attempt_span_name(event.task, number),
             parent=task.span,
             attributes=attrs.attempt_attributes(event, task_id=event.task, attempt=number),
@@ -180,7 +185,7 @@ class OtelSink:
         task = self._tasks.get(event.task or "")
         if task is None:
             return
-        assert self._manager is not None
+        assert self._recorder is not None
         attempt = event.attempt or task.attempts
         self._end_attempt(task, event)
         details: dict[str, Any] = {"psr.attempt": attempt}
@@ -191,7 +196,7 @@ class OtelSink:
         delay = (event.data or {}).get("delayS")
         if delay is not None:
             details["psr.retry.delay_s"] = float(delay)
-        self._manager.add_event(task.span, "retry", details, timestamp=event.ts)
+        self._recorder.add_event(task.span, "retry", details, timestamp=event.ts)
 
     def _task_finished(self, event: Event) -> None:
         assert event.task is not None
@@ -208,12 +213,13 @@ class OtelSink:
     # -- helpers ------------------------------------------------------------------------
 
     def _open_task(self, event: Event) -> _TaskSpans:
-        assert self._manager is not None and event.task is not None
-        planned = self._planned(event.task)
-        span = self._manager.start_span(
+        assert self._recorder is not None and event.task is not None
+        span = self._recorder.start(
             event.task,
             parent=self._parent_of(event.task),
-            attributes=attrs.task_attributes(event, task_id=event.task, planned=planned),
+            attributes=attrs.task_attributes(
+                event, task_id=event.task, planned=self._planned(event.task)
+            ),
             start_time=event.ts,
         )
         task = _TaskSpans(span=span)
@@ -223,23 +229,23 @@ class OtelSink:
     def _end_attempt(self, task: _TaskSpans, event: Event) -> None:
         if task.attempt is None:
             return
-        assert self._manager is not None
+        assert self._recorder is not None
         ending = attrs.attempt_end_attributes(event)
         if ending.get(attrs.ERROR_TYPE) == "timeout":
-            self._manager.add_event(
+            self._recorder.add_event(
                 task.attempt, "timeout", {"psr.attempt": task.attempts}, timestamp=event.ts
             )
         self._end(task.attempt, ending, event, result=ending[attrs.TASK_RESULT])
         task.attempt = None
 
-    def _end(self, span: Any, ending: dict[str, Any], event: Event, *, result: str) -> None:
-        assert self._manager is not None
+    def _end(self, span: OpenSpan, ending: dict[str, Any], event: Event, *, result: str) -> None:
+        assert self._recorder is not None
         error = None
         if attrs.is_error(result):
             error = event.reason or event.message or result
-        self._manager.end_span(span, attributes=ending, error=error, end_time=event.ts)
+        self._recorder.end(span, attributes=ending, error=error, end_time=event.ts)
 
-    def _parent_of(self, task_id: str) -> Any:
+    def _parent_of(self, task_id: str) -> OpenSpan | None:
         """A sub-workflow's task `etl/extract` (or gate `etl/code`) goes under the span of
         task `etl`; the rest under the run. Matrix values may hold '/', so every split point
         is tried, the longest known prefix first."""
@@ -262,17 +268,18 @@ class OtelSink:
     def _end_open(self, ts: float | None) -> None:
         """Spans still open when the run ends (the engine stopped before their events):
         ended now, marked incomplete, so nothing is lost and nothing leaks."""
-        assert self._manager is not None
+        recorder = self._recorder
+        assert recorder is not None
         for task in list(self._tasks.values())[::-1]:
             if task.attempt is not None:
-                self._manager.end_span(task.attempt, attributes=_INCOMPLETE, end_time=ts)
-            self._manager.end_span(task.span, attributes=_INCOMPLETE, end_time=ts)
+                recorder.end(task.attempt, attributes=_INCOMPLETE, end_time=ts)
+            recorder.end(task.span, attributes=_INCOMPLETE, end_time=ts)
         for span in self._gates.values():
-            self._manager.end_span(span, attributes=_INCOMPLETE, end_time=ts)
+            recorder.end(span, attributes=_INCOMPLETE, end_time=ts)
         self._tasks.clear()
         self._gates.clear()
         if ts is None and self._run is not None:
-            self._manager.end_span(self._run, attributes=_INCOMPLETE)
+            recorder.end(self._run, attributes=_INCOMPLETE)
             self._run = None
 
 

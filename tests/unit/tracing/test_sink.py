@@ -213,3 +213,24 @@ def test_an_unreachable_collector_costs_a_warning_not_the_run(capsys):
     err = capsys.readouterr().err
     assert "warning: tracing: spans not all sent to http://127.0.0.1:9/v1/traces" in err
     assert "Traceback" not in err
+
+
+def test_a_ratio_sampler_decides_for_the_whole_trace_at_its_root():
+    sink, exporter = make_sink(sampler="traceidratio", ratio=0.0)
+    anyio.run(sink.start)
+    sink.emit(ev("run.started"))
+    sink.emit(ev("task.started", "a", attempt=1))
+    env = sink.attempt_env("a", 1)
+    sink.emit(ev("task.finished", "a", attempt=1, status="succeeded"))
+    sink.emit(ev("run.finished", status="succeeded"))
+    anyio.run(sink.aclose)
+    assert exporter.get_finished_spans() == ()
+    assert env["TRACEPARENT"].endswith("-00")
+
+
+def test_sink_spans_carry_the_resource_and_the_instrumentation_scope():
+    sink, exporter = make_sink(service_name="etl-svc")
+    feed(sink, ev("run.started"), ev("task.skipped", "a", status="skipped"), ev("run.finished"))
+    for span in exporter.get_finished_spans():
+        assert span.resource.attributes["service.name"] == "etl-svc"
+        assert span.instrumentation_scope.name == "psr_engine"
