@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace import sampling
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from psr_engine.tracing import TracingConfig, TracingManager
-from psr_engine.tracing.setup import build_sampler
+from psr_engine.tracing.setup import batch_options, build_sampler
 
 
 def manager(**config) -> tuple[TracingManager, InMemorySpanExporter]:
@@ -94,3 +94,9 @@ def test_the_none_exporter_still_makes_valid_contexts():
     assert tracing.propagate_context(span=span)["traceparent"].endswith("-01")
     tracing.end_span(span)
     assert tracing.shutdown()
+
+
+def test_batches_are_larger_than_the_sdks_unless_otel_bsp_variables_say():
+    assert batch_options({}) == {"max_export_batch_size": 2048, "max_queue_size": 16384}
+    assert batch_options({"OTEL_BSP_MAX_QUEUE_SIZE": "100"}) == {}
+    assert batch_options({"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "64"}) == {}
