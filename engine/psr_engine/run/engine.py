@@ -205,6 +205,7 @@ class WorkflowEngine:
         shared = RunShared(
             run_id=run_id,
             run_dir=run_dir,
+            state_dir=state_dir,
             executor=executor,
             emit=self.bus.emit,
             context=context,

@@ -23,6 +23,7 @@ from psr_engine.events.model import Event, EventType
 from psr_engine.executors.base import ProcessResult, ProcessSpec
 from psr_engine.plan.model import Plan, PlannedGate, PlannedTask
 from psr_engine.run import attempt as attempts
+from psr_engine.run import cache
 from psr_engine.run.context import for_task
 from psr_engine.run.gating import GateOutcome
 from psr_engine.run.outputs import read_outputs
@@ -46,6 +47,7 @@ class _Progress:
     max_rss: int = 0
     exit_code: int | None = None
     logs: list[str] = field(default_factory=list)
+    cache_key: str | None = None
 
 
 @dataclass(slots=True)
@@ -54,6 +56,7 @@ class RunShared:
 
     run_id: str
     run_dir: str
+    state_dir: str
     executor: Executor
     emit: Callable[[Event], None]
     context: dict[str, Any]
@@ -147,12 +150,29 @@ class Scheduler:
                 continue
             if self.progress[task.id].attempts == 0 and task.when and not self._condition(task):
                 continue
+            if self.progress[task.id].attempts == 0 and task.cache and self._cached(task):
+                continue
             self.running += 1
             self.group_running[task.task] += 1
             self.free = self.free - task.resources
             self._tg.start_soon(self._attempt, task)
         for item in blocked:
             heapq.heappush(self.ready, item)
+
+    def _cached(self, task: PlannedTask) -> bool:
+        """`cache`: unchanged inputs since the last success -> succeeded (cached), not run."""
+        try:
+            key = cache.cache_key(task, attempts.argv_for(task, self._context(task)))
+        except (OSError, ValueError, ExpressionError):
+            key = None  # let the task run and say what is wrong
+        self.progress[task.id].cache_key = key
+        if key is None or not cache.outputs_present(task):
+            return False
+        outputs = cache.lookup(self.shared.state_dir, task, key)
+        if outputs is None:
+            return False
+        self._finish(task.id, "succeeded", "cached", outputs=outputs)
+        return True
 
     def _fits(self, task: PlannedTask) -> bool:
         if task.max_parallel is not None and self.group_running[task.task] >= task.max_parallel:
@@ -283,6 +303,9 @@ class Scheduler:
             assert self._tg is not None
             self._tg.start_soon(self._requeue_after, task, delay)
             return
+        key = progress.cache_key
+        if status == "succeeded" and task.cache and key is not None:
+            cache.record(self.shared.state_dir, task, key, outputs)
         self._finish(task.id, status, reason, outputs=outputs, message=message)
 
     async def _requeue_after(self, task: PlannedTask, delay: float) -> None:

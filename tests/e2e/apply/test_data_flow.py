@@ -161,3 +161,33 @@ def test_a_sub_workflow_runs_with_its_params_and_its_events_nest(ws):
     statuses = result.statuses()
     assert statuses["parent/greet"] == "succeeded"
     assert statuses["parent"] == statuses["after"] == "succeeded"
+
+
+def test_cache_skips_a_task_whose_inputs_and_outputs_are_unchanged(ws):
+    ws.write("in.txt", "v1\n")
+    ws.manifest("""
+        build:
+          run: |
+            echo built >> runs.txt
+            tr a-z A-Z < in.txt > out.txt
+            echo size=$(wc -c < in.txt) >> "$PSR_OUTPUT"
+          cache: {inputs: [in.txt], outputs: [out.txt]}
+        use:
+          needs: [build]
+          run: echo ${{ tasks.build.outputs.size }} >> used.txt
+    """)
+
+    def runs() -> int:
+        return len((ws.root / "runs.txt").read_text().splitlines())
+
+    first = ws.cli("apply")
+    assert first.code == 0, first.stdout + first.stderr
+    second = ws.cli("apply")
+    assert second.code == 0 and runs() == 1
+    event = second.finished()["build"]
+    assert (event["status"], event["reason"]) == ("succeeded", "cached")
+    assert (ws.root / "used.txt").read_text().split() == ["3", "3"]  # outputs kept
+    (ws.root / "in.txt").write_text("v22\n")  # an input changed: run again
+    assert ws.cli("apply").code == 0 and runs() == 2
+    (ws.root / "out.txt").unlink()  # an output is gone: run again
+    assert ws.cli("apply").code == 0 and runs() == 3

@@ -1,0 +1,75 @@
+"""Task caching (`cache: {inputs, outputs}`): a task whose definition and input files are
+unchanged since its last success, and whose declared outputs still exist, is not run again.
+
+Like make, but by content: the key is a digest of the task's definition (command, args, env,
+matrix, kind) and of every file its `inputs` globs match (paths and bytes), so a checkout that
+only touches mtimes does not invalidate it. Entries live in `<state>/cache/`, one JSON file per
+task instance, holding the key and the outputs ($PSR_OUTPUT values) to hand downstream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import hashlib
+import json
+import os
+import tempfile
+
+from psr_engine.plan.model import PlannedTask
+
+
+def cache_key(task: PlannedTask, argv: tuple[str, ...]) -> str:
+    """The task's current key. `argv` is the rendered command line: a change in an upstream
+    output it reads changes the key."""
+    assert task.cache is not None
+    root = task.workdir
+    digest = hashlib.sha256()
+    definition = [task.kind, list(argv), task.env, task.matrix]
+    digest.update(json.dumps(definition, sort_keys=True, default=str).encode())
+    for pattern in task.cache.get("inputs", ()):
+        for path in _matches(root, pattern):
+            digest.update(os.path.relpath(path, root).encode() + b"\0")
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+def outputs_present(task: PlannedTask) -> bool:
+    """Every `outputs` glob still matches a file: without them a cached success is no use."""
+    assert task.cache is not None
+    return all(_matches(task.workdir, pattern) for pattern in task.cache.get("outputs", ()))
+
+
+def lookup(state_dir: str, task: PlannedTask, key: str) -> dict[str, str] | None:
+    """The outputs recorded with this key at the task's last success, or None."""
+    try:
+        with open(_entry(state_dir, task), encoding="utf-8") as handle:
+            entry = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if entry.get("key") != key:
+        return None
+    return {str(k): str(v) for k, v in (entry.get("outputs") or {}).items()}
+
+
+def record(state_dir: str, task: PlannedTask, key: str, outputs: dict[str, str]) -> None:
+    """Remember a success. Written atomically; a cache that cannot be written only costs time."""
+    path = _entry(state_dir, task)
+    with contextlib.suppress(OSError):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"task": task.id, "key": key, "outputs": outputs}, handle)
+        os.replace(tmp, path)
+
+
+def _entry(state_dir: str, task: PlannedTask) -> str:
+    name = hashlib.sha256(task.id.encode()).hexdigest()[:24]
+    return os.path.join(state_dir, "cache", f"{name}.json")
+
+
+def _matches(root: str, pattern: str) -> list[str]:
+    found = glob.glob(os.path.join(root, pattern), recursive=True)
+    return sorted(p for p in found if os.path.isfile(p))
