@@ -241,6 +241,7 @@ async def arun(
     concurrency: int | None = None,
     run_id: str | None = None,
     reuse: Mapping[str, Any] | None = None,
+    log_events: bool = False,
 ) -> Any:
     """Run a plan; returns the WorkflowResult. With `spec.cost`, the projected cost is checked
     against a `fail` budget first (GateBlocked, exit 3, before anything starts), and every task's
@@ -270,6 +271,7 @@ async def arun(
         handle_signals=handle_signals,
         concurrency=concurrency,
         annotate=annotate,
+        log_events=log_events,
     )
     engines.append(engine)
     return await engine.run(plan, run_id=run_id, reuse=reuse)

@@ -54,6 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)",
     )
     add(
+        "--log-events",
+        action="store_true",
+        help="also send each line tasks print as a task.log event (to every sink)",
+    )
+    add(
         "--trace",
         action="store_true",
         help="trace this run with OpenTelemetry (OTLP to $OTEL_EXPORTER_OTLP_ENDPOINT)",
@@ -91,6 +96,11 @@ def run(args: argparse.Namespace) -> int:
         trace=args.trace,
     )
     result = api.run(
-        plan, sinks=sinks, handle_signals=True, concurrency=args.max_parallel, reuse=reuse
+        plan,
+        sinks=sinks,
+        handle_signals=True,
+        concurrency=args.max_parallel,
+        reuse=reuse,
+        log_events=args.log_events,
     )
     return int(result.exit_code)

@@ -59,6 +59,7 @@ class WorkflowEngine:
         plan_loader: PlanLoader | None = None,
         handle_signals: bool = False,
         concurrency: int | None = None,
+        log_events: bool = False,
         gate_runner: GateRunner | None = None,
         annotate: Callable[[PlannedTask, TaskResult], Mapping[str, Any] | None] | None = None,
     ) -> None:
@@ -72,6 +73,8 @@ class WorkflowEngine:
         self._concurrency = concurrency
         self._gate_runner = gate_runner
         self._annotate = annotate
+        # task.log events cost a pipe and a line split per task: only when asked for.
+        self._log_events = log_events
         self.bus = EventBus(self._sinks)
         self.interrupted: int | None = None
         self._current: tuple[Scheduler, anyio.CancelScope] | None = None
@@ -216,6 +219,7 @@ class WorkflowEngine:
             run_gate=(lambda gate: self._gate(gate, run_id, plan.workflow)),
             attempt_env=[s.attempt_env for s in self._sinks if hasattr(s, "attempt_env")],
             annotate=self._annotate,
+            log_events=self._log_events,
         )
         self.bus.emit(
             Event(

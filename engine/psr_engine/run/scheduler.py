@@ -71,6 +71,7 @@ class RunShared:
     # Adds data to each task.finished event (cost attribution: data["cost"]); may call the
     # engine's stop() (a budget crossed).
     annotate: Callable[[PlannedTask, TaskResult], Mapping[str, Any] | None] | None = None
+    log_events: bool = False  # each output line also as a task.log event
     stopping: bool = False
     stop_reason: str | None = None
 
@@ -260,6 +261,7 @@ class Scheduler:
             timeout=task.timeout,
             kill_grace=task.kill_grace,
             output_filter=self.shared.output_filter,
+            on_line=self._line_emitter(task, number) if self.shared.log_events else None,
         )
 
     def _after_attempt(
@@ -462,6 +464,12 @@ class Scheduler:
             self.done.set()
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _line_emitter(self, task: PlannedTask, number: int) -> Callable[[str], None]:
+        def emit(line: str) -> None:
+            self._emit("task.log", task, attempt=number, message=line)
+
+        return emit
 
     def _context(self, task: PlannedTask) -> dict[str, Any]:
         return for_task(self.shared.context, task)

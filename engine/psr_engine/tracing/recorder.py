@@ -11,11 +11,19 @@ Attributes are the plain dicts attributes.py builds: str, bool, int and float va
 which is what the SDK's cleaning would have kept. Span processors see `on_end` only (they
 get no `on_start`, which the batch and simple processors ignore).
 
-opentelemetry is imported when a recorder is built, never at import time.
+Why ids and sampling are done here, without opentelemetry: importing the SDK and the OTLP
+exporter and building the provider takes ~0.1 s, which a fresh `psr-engine apply` would pay
+before its first task. The recorder works from the TracingConfig alone (W3C ids drawn as the
+SDK's RandomIdGenerator draws them, root decisions as the SDK's samplers make them), so spans
+and TRACEPARENT exist at once; the provider is attached when it is ready (the sink builds it
+on a thread) and spans that ended before that are handed over then, in order.
 """
 
 from __future__ import annotations
 
+import random
+import re
+import sys
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -23,63 +31,136 @@ from typing import TYPE_CHECKING, Any
 from psr_engine._version import __version__
 
 if TYPE_CHECKING:
+    from psr_engine.tracing.config import TracingConfig
     from psr_engine.tracing.setup import TracingManager
 
 INSTRUMENTATION = "psr_engine"
+
+_ID_LIMIT = 2**64 - 1
+# opentelemetry's TraceContextTextMapPropagator's, so a TRACEPARENT is joined exactly when
+# the SDK would join it.
+_TRACEPARENT = re.compile(
+    r"^[ \t]*([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?[ \t]*$"
+)
+
+
+class SpanIds:
+    """A span's W3C context, as opentelemetry's SpanContext has it (same attribute names, so
+    propagation.carrier reads either). `trace_state` is an opentelemetry TraceState or None
+    (empty): only a joined TRACESTATE makes one, and parsing that imports opentelemetry."""
+
+    __slots__ = ("is_remote", "native", "span_id", "trace_flags", "trace_id", "trace_state")
+
+    is_valid = True  # ids are drawn non-zero
+
+    def __init__(
+        self,
+        trace_id: int,
+        span_id: int,
+        trace_flags: int,
+        trace_state: Any = None,
+        *,
+        is_remote: bool = False,
+    ) -> None:
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.trace_flags = trace_flags
+        self.trace_state = trace_state
+        self.is_remote = is_remote
+        self.native: Any = None  # its SpanContext, made once at hand-over
+
+
+def parse_traceparent(carrier: Mapping[str, str]) -> SpanIds | None:
+    """The remote parent of a W3C carrier without `tracestate`, validated as opentelemetry's
+    propagator does (None where it would start a new trace)."""
+    match = _TRACEPARENT.search(carrier.get("traceparent", ""))
+    if match is None:
+        return None
+    version, trace_id, span_id, flags, rest = match.groups()
+    if trace_id == "0" * 32 or span_id == "0" * 16:
+        return None
+    if version == "ff" or (version == "00" and rest):
+        return None
+    return SpanIds(int(trace_id, 16), int(span_id, 16), int(flags, 16), is_remote=True)
+
+
+def root_sampled(config: TracingConfig, trace_id: int, parent: Any) -> bool:
+    """The decision the SDK's sampler of `config` makes for a trace's root span: parentbased_*
+    follow a valid parent's sampled flag, else (and for the others) always_on, always_off, or
+    traceidratio's test of the trace id's lower 64 bits against round(ratio * 2**64)."""
+    name = config.sampler
+    if name.startswith("parentbased_"):
+        if parent is not None:
+            return bool(parent.trace_flags & 0x01)
+        name = name.removeprefix("parentbased_")
+    if name == "always_on":
+        return True
+    if name == "always_off":
+        return False
+    return trace_id & _ID_LIMIT < round(config.ratio * (_ID_LIMIT + 1))
 
 
 class OpenSpan:
     """A span started and not yet ended: what its ReadableSpan will be made of."""
 
-    __slots__ = ("attributes", "context", "events", "kind", "name", "parent", "start_time")
+    __slots__ = (
+        "attributes",
+        "context",
+        "end_time",
+        "error",
+        "events",
+        "kind",
+        "name",
+        "parent",
+        "start_time",
+    )
 
     def __init__(
         self,
         name: str,
-        context: Any,
+        context: SpanIds,
         parent: Any,
-        kind: Any,
+        kind: str,
         attributes: dict[str, Any],
         start_time: int,
     ) -> None:
         self.name = name
-        self.context = context  # SpanContext: its ids are final from the start
-        self.parent = parent  # the parent's SpanContext, None for a root of a new trace
+        self.context = context  # its ids are final from the start
+        self.parent = parent  # the parent's SpanIds (or SpanContext), None for a new trace
         self.kind = kind
         self.attributes = attributes
         self.start_time = start_time
-        self.events: list[Any] = []
+        self.events: list[tuple[str, dict[str, Any], int]] = []
+        self.end_time = 0
+        self.error: str | None = None
 
-    def get_span_context(self) -> Any:
+    def get_span_context(self) -> SpanIds:
         """As an SDK span's: so propagation.carrier works on both."""
         return self.context
 
 
 class SpanRecorder:
-    """Start, annotate and end spans of one TracingManager's provider, cheaply."""
+    """Start, annotate and end spans of one run's trace, cheaply. Spans that end before a
+    provider is attached wait in order, and go to its processor once it is."""
 
-    def __init__(self, manager: TracingManager) -> None:
-        from opentelemetry import trace
-        from opentelemetry.sdk.trace import Event, ReadableSpan
-        from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-        from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
+    def __init__(self, config: TracingConfig, *, manager: TracingManager | None = None) -> None:
+        self._config = config
+        self._bits = random.getrandbits
+        self._root_parent = _root_parent(config.parent)
+        self._handover: _Handover | None = None
+        self._waiting: list[OpenSpan] = []
+        if manager is not None:
+            self.attach(manager)
 
-        tracer: Any = manager.tracer  # the SDK's Tracer (typed as the API's)
-        self._readable = ReadableSpan
-        self._event = Event
-        self._span_context = SpanContext
-        self._error = StatusCode.ERROR
-        self._status = Status
-        self._unset = Status(StatusCode.UNSET)
-        self._flags = (TraceFlags(TraceFlags.DEFAULT), TraceFlags(TraceFlags.SAMPLED))
-        self._processor = tracer.span_processor
-        self._resource = tracer.resource
-        self._sampler = tracer.sampler
-        self._ids = tracer.id_generator
-        self._scope = InstrumentationScope(INSTRUMENTATION, __version__)
-        self._kinds = {k.name.lower(): k for k in trace.SpanKind}
-        self._current_span = trace.get_current_span
-        self._root_context = manager.root_context
+    def attach(self, manager: TracingManager) -> None:
+        """Send ended spans to `manager`'s provider from now on (those waiting included, at
+        the next `end` or `flush`). Imports opentelemetry; may run on another thread."""
+        self._handover = _Handover(manager)
+
+    @property
+    def waiting(self) -> int:
+        """Ended spans not yet handed to a provider."""
+        return len(self._waiting)
 
     def start(
         self,
@@ -90,38 +171,19 @@ class SpanRecorder:
         attributes: dict[str, Any],
         start_time: float | None = None,
     ) -> OpenSpan:
-        """A span under `parent`, or a trace's root (joining the manager's parent carrier)
+        """A span under `parent`, or a trace's root (joining the config's parent carrier)
         when None. `attributes` is taken as is, not copied: pass a fresh dict."""
-        span_kind = self._kinds[kind]
         start = time.time_ns() if start_time is None else int(start_time * 1e9)
         if parent is not None:
             up = parent.context
-            context = self._span_context(
-                up.trace_id,
-                self._ids.generate_span_id(),
-                is_remote=False,
-                trace_flags=up.trace_flags,
-                trace_state=up.trace_state,
-            )
-            return OpenSpan(name, context, up, span_kind, attributes, start)
-        # As the SDK: no parent carrier means opentelemetry's current context (an embedding
-        # application's active span, if any).
-        joined = self._current_span(self._root_context).get_span_context()
-        remote = joined if joined.is_valid else None
-        trace_id = joined.trace_id if remote is not None else self._ids.generate_trace_id()
-        decision = self._sampler.should_sample(
-            self._root_context, trace_id, name, span_kind, attributes, ()
-        )
-        if decision.attributes:
-            attributes.update(decision.attributes)
-        context = self._span_context(
-            trace_id,
-            self._ids.generate_span_id(),
-            is_remote=False,
-            trace_flags=self._flags[decision.decision.is_sampled()],
-            trace_state=decision.trace_state,
-        )
-        return OpenSpan(name, context, remote, span_kind, attributes, start)
+            ids = SpanIds(up.trace_id, self._span_id(), up.trace_flags, up.trace_state)
+            return OpenSpan(name, ids, up, kind, attributes, start)
+        remote = self._root_parent if self._config.parent else _current_span_context()
+        trace_id = remote.trace_id if remote is not None else self._trace_id()
+        sampled = root_sampled(self._config, trace_id, remote)
+        state = remote.trace_state if remote is not None else None
+        ids = SpanIds(trace_id, self._span_id(), int(sampled), state)
+        return OpenSpan(name, ids, remote, kind, attributes, start)
 
     def add_event(
         self,
@@ -132,7 +194,7 @@ class SpanRecorder:
         timestamp: float | None = None,
     ) -> None:
         when = time.time_ns() if timestamp is None else int(timestamp * 1e9)
-        span.events.append(self._event(name, dict(attributes), when))
+        span.events.append((name, dict(attributes), when))
 
     def end(
         self,
@@ -148,18 +210,119 @@ class SpanRecorder:
             return
         if attributes:
             span.attributes.update(attributes)
+        span.error = error
+        span.end_time = time.time_ns() if end_time is None else int(end_time * 1e9)
+        handover = self._handover
+        if handover is None:
+            self._waiting.append(span)
+            return
+        if self._waiting:
+            self.flush()
+        handover.send(span)
+
+    def flush(self) -> None:
+        """Hand the waiting spans over, if a provider is attached (the sink's thread only)."""
+        handover = self._handover
+        if handover is None:
+            return
+        waiting, self._waiting = self._waiting, []
+        for span in waiting:
+            handover.send(span)
+
+    def _trace_id(self) -> int:
+        # As the SDK's RandomIdGenerator: random bits, drawn again in the unlikely zero case.
+        trace_id = self._bits(128)
+        while not trace_id:
+            trace_id = self._bits(128)
+        return trace_id
+
+    def _span_id(self) -> int:
+        span_id = self._bits(64)
+        while not span_id:
+            span_id = self._bits(64)
+        return span_id
+
+
+def _root_parent(carrier: Mapping[str, str]) -> Any:
+    """The remote parent the run's root joins, or None. A TRACESTATE is parsed by
+    opentelemetry's propagator (rare: its rules are not worth copying)."""
+    if not carrier:
+        return None
+    if "tracestate" not in carrier:
+        return parse_traceparent(carrier)
+    from opentelemetry import trace
+
+    from psr_engine.tracing import propagation
+
+    joined = trace.get_current_span(propagation.extract(carrier)).get_span_context()
+    return joined if joined.is_valid else None
+
+
+def _current_span_context() -> Any:
+    """As the SDK: no parent carrier means opentelemetry's current context (an embedding
+    application's active span). None when opentelemetry is not even loaded: nothing can be
+    active then, and it is not imported for that."""
+    if "opentelemetry.context" not in sys.modules:
+        return None
+    from opentelemetry import trace
+
+    joined = trace.get_current_span().get_span_context()
+    return joined if joined.is_valid else None
+
+
+class _Handover:
+    """Ended OpenSpans into ReadableSpans for one provider's span processor."""
+
+    def __init__(self, manager: TracingManager) -> None:
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import Event, ReadableSpan
+        from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+        from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
+
+        tracer: Any = manager.tracer  # the SDK's Tracer (typed as the API's)
+        self._readable = ReadableSpan
+        self._event = Event
+        self._span_context = SpanContext
+        self._error = StatusCode.ERROR
+        self._status = Status
+        self._unset = Status(StatusCode.UNSET)
+        self._flags = {0: TraceFlags(TraceFlags.DEFAULT), 1: TraceFlags(TraceFlags.SAMPLED)}
+        self._trace_flags = TraceFlags
+        self._processor = tracer.span_processor
+        self._resource = tracer.resource
+        self._scope = InstrumentationScope(INSTRUMENTATION, __version__)
+        self._kinds = {k.name.lower(): k for k in trace.SpanKind}
+
+    def send(self, span: OpenSpan) -> None:
+        event = self._event
         self._processor.on_end(
             self._readable(
                 name=span.name,
-                context=span.context,
-                parent=span.parent,
+                context=self._native(span.context),
+                parent=None if span.parent is None else self._native(span.parent),
                 resource=self._resource,
                 attributes=span.attributes,
-                events=tuple(span.events),
-                kind=span.kind,
-                status=self._unset if error is None else self._status(self._error, error),
+                events=tuple(event(name, attrs, when) for name, attrs, when in span.events),
+                kind=self._kinds[span.kind],
+                status=self._unset if span.error is None else self._status(self._error, span.error),
                 start_time=span.start_time,
-                end_time=time.time_ns() if end_time is None else int(end_time * 1e9),
+                end_time=span.end_time,
                 instrumentation_scope=self._scope,
             )
         )
+
+    def _native(self, ids: Any) -> Any:
+        """The SpanContext of SpanIds (made once per span: its children reuse it); one
+        already (a joined parent) as it is."""
+        if not isinstance(ids, SpanIds):
+            return ids
+        if ids.native is None:
+            flags = self._flags.get(ids.trace_flags) or self._trace_flags(ids.trace_flags)
+            ids.native = self._span_context(
+                ids.trace_id,
+                ids.span_id,
+                is_remote=ids.is_remote,
+                trace_flags=flags,
+                trace_state=ids.trace_state,
+            )
+        return ids.native

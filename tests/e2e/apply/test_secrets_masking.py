@@ -69,3 +69,23 @@ def test_a_missing_secret_fails_before_any_task_with_exit_2(ws):
     assert result.code == 2
     assert "NOPE" in result.stderr and "Traceback" not in result.stderr
     assert not (ws.root / "ran").exists()
+
+
+def test_log_events_carry_each_line_masked(ws):
+    ws.manifest(
+        """
+        talk:
+          env: {TOKEN: "${{ secrets.API_TOKEN }}"}
+          run: |
+            echo "first line"
+            echo "token is $TOKEN" >&2
+        """,
+        extra="secrets: {API_TOKEN: {provider: env, name: DEMO_TOKEN}}",
+    )
+    result = ws.cli("apply", "--log-events", env={"DEMO_TOKEN": SECRET})
+    assert result.code == 0, result.stdout + result.stderr
+    lines = [e["message"] for e in result.events if e["type"] == "task.log"]
+    assert lines == ["first line", "token is ***"]
+    (ws.root / "events.jsonl").unlink()  # the sink appends; look at the next run alone
+    without = ws.cli("apply", env={"DEMO_TOKEN": SECRET})
+    assert not [e for e in without.events if e["type"] == "task.log"]
