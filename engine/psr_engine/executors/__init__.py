@@ -32,17 +32,21 @@ __all__ = [
 def get_executor(name: str, **options: Any) -> Executor:
     """A new executor of the given type, configured with ``options`` (keyword arguments).
 
-    Raises ExecutionError for a name the core does not ship.
+    Found through the plug-in registry (psr_engine.plugins: the core's own executors, then the
+    'psr_engine.executors' entry-point group). Raises ExecutionError for an unknown name.
     """
-    entry = _BUILTIN.get(name)
-    if entry is None:
-        known = ", ".join(sorted(_BUILTIN))
+    from psr_engine.plugins import PluginError, names, resolve
+
+    try:
+        factory = resolve("executors", name)
+    except PluginError as error:
+        if name in names("executors"):
+            raise ExecutionError(str(error)) from None  # known, but its extra is missing
+        known = ", ".join(names("executors"))
         raise ExecutionError(
-            f"unknown executor {name!r}: psr-engine ships {known}; other executors (such as "
-            "dask) are installed as plug-ins in the 'psr_engine.executors' entry-point group"
-        )
-    module, cls = entry
-    factory = getattr(import_module(module), cls)
+            f"unknown executor {name!r}: psr-engine ships {known}; other executors are "
+            "installed as plug-ins in the 'psr_engine.executors' entry-point group"
+        ) from None
     executor: Executor = factory(**options)
     return executor
 

@@ -91,7 +91,7 @@ class WorkflowEngine:
     ) -> WorkflowResult:
         """Run the plan. `reuse` (resume): results of an earlier run's succeeded tasks, which
         are recorded with their outputs and not run again."""
-        executor = self._executor or _local_executor()
+        executor = self._executor or _executor_for(plan)
         run_id = run_id or new_run_id()
         secret_values = await self._secrets(plan)
         output_filter, mask_event = _maskers(secret_values)
@@ -484,10 +484,16 @@ async def _resolve_with_providers(requests: Sequence[SecretRequest]) -> Mapping[
     return await resolve_all([SecretRef(r.name, r.provider, r.options) for r in requests])
 
 
-def _local_executor() -> Executor:
-    from psr_engine.executors.local import LocalExecutor
+def _executor_for(plan: Plan) -> Executor:
+    """The executor `spec.executor` names (local by default), built with its options."""
+    from psr_engine.errors import ExecutionError, ManifestError
+    from psr_engine.executors import get_executor
 
-    return LocalExecutor()
+    options = dict(plan.executor or {})
+    try:
+        return get_executor(str(options.pop("type", "local")), **options)
+    except ExecutionError as error:  # a manifest naming what is not here is bad input: exit 2
+        raise ManifestError(f"{plan.manifest_path}: spec.executor: {error}") from None
 
 
 def _maskers(

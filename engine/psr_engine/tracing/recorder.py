@@ -147,6 +147,9 @@ class SpanRecorder:
         self._config = config
         self._bits = random.getrandbits
         self._root_parent = _root_parent(config.parent)
+        # An embedding application's active span can only exist if it loaded opentelemetry
+        # before the run: looked at then, not while the sink's thread may be importing it.
+        self._app_context = "opentelemetry.context" in sys.modules
         self._handover: _Handover | None = None
         self._waiting: list[OpenSpan] = []
         if manager is not None:
@@ -178,7 +181,10 @@ class SpanRecorder:
             up = parent.context
             ids = SpanIds(up.trace_id, self._span_id(), up.trace_flags, up.trace_state)
             return OpenSpan(name, ids, up, kind, attributes, start)
-        remote = self._root_parent if self._config.parent else _current_span_context()
+        if self._config.parent:
+            remote = self._root_parent
+        else:
+            remote = _current_span_context() if self._app_context else None
         trace_id = remote.trace_id if remote is not None else self._trace_id()
         sampled = root_sampled(self._config, trace_id, remote)
         state = remote.trace_state if remote is not None else None
@@ -260,10 +266,7 @@ def _root_parent(carrier: Mapping[str, str]) -> Any:
 
 def _current_span_context() -> Any:
     """As the SDK: no parent carrier means opentelemetry's current context (an embedding
-    application's active span). None when opentelemetry is not even loaded: nothing can be
-    active then, and it is not imported for that."""
-    if "opentelemetry.context" not in sys.modules:
-        return None
+    application's active span)."""
     from opentelemetry import trace
 
     joined = trace.get_current_span().get_span_context()
@@ -286,7 +289,6 @@ class _Handover:
         self._error = StatusCode.ERROR
         self._status = Status
         self._unset = Status(StatusCode.UNSET)
-        self._flags = {0: TraceFlags(TraceFlags.DEFAULT), 1: TraceFlags(TraceFlags.SAMPLED)}
         self._trace_flags = TraceFlags
         self._processor = tracer.span_processor
         self._resource = tracer.resource
@@ -317,12 +319,11 @@ class _Handover:
         if not isinstance(ids, SpanIds):
             return ids
         if ids.native is None:
-            flags = self._flags.get(ids.trace_flags) or self._trace_flags(ids.trace_flags)
             ids.native = self._span_context(
                 ids.trace_id,
                 ids.span_id,
                 is_remote=ids.is_remote,
-                trace_flags=flags,
+                trace_flags=self._trace_flags(ids.trace_flags),
                 trace_state=ids.trace_state,
             )
         return ids.native

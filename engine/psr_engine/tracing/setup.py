@@ -79,7 +79,7 @@ class TracingManager:
     def recorder(self) -> SpanRecorder:
         """The lean span path of this provider (the otel sink's): see recorder.py."""
         if self._recorder is None:
-            self._recorder = SpanRecorder(self)
+            self._recorder = SpanRecorder(self.config, manager=self)
         return self._recorder
 
     # -- spans ------------------------------------------------------------------------

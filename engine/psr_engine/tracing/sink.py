@@ -9,14 +9,16 @@
         +-- <workflow task>/<child>   sub-workflow tasks, under their parent task
 
 Spans are started and ended at the events' own times, so the tree is exact even though the
-sink only sees events. `emit` stays cheap: spans go through the manager's SpanRecorder (plain
-records while open, one ReadableSpan each at their end; export is the batch processor's
-thread); opentelemetry is imported in `start`, never at import time.
+sink only sees events. `emit` stays cheap: spans go through a SpanRecorder (plain records
+while open, one ReadableSpan each at their end; export is the batch processor's thread).
+opentelemetry is imported on a thread `start` begins, off the run's start path, never at
+import time.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -25,10 +27,10 @@ from psr_engine.events.model import Event
 from psr_engine.tracing import attributes as attrs
 from psr_engine.tracing import propagation
 from psr_engine.tracing.config import TracingConfig, resolve_config
+from psr_engine.tracing.recorder import OpenSpan, SpanRecorder
 
 if TYPE_CHECKING:
     from psr_engine.plan.model import Plan
-    from psr_engine.tracing.recorder import OpenSpan, SpanRecorder
     from psr_engine.tracing.setup import TracingManager
 
 
@@ -61,6 +63,8 @@ class OtelSink:
         self._environ = environ
         self._options = {k: v for k, v in options.items() if v is not None}
         self._recorder: SpanRecorder | None = None
+        self._builder: threading.Thread | None = None  # builds the manager, see start
+        self._build_error: str | None = None
         self._run: OpenSpan | None = None
         self._tasks: dict[str, _TaskSpans] = {}
         self._gates: dict[str, OpenSpan] = {}
@@ -83,17 +87,36 @@ class OtelSink:
     # -- the Sink protocol --------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._manager is None:
+        """Ready to record at once. The provider (opentelemetry's SDK and exporter: ~0.1 s
+        to import and build) is made on a thread meanwhile, off the run's start path; spans
+        that end before it is ready wait in the recorder and are handed over then."""
+        if self._manager is not None:
+            self._recorder = self._manager.recorder()
+            return
+        config = self._config or resolve_config(
+            self._plan.tracing if self._plan else None,
+            workflow=self._plan.workflow if self._plan else None,
+            environ=self._environ,
+            overrides=self._options,
+        )
+        _require_sdk()
+        recorder = SpanRecorder(config)
+        self._builder = threading.Thread(
+            target=self._build, args=(config, recorder), name="psr-otel-setup", daemon=True
+        )
+        self._builder.start()
+        self._recorder = recorder
+
+    def _build(self, config: TracingConfig, recorder: SpanRecorder) -> None:
+        try:
             from psr_engine.tracing.setup import TracingManager
 
-            config = self._config or resolve_config(
-                self._plan.tracing if self._plan else None,
-                workflow=self._plan.workflow if self._plan else None,
-                environ=self._environ,
-                overrides=self._options,
-            )
-            self._manager = TracingManager(config)
-        self._recorder = self._manager.recorder()
+            manager = TracingManager(config)
+            recorder.attach(manager)
+        except Exception as error:
+            self._build_error = f"{type(error).__name__}: {error}"
+        else:
+            self._manager = manager
 
     def emit(self, event: Event) -> None:
         handler = self._handlers.get(event.type)
@@ -103,11 +126,19 @@ class OtelSink:
     async def aclose(self) -> None:
         import anyio
 
-        manager = self._manager
-        if manager is None:
-            return
         if self._recorder is not None:
             self._end_open(None)
+        builder = self._builder
+        if builder is not None:
+            await anyio.to_thread.run_sync(builder.join)
+            self._builder = None
+        manager = self._manager
+        if manager is None:
+            if self._build_error is not None:
+                sys.stderr.write(f"warning: tracing: spans not sent ({self._build_error})\n")
+            return
+        assert self._recorder is not None
+        self._recorder.flush()
         finished = await anyio.to_thread.run_sync(manager.shutdown)
         problems = manager.export_errors
         if not finished or problems:
@@ -284,3 +315,20 @@ class OtelSink:
 
 
 _INCOMPLETE = {"psr.incomplete": True}
+
+
+def _require_sdk() -> None:
+    """A missing opentelemetry SDK fails the sink's start, as building the manager there did
+    (a lookup, not an import)."""
+    import importlib.util
+
+    from psr_engine.errors import PsrError
+
+    try:
+        found = importlib.util.find_spec("opentelemetry.sdk") is not None
+    except ImportError:
+        found = False
+    if not found:
+        raise PsrError(
+            "tracing needs a missing package (opentelemetry-sdk): pip install 'psr-engine[otel]'"
+        )
