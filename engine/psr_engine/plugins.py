@@ -22,6 +22,7 @@ BUILTIN: dict[str, dict[str, tuple[str, str]]] = {
     "executors": {
         "local": ("psr_engine.executors.local:LocalExecutor", ""),
         "fake": ("psr_engine.executors.fake:FakeExecutor", ""),
+        "dask": ("psr_engine.executors.dask:DaskExecutor", "dask"),
     },
     "sinks": {
         "console": ("psr_engine.events.sinks.console:ConsoleSink", ""),

@@ -72,8 +72,10 @@ def test_get_executor_builds_the_core_executors():
 
 
 def test_get_executor_names_what_exists_for_an_unknown_name():
-    with pytest.raises(ExecutionError, match=r"unknown executor 'dask'.*fake, local.*plug-ins"):
-        get_executor("dask")
+    with pytest.raises(
+        ExecutionError, match=r"unknown executor 'kubernetes'.*dask, fake, local.*plug-ins"
+    ):
+        get_executor("kubernetes")
 
 
 def test_executor_classes_are_reachable_from_the_package_lazily():
