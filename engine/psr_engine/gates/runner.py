@@ -12,7 +12,6 @@ runtime treats that like ``blocked``, because an unscanned run must not pass sil
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -22,6 +21,7 @@ from typing import Any
 
 from psr_engine._version import __version__
 from psr_engine.errors import DiagnosedError, Diagnostic, PsrError
+from psr_engine.gates.baseline import load_baseline, write_baseline
 from psr_engine.gates.findings import Finding
 from psr_engine.gates.report import (
     MAX_TABLE_ROWS,
@@ -143,45 +143,6 @@ def judge(gate: PlannedGate, scan: GateScan, *, base_dir: str, duration: float =
         message=message,
         duration=duration,
     )
-
-
-def load_baseline(path: str | os.PathLike[str]) -> frozenset[str]:
-    """Accepted fingerprints: a JSON list (what ``write_baseline`` writes), or an object whose
-    ``fingerprints`` key holds one."""
-    where = str(path)
-    hint = (
-        "write one with `psr-engine scan ... --write-baseline FILE` (a JSON list of fingerprints)"
-    )
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DiagnosedError(
-            Diagnostic(where, 0, 0, "baseline file not found", hint=hint)
-        ) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise DiagnosedError(Diagnostic(where, 0, 0, f"cannot read baseline: {error}")) from None
-    except json.JSONDecodeError as error:
-        raise DiagnosedError(
-            Diagnostic(
-                where, error.lineno, error.colno, f"baseline is not JSON: {error.msg}", hint=hint
-            )
-        ) from None
-    if isinstance(data, dict):
-        data = data.get("fingerprints")
-    if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
-        raise DiagnosedError(
-            Diagnostic(where, 1, 1, "a baseline must be a JSON list of fingerprints", hint=hint)
-        )
-    return frozenset(data)
-
-
-def write_baseline(findings: Iterable[Finding], path: str | os.PathLike[str]) -> int:
-    """Accept these findings: write their fingerprints to ``path``; returns how many."""
-    fingerprints = sorted({finding.fingerprint for finding in findings})
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(fingerprints, indent=2) + "\n", encoding="utf-8")
-    return len(fingerprints)
 
 
 def write_sarif(

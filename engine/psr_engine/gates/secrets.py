@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import json
 import os
 import re
 from collections import Counter
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from psr_engine.errors import DiagnosedError, Diagnostic
+from psr_engine.gates.baseline import load_baseline, write_baseline
 from psr_engine.gates.findings import Confidence, Finding
 from psr_engine.gates.secret_filters import (
     PRAGMA,
@@ -258,8 +258,7 @@ class SecretScanner:
     @staticmethod
     def write_baseline(findings: Iterable[Finding], path: str | os.PathLike[str]) -> None:
         """Accept these findings: write their fingerprints (a JSON list) to ``path``."""
-        fingerprints = sorted({finding.fingerprint for finding in findings})
-        Path(path).write_text(json.dumps(fingerprints, indent=2) + "\n", encoding="utf-8")
+        write_baseline(findings, path)
 
     # -- detection --------------------------------------------------------------------------
 
@@ -435,27 +434,7 @@ def _load_baseline(baseline: str | os.PathLike[str] | Iterable[str] | None) -> f
         return frozenset()
     if not isinstance(baseline, str | os.PathLike):
         return frozenset(baseline)
-    path = str(baseline)
-    hint = "write it with SecretScanner.write_baseline (a JSON list of fingerprints)"
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DiagnosedError(
-            Diagnostic(path, 0, 0, "secret baseline file not found", hint=hint)
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise DiagnosedError(
-            Diagnostic(
-                path, exc.lineno, exc.colno, f"secret baseline is not JSON: {exc.msg}", hint=hint
-            )
-        ) from None
-    if isinstance(data, dict):
-        data = data.get("fingerprints")
-    if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
-        raise DiagnosedError(
-            Diagnostic(path, 1, 1, "secret baseline must be a JSON list of fingerprints", hint=hint)
-        )
-    return frozenset(data)
+    return load_baseline(baseline)
 
 
 def _usable_cores() -> int:
