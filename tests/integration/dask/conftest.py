@@ -18,7 +18,7 @@ class Cluster:
     worker_pids: frozenset[int]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_cluster() -> Iterator[Cluster]:
     from distributed import Client, LocalCluster
 
