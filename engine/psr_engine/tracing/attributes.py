@@ -171,6 +171,15 @@ def task_end_attributes(event: Event, *, attempts: int) -> dict[str, Any]:
         "psr.memory.peak_rss_bytes": event.max_rss_bytes,
         "psr.message": event.message,
     }
+    cost = (event.data or {}).get("cost")
+    if isinstance(cost, dict):  # cost attribution (spec.cost) puts it on task.finished
+        optional.update(
+            {
+                "psr.cost.reserved": cost.get("reserved"),
+                "psr.cost.used": cost.get("used"),
+                "psr.cost.currency": cost.get("currency"),
+            }
+        )
     attributes.update({k: v for k, v in optional.items() if v is not None})
     if is_error(result):
         attributes[ERROR_TYPE] = error_type(event.status, event.reason)

@@ -234,3 +234,24 @@ def test_sink_spans_carry_the_resource_and_the_instrumentation_scope():
     for span in exporter.get_finished_spans():
         assert span.resource.attributes["service.name"] == "etl-svc"
         assert span.instrumentation_scope.name == "psr_engine"
+
+
+def test_task_spans_carry_the_cost_the_run_attributed():
+    from psr_engine.events.model import Event
+    from psr_engine.tracing import attributes as attrs
+
+    event = Event(
+        "task.finished",
+        "r",
+        "wf",
+        task="load",
+        status="succeeded",
+        attempt=1,
+        data={"cost": {"reserved": 0.0125, "used": 0.004, "currency": "USD"}},
+    )
+    ending = attrs.task_end_attributes(event, attempts=1)
+    assert ending["psr.cost.reserved"] == 0.0125
+    assert ending["psr.cost.used"] == 0.004
+    assert ending["psr.cost.currency"] == "USD"
+    bare = attrs.task_end_attributes(event.with_(data=None), attempts=1)
+    assert not any(key.startswith("psr.cost.") for key in bare)
