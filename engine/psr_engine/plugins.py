@@ -33,7 +33,14 @@ BUILTIN: dict[str, dict[str, tuple[str, str]]] = {
         "summary": ("psr_engine.events.sinks.summary:SummarySink", ""),
         "otel": ("psr_engine.tracing.sink:OtelSink", "otel"),
     },
-    "secrets": {},
+    "secrets": {
+        "aws": ("psr_engine.secrets.aws:AwsProvider", "aws"),
+        "azure": ("psr_engine.secrets.azure:AzureProvider", "azure"),
+        "env": ("psr_engine.secrets.env:EnvProvider", ""),
+        "file": ("psr_engine.secrets.file:FileProvider", ""),
+        "gcp": ("psr_engine.secrets.gcp:GcpProvider", "gcp"),
+        "vault": ("psr_engine.secrets.vault:VaultProvider", "vault"),
+    },
     "gates": {},
 }
 

@@ -1,8 +1,8 @@
 """Secrets: providers that fetch them, the resolver that fetches them once per run, and the
 masker that keeps them out of every log and event.
 
-The provider registry below is the one place that maps a manifest's ``provider:`` to code;
-each entry is imported only when a secret asks for it. Public names load lazily (PEP 562):
+A manifest's ``provider:`` maps to code through psr_engine.plugins (group "secrets"): the core's
+providers and those of plug-ins; each is imported only when a secret asks for it. Public names load lazily (PEP 562):
 importing this package costs nothing.
 """
 
@@ -11,35 +11,34 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from psr_engine.plugins import BUILTIN
+
 if TYPE_CHECKING:
     from psr_engine.secrets.base import SecretProvider
 
-# provider name -> "module:Class"; every class follows base.SecretProvider.
-PROVIDERS: dict[str, str] = {
-    "aws": "psr_engine.secrets.aws:AwsProvider",
-    "azure": "psr_engine.secrets.azure:AzureProvider",
-    "env": "psr_engine.secrets.env:EnvProvider",
-    "file": "psr_engine.secrets.file:FileProvider",
-    "gcp": "psr_engine.secrets.gcp:GcpProvider",
-    "vault": "psr_engine.secrets.vault:VaultProvider",
-}
+# provider name -> "module:Class": the core's providers, from the one plug-in registry (which
+# also finds third-party providers in the 'psr_engine.secrets' entry-point group).
+PROVIDERS: dict[str, str] = {name: target for name, (target, _) in BUILTIN["secrets"].items()}
 
 
 def load_provider(name: str) -> SecretProvider:
     """A new instance of the provider registered as ``name`` (instances cache their clients)."""
-    target = PROVIDERS.get(name)
-    if target is None:
+    from psr_engine.plugins import PluginError, names, resolve
+
+    try:
+        factory = resolve("secrets", name)
+    except PluginError as error:
         from psr_engine.secrets.base import ProviderError
 
+        known = name in names("secrets")
         raise ProviderError(
             "invalid",
             secret="(any)",
             provider=name,
-            detail=f"unknown secret provider {name!r}",
-            hint=f"use one of: {', '.join(sorted(PROVIDERS))}",
-        )
-    module, _, cls = target.partition(":")
-    provider: SecretProvider = getattr(import_module(module), cls)()
+            detail=str(error) if known else f"unknown secret provider {name!r}",
+            hint="" if known else f"use one of: {', '.join(names('secrets'))}",
+        ) from None
+    provider: SecretProvider = factory()
     return provider
 
 

@@ -31,3 +31,30 @@ def test_every_registered_provider_follows_the_protocol() -> None:
         provider = load_provider(name)
         assert isinstance(provider, SecretProvider)
         assert provider.name == name
+
+
+def test_a_provider_from_the_entry_point_group_resolves_like_the_core_ones(monkeypatch):
+    import anyio
+
+    from psr_engine import plugins
+    from psr_engine.secrets import SecretRef, load_provider, resolve_all
+
+    class Demo:
+        name = "demo"
+
+        def validate(self, options):
+            return []
+
+        async def get(self, ref):
+            return f"value-of-{ref.options['name']}"
+
+    class EntryPoint:
+        def load(self):
+            return Demo
+
+    monkeypatch.setattr(
+        plugins, "_entry_points", lambda group: {"demo": EntryPoint()} if group == "secrets" else {}
+    )
+    assert isinstance(load_provider("demo"), Demo)
+    values = anyio.run(resolve_all, [SecretRef("X", "demo", {"name": "abc"})])
+    assert values == {"X": "value-of-abc"}
