@@ -11,13 +11,14 @@ from typing import Any
 
 from psr_engine.errors import ExecutionError
 from psr_engine.executors.base import Executor, ProcessResult, ProcessSpec
+from psr_engine.plugins import BUILTIN
 
-# name -> (module, class); the core's executors, created by get_executor.
-_BUILTIN: dict[str, tuple[str, str]] = {
-    "fake": ("psr_engine.executors.fake", "FakeExecutor"),
-    "local": ("psr_engine.executors.local", "LocalExecutor"),
+# class name -> module, for lazy attribute access; the executors themselves are listed once,
+# in the plug-in registry.
+_LAZY = {
+    target.partition(":")[2]: target.partition(":")[0]
+    for target, _ in BUILTIN["executors"].values()
 }
-_LAZY = {cls: module for module, cls in _BUILTIN.values()}
 
 __all__ = [
     "Executor",
