@@ -15,7 +15,7 @@ from psr_engine.errors import ExpressionError
 from psr_engine.expressions.check import Scope, check
 from psr_engine.expressions.references import Reference, references
 from psr_engine.expressions.render import evaluate, evaluate_condition, render
-from psr_engine.expressions.scan import contains_expression
+from psr_engine.expressions.scan import contains_expression, is_whole_expression
 
 __all__ = [
     "ExpressionError",
@@ -25,6 +25,7 @@ __all__ = [
     "contains_expression",
     "evaluate",
     "evaluate_condition",
+    "is_whole_expression",
     "references",
     "render",
 ]

@@ -9,7 +9,7 @@ from typing import Any
 from psr_engine.errors import ExpressionError
 from psr_engine.expressions.environment import SyntaxProblem, compile_expression
 from psr_engine.expressions.references import references_of
-from psr_engine.expressions.scan import OPEN, Expr, error, split
+from psr_engine.expressions.scan import OPEN, Expr, error, is_whole_expression, split
 from psr_engine.expressions.values import Trusted, to_shell, to_text, truthy
 
 
@@ -48,17 +48,14 @@ def single_expression(text: str) -> Expr:
     """The one expression ``text`` holds, wrapped or bare. Raises ExpressionError."""
     if OPEN not in text:
         return Expr(text, 0)
-    parts = split(text)
-    exprs = [p for p in parts if isinstance(p, Expr)]
-    stray = [p for p in parts if isinstance(p, str) and p.strip()]
-    if len(exprs) != 1 or stray:
+    if not is_whole_expression(text):
         raise error(
             text,
             0,
             f"expected one expression, got {text!r}",
             hint="write a single ${{ ... }} (or a bare expression) with nothing around it",
         )
-    return exprs[0]
+    return next(p for p in split(text) if isinstance(p, Expr))
 
 
 def _evaluate(expr: Expr, context: Mapping[str, Any], text: str) -> Any:

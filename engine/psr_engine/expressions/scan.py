@@ -40,6 +40,16 @@ def contains_expression(text: str) -> bool:
     return OPEN in text
 
 
+def is_whole_expression(text: str) -> bool:
+    """True if ``text`` is one ``${{ }}`` and nothing else but blanks: its value is then the
+    expression's native value (a list, a number), not text."""
+    if OPEN not in text:
+        return False
+    parts = split(text)
+    exprs = [p for p in parts if isinstance(p, Expr)]
+    return len(exprs) == 1 and not any(isinstance(p, str) and p.strip() for p in parts)
+
+
 @lru_cache(maxsize=16384)
 def split(text: str) -> tuple[Part, ...]:
     """The text as literal strings and Expr items, in order. Raises ExpressionError if an

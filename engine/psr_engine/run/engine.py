@@ -463,12 +463,7 @@ class _Nested:
 
 def _render_deep(value: Any, context: Mapping[str, Any]) -> Any:
     if isinstance(value, str):
-        if (
-            expressions.contains_expression(value)
-            and value.strip().startswith("${{")
-            and value.strip().endswith("}}")
-            and value.count("${{") == 1
-        ):
+        if expressions.is_whole_expression(value):  # `regions: ${{ params.regions }}`: a list
             return expressions.evaluate(value, context)
         return expressions.render(value, context)
     if isinstance(value, list):

@@ -132,3 +132,20 @@ def test_is_defined_lets_an_expression_probe_for_a_missing_value(
 ) -> None:
     assert render("${{ tasks.extract.outputs.nope is defined }}", context) == "false"
     assert render("${{ tasks.extract.outputs.rows is defined }}", context) == "true"
+
+
+@pytest.mark.parametrize(
+    ("text", "whole"),
+    [
+        ("${{ params.regions }}", True),
+        ("  ${{ params.regions }}\n", True),
+        ("${{ '}}' }}", True),
+        ("${{ a }}-${{ b }}", False),
+        ("x ${{ a }}", False),
+        ("plain", False),
+    ],
+)
+def test_whole_expressions_are_told_from_text_with_expressions(text, whole):
+    from psr_engine.expressions import is_whole_expression
+
+    assert is_whole_expression(text) is whole
