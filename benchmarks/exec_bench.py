@@ -24,9 +24,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
+
+from workloads import manifest
 
 ARGV = ["bash", "-eo", "pipefail", "-c", "true"]
 
@@ -60,23 +61,6 @@ async def main():
         await asyncio.gather(*(one(i, sem) for i in range(n)))
 asyncio.run(main())
 """
-
-
-def manifest(n: int, chain: bool, *, extra: str = "") -> str:
-    lines = [
-        "apiVersion: psr-engine/v1",
-        "kind: Workflow",
-        "metadata: {name: bench}",
-        "spec:",
-        "  concurrency: 2",
-        "  capacity: {cpu: 64, memory: 64Gi}",
-    ]
-    lines += [f"  {line}" for line in textwrap.dedent(extra).strip().splitlines() if line]
-    lines.append("  tasks:")
-    for i in range(n):
-        needs = f", needs: [t{i - 1}]" if chain and i else ""
-        lines.append(f'    t{i}: {{run: "true"{needs}}}')
-    return "\n".join(lines) + "\n"
 
 
 def timed(argv: list[str], cwd: str, env: dict[str, str] | None = None) -> float:

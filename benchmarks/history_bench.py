@@ -13,36 +13,19 @@ isolates the sink's own cost per task.
 from __future__ import annotations
 
 import argparse
-import resource
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from psr_engine import api
 from psr_engine.executors.fake import FakeExecutor
 from psr_engine.plan.model import Plan
 from psr_engine.run.engine import WorkflowEngine
 from psr_engine.run.resume import history_sink
 from psr_engine.store import RunStore
+from workloads import cpu_seconds, w1_plan
 
 CONCURRENCY = 2
-
-
-def w1_plan(n: int, folder: Path) -> Plan:
-    tasks = "\n".join(f'    t{i}: {{run: "true"}}' for i in range(n))
-    manifest = folder / "workflow.yaml"
-    manifest.write_text(
-        "apiVersion: psr-engine/v1\nkind: Workflow\nmetadata: {name: w1}\n"
-        f"spec:\n  tasks:\n{tasks}\n"
-    )
-    return api.compile(str(manifest))
-
-
-def _cpu() -> float:
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def one_run(plan: Plan, state: Path, *, history: bool, fake: bool) -> tuple[float, float]:
@@ -53,9 +36,9 @@ def one_run(plan: Plan, state: Path, *, history: bool, fake: bool) -> tuple[floa
         executor=FakeExecutor() if fake else None,
         concurrency=CONCURRENCY,
     )
-    cpu, wall = _cpu(), time.perf_counter()
+    cpu, wall = cpu_seconds(), time.perf_counter()
     result = engine.run_sync(plan)
-    wall, cpu = time.perf_counter() - wall, _cpu() - cpu
+    wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
     assert result.status == "succeeded", result.status
     if history:
         with RunStore.open(str(state)) as store:
