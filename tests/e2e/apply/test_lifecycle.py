@@ -166,7 +166,9 @@ def test_dry_run_runs_nothing_and_only_selects_what_a_task_needs(ws):
         c: {run: "touch c"}
     """)
     dry = ws.cli("apply", "--dry-run")
-    assert dry.code == 0 and "b" in dry.stdout
+    assert dry.code == 0
+    assert "  b [run] (needs a): touch b" in dry.stdout.splitlines()
+    assert "nothing executed" in dry.stdout.splitlines()[0]
     assert not any((ws.root / f).exists() for f in "abc")
     only = ws.cli("apply", "--only", "b")
     assert only.code == 0, only.stderr
