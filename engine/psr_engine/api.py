@@ -160,6 +160,16 @@ def plan_loader(path: str, params: Mapping[str, Any]) -> Plan:
     return compile(path, params=dict(params))
 
 
+def start_tracing_early(*, trace: bool = False) -> Any:
+    """When `--trace` or the environment (OTEL_EXPORTER_OTLP_ENDPOINT...) asks for tracing,
+    the exporter process, started now so that it loads while the plan compiles; else None.
+    Pass it to build_sinks, which uses or discards it; call discard() on it if you never
+    get there (or let it go: it exits with this process)."""
+    from psr_engine import tracing
+
+    return tracing.start_early(force=trace)
+
+
 def build_sinks(
     plan: Plan,
     *,
@@ -172,9 +182,11 @@ def build_sinks(
     junit: str | None = None,
     summary_md: str | None = None,
     trace: bool = False,
+    early_tracing: Any = None,
 ) -> list[Any]:
     """The console (unless turned off), the manifest's sinks, the run history, and those the
-    CLI adds. PSR_HISTORY=0 turns the history off (benchmarks compare with and without it)."""
+    CLI adds. PSR_HISTORY=0 turns the history off (benchmarks compare with and without it).
+    `early_tracing`: start_tracing_early's exporter process, for the otel sink."""
     import os
 
     from psr_engine.plugins import create_sink
@@ -206,7 +218,7 @@ def build_sinks(
         )
     from psr_engine import tracing  # light: opentelemetry loads only when tracing is on
 
-    otel = tracing.build_sink(plan, force=trace)
+    otel = tracing.build_sink(plan, force=trace, early=early_tracing)
     if otel is not None:
         sinks.append(otel)
         for sink in sinks:

@@ -67,6 +67,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from psr_engine import api
+
+    # Before compiling: when tracing is asked for by the environment or --trace, its
+    # exporter process loads its libraries meanwhile, on a core that is idle now.
+    early = None if args.dry_run else api.start_tracing_early(trace=args.trace)
+    try:
+        return _apply(args, early)
+    finally:
+        if early is not None:
+            early.discard()  # does nothing once the run's sink took it
+
+
+def _apply(args: argparse.Namespace, early_tracing: object) -> int:
+    from psr_engine import api
     from psr_engine.cli.options import parse_param_args
 
     if args.max_parallel is not None and args.max_parallel < 1:
@@ -94,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         junit=args.junit,
         summary_md=args.summary_md,
         trace=args.trace,
+        early_tracing=early_tracing,
     )
     result = api.run(
         plan,

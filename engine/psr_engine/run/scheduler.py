@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 
@@ -218,10 +218,11 @@ class Scheduler:
                 "task.started", task, attempt=number, status="running", log_path=spec.log_path
             )
             if self.shared.attempt_env:
-                extra: dict[str, str] = {}
+                # spec.env is the fresh dict _spec built for this attempt: added to in place
+                # (a copy per attempt is measurable when tracing 1,000 tasks).
+                env = cast(dict[str, str], spec.env)
                 for contribute in self.shared.attempt_env:
-                    extra.update(contribute(task.id, number))
-                spec = replace(spec, env={**spec.env, **extra})
+                    env.update(contribute(task.id, number))
             floor = _own_peak_rss()
             try:
                 result = await self.shared.executor.run(spec)

@@ -2,8 +2,8 @@
 masker that keeps them out of every log and event.
 
 A manifest's ``provider:`` maps to code through psr_engine.plugins (group "secrets"): the core's
-providers and those of plug-ins; each is imported only when a secret asks for it. Public names load lazily (PEP 562):
-importing this package costs nothing.
+providers and those of plug-ins; each is imported only when a secret asks for it. Public
+names load lazily (PEP 562): importing this package costs nothing.
 """
 
 from __future__ import annotations

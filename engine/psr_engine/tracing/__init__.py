@@ -8,14 +8,24 @@ run without tracing never loads it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
-
-from psr_engine.tracing.config import TracingConfig, resolve_config, tracing_requested
-from psr_engine.tracing.setup import TracingManager
-from psr_engine.tracing.sink import OtelSink
 
 if TYPE_CHECKING:
     from psr_engine.plan.model import Plan
+    from psr_engine.tracing.config import TracingConfig, resolve_config, tracing_requested
+    from psr_engine.tracing.setup import TracingManager
+    from psr_engine.tracing.sink import OtelSink
+
+# Loaded on first use (PEP 562): a run without tracing imports config.py only, and the
+# exporter process (exporter_process.py, run with -m) none of the sink's modules.
+_LAZY = {
+    "OtelSink": "psr_engine.tracing.sink",
+    "TracingConfig": "psr_engine.tracing.config",
+    "TracingManager": "psr_engine.tracing.setup",
+    "resolve_config": "psr_engine.tracing.config",
+    "tracing_requested": "psr_engine.tracing.config",
+}
 
 __all__ = [
     "OtelSink",
@@ -23,25 +33,69 @@ __all__ = [
     "TracingManager",
     "build_sink",
     "resolve_config",
+    "start_early",
     "tracing_requested",
 ]
 
 
+def start_early(*, force: bool = False, environ: Mapping[str, str] | None = None) -> Any:
+    """An exporter process (a SpanShipper) started before the plan is compiled, when the
+    environment or `--trace` already asks for tracing; None otherwise. It loads its
+    libraries meanwhile, on a core the compiling engine leaves idle. Hand it to
+    build_sink, which uses or discards it."""
+    from psr_engine.tracing.config import tracing_requested
+
+    if not tracing_requested(None, environ=environ, force=force):
+        return None
+    import importlib.util
+
+    if importlib.util.find_spec("opentelemetry.sdk") is None:
+        return None  # the sink's own start reports what is missing
+    from psr_engine.tracing.shipping import SpanShipper
+
+    return SpanShipper()
+
+
 def build_sink(
-    plan: Plan, *, force: bool = False, environ: Mapping[str, str] | None = None
+    plan: Plan,
+    *,
+    force: bool = False,
+    environ: Mapping[str, str] | None = None,
+    early: Any = None,
 ) -> OtelSink | None:
     """The otel sink for a run of `plan`, or None when tracing is off (see
     tracing_requested). Options of an `{type: otel}` entry in spec.sinks apply to it: the
     facade builds this one instead of creating that entry through the registry. Raises
-    TracingConfigError (exit 2) for a setting that cannot be used."""
-    entries = [s for s in plan.sinks if s.get("type") == "otel"]
-    if not tracing_requested(plan.tracing, environ=environ, force=force, sink_listed=bool(entries)):
-        return None
-    options: dict[str, Any] = {k: v for k, v in (entries[0] if entries else {}).items()}
-    options.pop("type", None)
-    # Resolved now, not when the run starts: a bad setting is the user's error (exit 2)
-    # before anything runs, not a sink turned off with a warning.
-    config = resolve_config(
-        plan.tracing, workflow=plan.workflow, environ=environ, overrides=options
-    )
-    return OtelSink(plan, config=config)
+    TracingConfigError (exit 2) for a setting that cannot be used. `early`: start_early's
+    exporter process, used by the sink or discarded."""
+    from psr_engine.tracing.config import resolve_config, tracing_requested
+    from psr_engine.tracing.sink import OtelSink
+
+    try:
+        entries = [s for s in plan.sinks if s.get("type") == "otel"]
+        listed = bool(entries)
+        if not tracing_requested(plan.tracing, environ=environ, force=force, sink_listed=listed):
+            return None
+        options: dict[str, Any] = {k: v for k, v in (entries[0] if entries else {}).items()}
+        options.pop("type", None)
+        # Resolved now, not when the run starts: a bad setting is the user's error (exit 2)
+        # before anything runs, not a sink turned off with a warning.
+        config = resolve_config(
+            plan.tracing, workflow=plan.workflow, environ=environ, overrides=options
+        )
+        sink = OtelSink(plan, config=config, shipper=early)
+        sink.prepare()
+        early = None
+        return sink
+    finally:
+        if early is not None:
+            early.discard()
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'psr_engine.tracing' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

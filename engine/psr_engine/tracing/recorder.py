@@ -1,6 +1,7 @@
 """SpanRecorder: the sink's lean path to spans. A span is held as a plain record while open
-and becomes an SDK ReadableSpan only when it ends, handed straight to the provider's span
-processor (batched and exported as any other span).
+and, when it ends, handed to a destination: the span shipper (to the exporter process, the
+CLI's path, see shipping.py) or a TracingManager's span processor in this process (Handover:
+for embedders and tests that bring their own manager).
 
 Why not the SDK's `tracer.start_span`: every live SDK span costs a sampler call, context
 look-ups, locks and attribute cleaning (BoundedAttributes) on the event loop's thread, about
@@ -11,12 +12,10 @@ Attributes are the plain dicts attributes.py builds: str, bool, int and float va
 which is what the SDK's cleaning would have kept. Span processors see `on_end` only (they
 get no `on_start`, which the batch and simple processors ignore).
 
-Why ids and sampling are done here, without opentelemetry: importing the SDK and the OTLP
-exporter and building the provider takes ~0.1 s, which a fresh `psr-engine apply` would pay
-before its first task. The recorder works from the TracingConfig alone (W3C ids drawn as the
-SDK's RandomIdGenerator draws them, root decisions as the SDK's samplers make them), so spans
-and TRACEPARENT exist at once; the provider is attached when it is ready (the sink builds it
-on a thread) and spans that ended before that are handed over then, in order.
+Why ids and sampling are done here, without opentelemetry: the recorder works from the
+TracingConfig alone (W3C ids drawn as the SDK's RandomIdGenerator draws them, root decisions
+as the SDK's samplers make them), so spans and TRACEPARENT exist at once and the engine's
+process never has to import the SDK.
 """
 
 from __future__ import annotations
@@ -25,14 +24,13 @@ import random
 import re
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from psr_engine._version import __version__
 
 if TYPE_CHECKING:
     from psr_engine.tracing.config import TracingConfig
-    from psr_engine.tracing.setup import TracingManager
 
 INSTRUMENTATION = "psr_engine"
 
@@ -140,30 +138,17 @@ class OpenSpan:
 
 
 class SpanRecorder:
-    """Start, annotate and end spans of one run's trace, cheaply. Spans that end before a
-    provider is attached wait in order, and go to its processor once it is."""
+    """Start, annotate and end spans of one run's trace, cheaply. Each sampled span goes to
+    `send` when it ends (unsampled ones are dropped there: their ids still propagate)."""
 
-    def __init__(self, config: TracingConfig, *, manager: TracingManager | None = None) -> None:
+    def __init__(self, config: TracingConfig, send: Callable[[OpenSpan], None]) -> None:
         self._config = config
+        self._send = send
         self._bits = random.getrandbits
         self._root_parent = _root_parent(config.parent)
         # An embedding application's active span can only exist if it loaded opentelemetry
-        # before the run: looked at then, not while the sink's thread may be importing it.
+        # before the run.
         self._app_context = "opentelemetry.context" in sys.modules
-        self._handover: _Handover | None = None
-        self._waiting: list[OpenSpan] = []
-        if manager is not None:
-            self.attach(manager)
-
-    def attach(self, manager: TracingManager) -> None:
-        """Send ended spans to `manager`'s provider from now on (those waiting included, at
-        the next `end` or `flush`). Imports opentelemetry; may run on another thread."""
-        self._handover = _Handover(manager)
-
-    @property
-    def waiting(self) -> int:
-        """Ended spans not yet handed to a provider."""
-        return len(self._waiting)
 
     def start(
         self,
@@ -211,29 +196,14 @@ class SpanRecorder:
         end_time: float | None = None,
     ) -> None:
         """Add the final attributes, the status (ERROR with `error` as description, else
-        UNSET) and hand the finished span to the processor, if it is sampled."""
+        UNSET) and send the finished span on, if it is sampled."""
         if not span.context.trace_flags & 0x01:
             return
         if attributes:
             span.attributes.update(attributes)
         span.error = error
         span.end_time = time.time_ns() if end_time is None else int(end_time * 1e9)
-        handover = self._handover
-        if handover is None:
-            self._waiting.append(span)
-            return
-        if self._waiting:
-            self.flush()
-        handover.send(span)
-
-    def flush(self) -> None:
-        """Hand the waiting spans over, if a provider is attached (the sink's thread only)."""
-        handover = self._handover
-        if handover is None:
-            return
-        waiting, self._waiting = self._waiting, []
-        for span in waiting:
-            handover.send(span)
+        self._send(span)
 
     def _trace_id(self) -> int:
         # As the SDK's RandomIdGenerator: random bits, drawn again in the unlikely zero case.
@@ -273,10 +243,11 @@ def _current_span_context() -> Any:
     return joined if joined.is_valid else None
 
 
-class _Handover:
-    """Ended OpenSpans into ReadableSpans for one provider's span processor."""
+class Handover:
+    """Ended OpenSpans into ReadableSpans for one provider's span processor (that of a
+    TracingManager, or of anything with its `tracer`)."""
 
-    def __init__(self, manager: TracingManager) -> None:
+    def __init__(self, manager: Any) -> None:
         from opentelemetry import trace
         from opentelemetry.sdk.trace import Event, ReadableSpan
         from opentelemetry.sdk.util.instrumentation import InstrumentationScope

@@ -18,7 +18,7 @@ from psr_engine._version import __version__
 from psr_engine.errors import PsrError
 from psr_engine.tracing import propagation
 from psr_engine.tracing.config import TracingConfig
-from psr_engine.tracing.recorder import INSTRUMENTATION, SpanRecorder
+from psr_engine.tracing.recorder import INSTRUMENTATION, Handover, SpanRecorder
 
 SpanKindName = str  # "internal" | "server" | "client" | "producer" | "consumer"
 
@@ -28,7 +28,8 @@ class TracingManager:
 
     `exporter` replaces the one the config names (tests pass an in-memory exporter);
     `stream` is where the console exporter writes (default stderr, away from the run's
-    own output)."""
+    own output); `batch_sizes` those of the batch processor unless OTEL_BSP_* set them
+    (default: batch_options' for a manager in the engine's own process)."""
 
     def __init__(
         self,
@@ -37,6 +38,7 @@ class TracingManager:
         exporter: Any = None,
         stream: IO[str] | None = None,
         batch: bool = True,
+        batch_sizes: Mapping[str, int] | None = None,
     ) -> None:
         self.config = config
         try:
@@ -61,7 +63,7 @@ class TracingManager:
         self._exporter = _Guarded(exporter or _exporter_for(config, stream))
         span_exporter = cast(Any, self._exporter)
         self.provider.add_span_processor(
-            BatchSpanProcessor(span_exporter, **batch_options(os.environ))
+            BatchSpanProcessor(span_exporter, **batch_options(os.environ, batch_sizes))
             if batch
             else SimpleSpanProcessor(span_exporter)
         )
@@ -79,7 +81,7 @@ class TracingManager:
     def recorder(self) -> SpanRecorder:
         """The lean span path of this provider (the otel sink's): see recorder.py."""
         if self._recorder is None:
-            self._recorder = SpanRecorder(self.config, manager=self)
+            self._recorder = SpanRecorder(self.config, Handover(self).send)
         return self._recorder
 
     # -- spans ------------------------------------------------------------------------
@@ -178,7 +180,9 @@ _BATCH_DEFAULTS = {"max_export_batch_size": 2048, "max_queue_size": 16384}
 _BATCH_VARIABLES = ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "OTEL_BSP_MAX_QUEUE_SIZE")
 
 
-def batch_options(environ: Mapping[str, str]) -> dict[str, int]:
+def batch_options(
+    environ: Mapping[str, str], sizes: Mapping[str, int] | None = None
+) -> dict[str, int]:
     """Batch sizes of the span processor, unless OTEL_BSP_* set them (then the SDK's reading
     of those, both, so that the two stay consistent). Larger than the SDK's 512: encoding a
     span holds the GIL ~20 us, and an export in the middle of a run stalls the engine's event
@@ -188,7 +192,7 @@ def batch_options(environ: Mapping[str, str]) -> dict[str, int]:
     this). 2048 typical spans are ~0.7 MB, well under gRPC's 4 MiB message limit."""
     if any(environ.get(name) for name in _BATCH_VARIABLES):
         return {}
-    return dict(_BATCH_DEFAULTS)
+    return dict(_BATCH_DEFAULTS if sizes is None else sizes)
 
 
 def build_sampler(config: TracingConfig) -> Any:

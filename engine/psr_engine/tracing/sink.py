@@ -10,15 +10,14 @@
 
 Spans are started and ended at the events' own times, so the tree is exact even though the
 sink only sees events. `emit` stays cheap: spans go through a SpanRecorder (plain records
-while open, one ReadableSpan each at their end; export is the batch processor's thread).
-opentelemetry is imported on a thread `start` begins, off the run's start path, never at
-import time.
+while open) and, once ended, to the exporter process (shipping.py), where opentelemetry's
+SDK turns them into ReadableSpans and exports them: the engine's process never imports it.
+A sink given a TracingManager hands its spans to that manager's processor instead.
 """
 
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from psr_engine.tracing import attributes as attrs
 from psr_engine.tracing import propagation
 from psr_engine.tracing.config import TracingConfig, resolve_config
 from psr_engine.tracing.recorder import OpenSpan, SpanRecorder
+from psr_engine.tracing.shipping import SpanShipper
 
 if TYPE_CHECKING:
     from psr_engine.plan.model import Plan
@@ -44,7 +44,8 @@ class _TaskSpans:
 class OtelSink:
     """Events as OpenTelemetry spans. Give it the Plan (kind, resources and retry limits of
     tasks go on their spans) or at least the tracing config; manifest sink options
-    (`endpoint`, `protocol`, `headers`) override spec.tracing's."""
+    (`endpoint`, `protocol`, `headers`) override spec.tracing's. `shipper`: an exporter
+    process started early (see SpanShipper) for this sink to use."""
 
     name = "otel"
 
@@ -55,6 +56,7 @@ class OtelSink:
         config: TracingConfig | None = None,
         manager: TracingManager | None = None,
         environ: Mapping[str, str] | None = None,
+        shipper: SpanShipper | None = None,
         **options: Any,
     ) -> None:
         self._plan = plan
@@ -63,8 +65,8 @@ class OtelSink:
         self._environ = environ
         self._options = {k: v for k, v in options.items() if v is not None}
         self._recorder: SpanRecorder | None = None
-        self._builder: threading.Thread | None = None  # builds the manager, see start
-        self._build_error: str | None = None
+        self._shipper: SpanShipper | None = None
+        self._early = shipper  # an exporter process started before the config was known
         self._run: OpenSpan | None = None
         self._tasks: dict[str, _TaskSpans] = {}
         self._gates: dict[str, OpenSpan] = {}
@@ -86,37 +88,34 @@ class OtelSink:
 
     # -- the Sink protocol --------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Ready to record at once. The provider (opentelemetry's SDK and exporter: ~0.1 s
-        to import and build) is made on a thread meanwhile, off the run's start path; spans
-        that end before it is ready wait in the recorder and are handed over then."""
-        if self._manager is not None:
-            self._recorder = self._manager.recorder()
+    def prepare(self) -> None:
+        """Start the exporter process now rather than at `start`: it loads its libraries
+        (~50 ms of CPU) while the engine still prepares the run, on a core that is idle
+        then. Raises PsrError when the SDK is missing. Safe to skip or to call twice."""
+        if self._manager is not None or self._shipper is not None:
             return
-        config = self._config or resolve_config(
+        _require_sdk()
+        self._config = self._config or resolve_config(
             self._plan.tracing if self._plan else None,
             workflow=self._plan.workflow if self._plan else None,
             environ=self._environ,
             overrides=self._options,
         )
-        _require_sdk()
-        recorder = SpanRecorder(config)
-        self._builder = threading.Thread(
-            target=self._build, args=(config, recorder), name="psr-otel-setup", daemon=True
-        )
-        self._builder.start()
-        self._recorder = recorder
-
-    def _build(self, config: TracingConfig, recorder: SpanRecorder) -> None:
-        try:
-            from psr_engine.tracing.setup import TracingManager
-
-            manager = TracingManager(config)
-            recorder.attach(manager)
-        except Exception as error:
-            self._build_error = f"{type(error).__name__}: {error}"
+        if self._early is not None:
+            self._shipper, self._early = self._early, None
+            self._shipper.configure(self._config)
         else:
-            self._manager = manager
+            self._shipper = SpanShipper(self._config)
+
+    async def start(self) -> None:
+        """Ready to record at once: spans the exporter process gets before it is ready
+        wait in its pipe. A sink given a manager records into that manager instead."""
+        if self._manager is not None:
+            self._recorder = self._manager.recorder()
+            return
+        self.prepare()
+        assert self._shipper is not None and self._config is not None
+        self._recorder = SpanRecorder(self._config, self._shipper.send)
 
     def emit(self, event: Event) -> None:
         handler = self._handlers.get(event.type)
@@ -128,21 +127,19 @@ class OtelSink:
 
         if self._recorder is not None:
             self._end_open(None)
-        builder = self._builder
-        if builder is not None:
-            await anyio.to_thread.run_sync(builder.join)
-            self._builder = None
-        manager = self._manager
-        if manager is None:
-            if self._build_error is not None:
-                sys.stderr.write(f"warning: tracing: spans not sent ({self._build_error})\n")
+        if self._shipper is not None:
+            result = await anyio.to_thread.run_sync(self._shipper.close)
+            self._shipper = None
+            finished, problems = result.finished, result.errors
+        elif self._manager is not None:
+            finished = await anyio.to_thread.run_sync(self._manager.shutdown)
+            problems = self._manager.export_errors
+        else:
             return
-        assert self._recorder is not None
-        self._recorder.flush()
-        finished = await anyio.to_thread.run_sync(manager.shutdown)
-        problems = manager.export_errors
         if not finished or problems:
-            where = manager.config.endpoint if manager.config.exporter == "otlp" else "exporter"
+            config = self._config or (self._manager.config if self._manager else None)
+            assert config is not None
+            where = config.endpoint if config.exporter == "otlp" else "exporter"
             detail = "; ".join(dict.fromkeys(problems)) or "timed out"
             sys.stderr.write(f"warning: tracing: spans not all sent to {where} ({detail})\n")
 
