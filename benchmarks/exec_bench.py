@@ -13,7 +13,10 @@ Marginal cost per task = (T(W) - T(S1)) / (tasks - 1). Printed: ms per task and 
 the engine's to the thread loop's. The engine's plan cache is warmed first (an untimed run), as
 it is for any repeated `apply` of an unchanged manifest.
 
-    python benchmarks/exec_bench.py [--quick] [--repeat N] [--history] [--trace]
+    python benchmarks/exec_bench.py [--quick] [--repeat N] [--history] [--trace] [--pairs N]
+
+--history and --trace compare W1 with the feature on and off in alternating pairs of runs
+(the one going first alternates too) and report the median of the pairs' on/off ratios.
 """
 
 from __future__ import annotations
@@ -139,6 +142,12 @@ def main() -> None:
         action="store_true",
         help="also W1 with tracing on (OTLP to a local receiver) vs off",
     )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=10,
+        help="on/off pairs for --history and --trace (default 10)",
+    )
     args = parser.parse_args()
     w1 = 300 if args.quick else 1000
     workloads = [("S1", 1, False), ("W1", w1, False), ("W2", 300, True)]
@@ -178,27 +187,52 @@ def main() -> None:
             ratio = marginal["W3"]["engine"] / marginal["W1"]["engine"]
             print(f"\nW3 per-task cost / W1 per-task cost (engine): {ratio:.2f}")
         endpoint = _otlp_receiver() if args.trace else ""
-        for flag, label, env, extra in (
-            (args.history, "history", {"PSR_HISTORY": "0"}, ""),
+        for flag, label, on_env, extra, off_env in (
+            (args.history, "history", {}, "", {"PSR_HISTORY": "0"}),
             (
                 args.trace,
                 "tracing",
                 {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint},
                 "tracing: {enabled: true}",
+                {},
             ),
         ):
-            if not flag:
-                continue
-            if label == "history":
-                off = engine_time(root, "W1-nohist", w1, False, args.repeat, env=env)
-                on = rows["W1"]["engine"]
-            else:
-                off = rows["W1"]["engine"]
-                on = engine_time(root, "W1-trace", w1, False, args.repeat, extra=extra, env=env)
-            print(
-                f"\nW1 with {label} {on:.3f}s, without {off:.3f}s: "
-                f"{(on / off - 1) * 100:+.1f}% wall time"
-            )
+            if flag:
+                report_paired(root, label, w1, args.pairs, on_env, extra, off_env)
+
+
+def report_paired(
+    root: Path,
+    label: str,
+    n: int,
+    pairs: int,
+    on_env: dict[str, str],
+    extra: str,
+    off_env: dict[str, str],
+) -> None:
+    """W1 with `label` on and off, in alternating pairs (which goes first alternates too):
+    the VM's speed drifts by up to 30% within minutes, so only runs made side by side are
+    compared. The overhead is the median of the pairs' on/off ratios."""
+    on_dir, off_dir = root / f"W1-{label}-on", root / f"W1-{label}-off"
+    for folder, text in ((on_dir, manifest(n, extra=extra)), (off_dir, manifest(n))):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "workflow.yaml").write_text(text)
+    argv = [sys.executable, "-m", "psr_engine", "apply", "-q"]
+    timed(argv, str(on_dir), on_env)  # warm both plan caches
+    timed(argv, str(off_dir), off_env)
+    ons, offs, ratios = [], [], []
+    for i in range(pairs):
+        order = [(on_dir, on_env, ons), (off_dir, off_env, offs)]
+        for folder, env, into in order if i % 2 else order[::-1]:
+            into.append(timed(argv, str(folder), env))
+        ratios.append(ons[-1] / offs[-1])
+    median = statistics.median
+    spread = ", ".join(f"{(r - 1) * 100:+.1f}" for r in sorted(ratios))
+    print(
+        f"\nW1 with {label} {median(ons):.3f}s, without {median(offs):.3f}s (medians of "
+        f"{pairs} alternating pairs): {(median(ratios) - 1) * 100:+.1f}% wall time "
+        f"(median of the pairs' ratios; each pair, sorted: {spread})"
+    )
 
 
 if __name__ == "__main__":

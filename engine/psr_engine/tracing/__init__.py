@@ -53,7 +53,7 @@ def start_early(*, force: bool = False, environ: Mapping[str, str] | None = None
         return None  # the sink's own start reports what is missing
     from psr_engine.tracing.shipping import SpanShipper
 
-    return SpanShipper()
+    return SpanShipper(environ=environ)
 
 
 def build_sink(
@@ -83,7 +83,7 @@ def build_sink(
         config = resolve_config(
             plan.tracing, workflow=plan.workflow, environ=environ, overrides=options
         )
-        sink = OtelSink(plan, config=config, shipper=early)
+        sink = OtelSink(plan, config=config, shipper=early, environ=environ)
         sink.prepare()
         early = None
         return sink

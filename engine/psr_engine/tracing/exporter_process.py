@@ -90,7 +90,7 @@ def _export_otlp_http(config: TracingConfig, source: Any, errors: list[str]) -> 
     import threading
 
     from psr_engine.tracing.otlp_http import Encoder, OtlpHttpExporter, resource_attributes
-    from psr_engine.tracing.shipping import Unpacker, read_frame
+    from psr_engine.tracing.shipping import read_frame
 
     exporter = OtlpHttpExporter(config, os.environ)
     encoder = Encoder(resource_attributes(config))
@@ -104,11 +104,10 @@ def _export_otlp_http(config: TracingConfig, source: Any, errors: list[str]) -> 
 
     sender = threading.Thread(target=send, name="psr-otlp-send", daemon=True)
     sender.start()
-    unpack = Unpacker()
     batch: list[Any] = []
     try:
         while (records := read_frame(source)) is not None:
-            batch.extend(unpack(record) for record in records)
+            batch.extend(records)
             if len(batch) >= BATCH_SIZES["max_export_batch_size"]:
                 bodies.put(encoder.encode(batch))
                 batch = []

@@ -175,7 +175,9 @@ class SpanShipper:
     that it loads its libraries while the engine compiles the plan. `discard` lets one
     that turned out unneeded go (one never discarded exits with the engine: EOF)."""
 
-    def __init__(self, config: TracingConfig | None = None) -> None:
+    def __init__(
+        self, config: TracingConfig | None = None, *, environ: Mapping[str, str] | None = None
+    ) -> None:
         self._config = config
         self._configured = threading.Event()
         self._records: collections.deque[tuple[Any, ...]] = collections.deque()
@@ -186,7 +188,7 @@ class SpanShipper:
             [sys.executable, "-m", "psr_engine.tracing.exporter_process"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env=_exporter_environ(),
+            env=_exporter_environ(os.environ if environ is None else environ),
             start_new_session=True,
             bufsize=0,  # unbuffered: close() never waits on a flush into a full pipe
         )
@@ -279,11 +281,11 @@ def _answer(out: bytes, returncode: int) -> ShipResult:
     return ShipResult(False, [f"the exporter process exited with {returncode}"])
 
 
-def _exporter_environ() -> dict[str, str]:
-    """This process's environment (the OTEL_* settings the exporter reads itself, such as
+def _exporter_environ(given: Mapping[str, str]) -> dict[str, str]:
+    """The engine's environment (the OTEL_* settings the exporter reads itself, such as
     certificates, compression and timeouts, stay in force), with psr_engine importable the
     way it is here, installed or not."""
-    environ = dict(os.environ)
+    environ = dict(given)
     root = str(Path(__file__).resolve().parents[2])
     paths = [root, *filter(None, environ.get("PYTHONPATH", "").split(os.pathsep))]
     environ["PYTHONPATH"] = os.pathsep.join(paths)

@@ -105,7 +105,7 @@ class OtelSink:
             self._shipper, self._early = self._early, None
             self._shipper.configure(self._config)
         else:
-            self._shipper = SpanShipper(self._config)
+            self._shipper = SpanShipper(self._config, environ=self._environ)
 
     async def start(self) -> None:
         """Ready to record at once: spans the exporter process gets before it is ready

@@ -1,12 +1,13 @@
 """`psr-engine apply` traced through the CLI: the facade builds the otel sink from the
-environment, spec.tracing or --trace. Skipped until the sink is registered in plugins.py
-(the facade's wiring lands with it); test_otlp_export.py covers the same tree meanwhile."""
+environment, spec.tracing or --trace, and spans leave through the exporter process."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -60,3 +61,57 @@ def test_otel_sdk_disabled_wins_over_trace(otlp_http, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "seen.txt").read_text().strip() == ""
+
+
+def test_a_spec_that_turns_tracing_off_wins_over_the_environment(otlp_http, tmp_path):
+    # The exporter process starts before the plan is read (the environment asks for
+    # tracing); the manifest then says no, and nothing is traced.
+    off = WORKFLOW.replace("spec:\n", "spec:\n  tracing: {enabled: false}\n")
+    (tmp_path / "workflow.yaml").write_text(off)
+    done = apply(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=otlp_http.endpoint)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "seen.txt").read_text().strip() == ""
+    assert done.stderr == ""
+
+
+def test_spans_a_killed_engine_had_ended_still_reach_the_collector(otlp_http, tmp_path):
+    # The exporter process has a session of its own and exits at the end of its input:
+    # SIGKILL to the engine (no chance to close anything) loses only what was still open.
+    (tmp_path / "workflow.yaml").write_text(
+        "apiVersion: psr-engine/v1\nkind: Workflow\nmetadata: {name: killed}\n"
+        "spec:\n  tasks:\n"
+        "    first: {run: 'echo $TRACEPARENT > seen.txt'}\n"
+        "    second: {run: 'echo $$ > started; exec sleep 60', needs: [first]}\n"
+    )
+    base = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    engine = subprocess.Popen(
+        [sys.executable, "-m", "psr_engine", "apply", "-q"],
+        cwd=tmp_path,
+        env={**base, "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_http.endpoint},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "started").exists():
+            assert time.monotonic() < deadline, "the second task never started"
+            time.sleep(0.05)
+        time.sleep(1.0)  # longer than the shipper's 0.5 s: `first`'s spans are in the pipe
+        engine.kill()
+        engine.wait(timeout=30)
+    finally:
+        engine.kill()
+        sleeper = (
+            (tmp_path / "started").read_text().strip() if (tmp_path / "started").exists() else ""
+        )
+        if sleeper:
+            os.kill(int(sleeper), signal.SIGKILL)  # the orphaned task, in a group of its own
+    trace_id = (tmp_path / "seen.txt").read_text().split("-")[1]
+    deadline = time.monotonic() + 30
+    while "first" not in {s.name for s in otlp_http.trace(trace_id)}:
+        assert time.monotonic() < deadline, "the ended task's spans never arrived"
+        time.sleep(0.1)
+    names = {s.name for s in otlp_http.trace(trace_id)}
+    assert {"first", "first attempt 1"} <= names
+    assert "RUN killed" not in names  # still open when the engine died
