@@ -93,9 +93,7 @@ class Encoder:
         add = scope_spans.spans.add
         kinds = _KINDS
         for record in records:
-            (name, trace_id, span_id, _flags, state, parent, kind, attributes, events) = record[
-                :9
-            ]
+            (name, trace_id, span_id, _flags, state, parent, kind, attributes, events) = record[:9]
             start, end, error = record[9:]
             out = add(
                 trace_id=trace_id.to_bytes(16, "big"),
