@@ -69,13 +69,14 @@ def build_sink(
     TracingConfigError (exit 2) for a setting that cannot be used. `early`: start_early's
     exporter process, used by the sink or discarded."""
     from psr_engine.tracing.config import resolve_config, tracing_requested
-    from psr_engine.tracing.sink import OtelSink
 
     try:
         entries = [s for s in plan.sinks if s.get("type") == "otel"]
         listed = bool(entries)
         if not tracing_requested(plan.tracing, environ=environ, force=force, sink_listed=listed):
             return None
+        from psr_engine.tracing.sink import OtelSink
+
         options: dict[str, Any] = {k: v for k, v in (entries[0] if entries else {}).items()}
         options.pop("type", None)
         # Resolved now, not when the run starts: a bad setting is the user's error (exit 2)

@@ -74,43 +74,63 @@ def _export(source: Any, errors: list[str]) -> bool:
     from psr_engine.tracing import otlp_http
     from psr_engine.tracing.shipping import config_from, read_frame
 
-    payload = read_frame(source)
-    if payload is None:
+    start = read_frame(source)
+    if start is None:
         return True  # the engine closed before sending anything: nothing to export
-    config = config_from(payload)
+    config = config_from(start["config"])
+    planned: dict[str, Any] = start["planned"]
     if otlp_http.usable(config, os.environ):
-        return _export_otlp_http(config, source, errors)
-    return _export_with_sdk(config, source, errors)
+        return _export_otlp_http(config, planned, source, errors)
+    return _export_with_sdk(config, planned, source, errors)
 
 
-def _export_otlp_http(config: TracingConfig, source: Any, errors: list[str]) -> bool:
-    """The default path: records encoded as they come, each batch POSTed by a sender
-    thread, so that reading the pipe never waits on the network."""
+def _build(source: Any, config: TracingConfig, planned: dict[str, Any], send: Any) -> None:
+    """Events from the engine into spans, each ended span to `send`; at EOF, the spans
+    still open (an engine that died, or stopped before their events) end, incomplete."""
+    from psr_engine.tracing.recorder import SpanRecorder
+    from psr_engine.tracing.shipping import from_record, read_frame
+    from psr_engine.tracing.spans import SpanBuilder
+
+    builder = SpanBuilder(SpanRecorder(config, send), lambda task: planned.get(task, {}))
+    while (records := read_frame(source)) is not None:
+        for record in records:
+            builder.handle(*from_record(record))
+    builder.end_open(None)
+
+
+def _export_otlp_http(
+    config: TracingConfig, planned: dict[str, Any], source: Any, errors: list[str]
+) -> bool:
+    """The default path: spans encoded in batches as they end, each batch POSTed by a
+    sender thread, so that reading the pipe never waits on the network."""
     import queue
     import threading
 
     from psr_engine.tracing.otlp_http import Encoder, OtlpHttpExporter, resource_attributes
-    from psr_engine.tracing.shipping import read_frame
+    from psr_engine.tracing.shipping import pack
 
     exporter = OtlpHttpExporter(config, os.environ)
     encoder = Encoder(resource_attributes(config))
     bodies: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    size = BATCH_SIZES["max_export_batch_size"]
+    batch: list[Any] = []
 
-    def send() -> None:
+    def send(span: Any) -> None:
+        batch.append(pack(span))
+        if len(batch) >= size:
+            bodies.put(encoder.encode(batch))
+            batch.clear()
+
+    def post() -> None:
         while (body := bodies.get()) is not None:
             problem = exporter.export(body)
             if problem is not None and len(errors) < _MAX_ERRORS:
                 errors.append(problem)
 
-    sender = threading.Thread(target=send, name="psr-otlp-send", daemon=True)
+    sender = threading.Thread(target=post, name="psr-otlp-send", daemon=True)
     sender.start()
-    batch: list[Any] = []
     try:
-        while (records := read_frame(source)) is not None:
-            batch.extend(records)
-            if len(batch) >= BATCH_SIZES["max_export_batch_size"]:
-                bodies.put(encoder.encode(batch))
-                batch = []
+        _build(source, config, planned, send)
         if batch:
             bodies.put(encoder.encode(batch))
     finally:
@@ -120,20 +140,17 @@ def _export_otlp_http(config: TracingConfig, source: Any, errors: list[str]) -> 
     return not sender.is_alive()
 
 
-def _export_with_sdk(config: TracingConfig, source: Any, errors: list[str]) -> bool:
+def _export_with_sdk(
+    config: TracingConfig, planned: dict[str, Any], source: Any, errors: list[str]
+) -> bool:
     """gRPC, the console exporter, credential providers: the SDK's exporters, through a
     TracingManager and its batch processor."""
     from psr_engine.tracing.recorder import Handover
     from psr_engine.tracing.setup import TracingManager
-    from psr_engine.tracing.shipping import Unpacker, read_frame
 
     manager = TracingManager(config, batch_sizes=BATCH_SIZES)
     try:
-        handover = Handover(manager)
-        unpack = Unpacker()
-        while (records := read_frame(source)) is not None:
-            for record in records:
-                handover.send(unpack(record))
+        _build(source, config, planned, Handover(manager).send)
     finally:
         finished = manager.shutdown()
         errors.extend(manager.export_errors)

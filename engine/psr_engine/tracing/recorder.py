@@ -158,14 +158,26 @@ class SpanRecorder:
         kind: str = "internal",
         attributes: dict[str, Any],
         start_time: float | None = None,
+        span_id: int | None = None,
+        ids: tuple[SpanIds, Any] | None = None,
     ) -> OpenSpan:
         """A span under `parent`, or a trace's root (joining the config's parent carrier)
-        when None. `attributes` is taken as is, not copied: pass a fresh dict."""
+        when None. `attributes` is taken as is, not copied: pass a fresh dict. `span_id`:
+        the child's id, when it was drawn elsewhere (the engine's, for an attempt span its
+        process already carries); `ids`: a root's (SpanIds, parent) from root_ids()."""
         start = time.time_ns() if start_time is None else int(start_time * 1e9)
         if parent is not None:
             up = parent.context
-            ids = SpanIds(up.trace_id, self._span_id(), up.trace_flags, up.trace_state)
-            return OpenSpan(name, ids, up, kind, attributes, start)
+            own = SpanIds(
+                up.trace_id, span_id or self.new_span_id(), up.trace_flags, up.trace_state
+            )
+            return OpenSpan(name, own, up, kind, attributes, start)
+        own, remote = ids if ids is not None else self.root_ids()
+        return OpenSpan(name, own, remote, kind, attributes, start)
+
+    def root_ids(self) -> tuple[SpanIds, Any]:
+        """The ids of a new trace root and its parent: the config's parent carrier (or an
+        embedding application's active span), else none; sampled as the config says."""
         if self._config.parent:
             remote = self._root_parent
         else:
@@ -173,8 +185,7 @@ class SpanRecorder:
         trace_id = remote.trace_id if remote is not None else self._trace_id()
         sampled = root_sampled(self._config, trace_id, remote)
         state = remote.trace_state if remote is not None else None
-        ids = SpanIds(trace_id, self._span_id(), int(sampled), state)
-        return OpenSpan(name, ids, remote, kind, attributes, start)
+        return SpanIds(trace_id, self.new_span_id(), int(sampled), state), remote
 
     def add_event(
         self,
@@ -212,7 +223,7 @@ class SpanRecorder:
             trace_id = self._bits(128)
         return trace_id
 
-    def _span_id(self) -> int:
+    def new_span_id(self) -> int:
         span_id = self._bits(64)
         while not span_id:
             span_id = self._bits(64)

@@ -1,41 +1,47 @@
-"""The span shipper: a run's ended spans leave the engine's process for an exporter process
-(exporter_process.py), which imports the OpenTelemetry SDK and its OTLP exporter, turns them
-into ReadableSpans and exports them.
+"""The shipper: a run's traced events leave the engine's process for an exporter process
+(exporter_process.py), which builds the spans (spans.py), encodes and exports them.
 
-Why a process: importing and building the SDK and the OTLP/HTTP exporter costs ~0.13 s of
-CPU, and encoding spans ~20 us each, all holding the GIL the engine's event loop needs. In a
-process of its own that work runs on another core while the tasks run, and the engine pays
-only for turning each span into a tuple. W1 (1,000 tasks): +20% wall time in-process, a few
-percent this way (benchmarks/exec_bench.py --trace).
+Why a process: importing the OpenTelemetry SDK and an OTLP exporter costs ~0.1 s of CPU,
+building a span's attributes and encoding it ~20 us, all holding the GIL the engine's event
+loop needs, and W1's loop hands out the next task the moment one ends. In a process of its
+own that work runs on the other core; the engine pays for a tuple per event and an id per
+attempt. W1 (1,000 tasks): +20% wall time with the SDK in the engine, a few percent this way
+(benchmarks/exec_bench.py --trace).
 
 The wire: frames of a 4-byte big-endian length and a `marshal` payload on the process's
-stdin; the first frame is the TracingConfig, each further one a list of span records. EOF
-ends the run's spans: the process exports what is left and answers with one JSON line on its
-stdout, `{"finished": bool, "errors": [...]}`. marshal, not pickle: the records are plain
-str/int/float/bool/None, tuples, lists and dicts, and marshal is the fastest codec for those.
-The process runs in a session of its own (a Ctrl-C aimed at the run does not kill it before
-the last spans are out) and exits at EOF, so a killed engine still gets the spans it ended.
+stdin. The first frame is the TracingConfig and the plan's attributes of each task, each
+further one a list of event records: the event's fields, and the ids the engine gave the
+run span (run.started) or the attempt span (task.started). EOF ends the run: the process
+ends what is still open, exports what is left and answers with one JSON line on its stdout,
+`{"finished": bool, "errors": [...]}`. marshal, not pickle: records are plain values, and
+marshal is the fastest codec for those. The process runs in a session of its own (a Ctrl-C
+aimed at the run does not stop it before the last spans are out) and exits at EOF, so the
+spans of a killed engine still go out, marked incomplete where they had not ended.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import marshal
 import os
+import selectors
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from psr_engine.events.model import Event
 from psr_engine.tracing.config import TracingConfig
 from psr_engine.tracing.recorder import OpenSpan, SpanIds
 
-# Records wait in the engine until this many have ended or SHIP_EVERY_S has passed: fewer,
-# larger frames cost the engine less, and a long run still streams its spans out.
+# Records wait in the engine until this many are queued or SHIP_EVERY_S has passed: fewer,
+# larger frames cost the engine less, and a long run still streams its events out.
 SHIP_BATCH = 256
 SHIP_EVERY_S = 0.5
 _HEADER = 4
@@ -56,8 +62,72 @@ class ShipResult:
 # -- records ----------------------------------------------------------------------------
 
 
+def event_record(event: Event, ids: Any = None) -> tuple[Any, ...]:
+    """An event as the exporter process needs it (not its outputs or log path), and the ids
+    the engine drew: a root's (SpanIds, parent) or an attempt span's id."""
+    if isinstance(ids, tuple):
+        own, parent = ids
+        ids = (
+            (own.trace_id, own.span_id, own.trace_flags, _state_header(own.trace_state)),
+            None
+            if parent is None
+            else (parent.trace_id, parent.span_id, int(parent.trace_flags), parent.is_remote),
+        )
+    return (
+        event.type,
+        event.run_id,
+        event.workflow,
+        event.ts,
+        event.task,
+        event.attempt,
+        event.status,
+        event.reason,
+        event.exit_code,
+        event.duration_s,
+        event.cpu_user_s,
+        event.cpu_sys_s,
+        event.max_rss_bytes,
+        event.message,
+        event.data,
+        ids,
+    )
+
+
+_EVENT_FIELDS = (
+    "type",
+    "run_id",
+    "workflow",
+    "ts",
+    "task",
+    "attempt",
+    "status",
+    "reason",
+    "exit_code",
+    "duration_s",
+    "cpu_user_s",
+    "cpu_sys_s",
+    "max_rss_bytes",
+    "message",
+    "data",
+)
+
+
+def from_record(record: tuple[Any, ...]) -> tuple[Event, Any]:
+    """An event record back into the Event and the ids (SpanIds for a root's)."""
+    event = Event(**dict(zip(_EVENT_FIELDS, record[:-1], strict=True)))
+    ids = record[-1]
+    if isinstance(ids, (tuple, list)):
+        own, parent = ids
+        state = _trace_state(own[3])
+        remote = None
+        if parent is not None:
+            remote = SpanIds(parent[0], parent[1], parent[2], state, is_remote=parent[3])
+        ids = (SpanIds(own[0], own[1], own[2], state), remote)
+    return event, ids
+
+
 def pack(span: OpenSpan) -> tuple[Any, ...]:
-    """An ended span as a marshal-able record."""
+    """An ended span as the OTLP encoder's record (otlp_http.Encoder)."""
     ids = span.context
     parent = span.parent
     return (
@@ -78,48 +148,27 @@ def pack(span: OpenSpan) -> tuple[Any, ...]:
     )
 
 
-class Unpacker:
-    """Records back into OpenSpans. Parents are shared SpanIds (the run's for a thousand
-    tasks), so the SDK SpanContext each gets is made once."""
-
-    def __init__(self) -> None:
-        self._ids: dict[tuple[int, int], SpanIds] = {}
-        self._states: dict[str, Any] = {"": None}
-
-    def __call__(self, record: tuple[Any, ...]) -> OpenSpan:
-        (name, trace_id, span_id, flags, state, parent, kind, attributes, events) = record[:9]
-        start, end, error = record[9:]
-        trace_state = self._state(state)
-        ids = self._span_ids(trace_id, span_id, flags, trace_state, False)
-        up = None
-        if parent is not None:
-            up = self._span_ids(parent[0], parent[1], parent[2], trace_state, parent[3])
-        span = OpenSpan(name, ids, up, kind, attributes, start)
-        span.events = [tuple(e) for e in events]
-        span.end_time = end
-        span.error = error
-        return span
-
-    def _span_ids(
-        self, trace_id: int, span_id: int, flags: int, state: Any, remote: bool
-    ) -> SpanIds:
-        key = (trace_id, span_id)
-        ids = self._ids.get(key)
-        if ids is None:
-            ids = self._ids[key] = SpanIds(trace_id, span_id, flags, state, is_remote=remote)
-        return ids
-
-    def _state(self, header: str) -> Any:
-        state = self._states.get(header)
-        if state is None and header:
-            from opentelemetry.trace import TraceState
-
-            state = self._states[header] = TraceState.from_header([header])
-        return state
-
-
 def _state_header(state: Any) -> str:
     return str(state.to_header()) if state else ""
+
+
+def _trace_state(header: str) -> Any:
+    if not header:
+        return None
+    from opentelemetry.trace import TraceState
+
+    return TraceState.from_header([header])
+
+
+def _plain(value: Any) -> Any:
+    """A value marshal can write: containers kept, anything else as its str."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
 
 
 # -- frames -----------------------------------------------------------------------------
@@ -131,6 +180,23 @@ def config_payload(config: TracingConfig) -> dict[str, Any]:
 
 def config_from(payload: Mapping[str, Any]) -> TracingConfig:
     return TracingConfig(**payload)
+
+
+def encode_records_or(payload: Any) -> bytes:
+    """A frame of `payload`, as plain values if marshal cannot write it as it is."""
+    try:
+        return frame(payload)
+    except ValueError:
+        return frame(_plain(payload))
+
+
+def encode_records(records: list[tuple[Any, ...]]) -> bytes:
+    """A frame of records. An event's `data` may hold a value marshal cannot write (a
+    plug-in's object): then that record's data goes as plain values, the rest untouched."""
+    try:
+        return frame(records)
+    except ValueError:
+        return frame([(*r[:-2], _plain(r[-2]), r[-1]) for r in records])
 
 
 def frame(payload: Any) -> bytes:
@@ -166,9 +232,9 @@ def _read_exactly(source: IO[bytes], size: int) -> bytes | None:
 
 
 class SpanShipper:
-    """Starts the exporter process and streams it the spans `send` is given. `send` runs on
-    the event loop's thread and only packs and queues; a writer thread encodes and writes,
-    so a slow or stalled exporter never blocks the run.
+    """Starts the exporter process and streams it the event records `send` is given. `send`
+    runs on the event loop's thread and only queues; a writer thread encodes and writes, so
+    a slow or stalled exporter never blocks the run.
 
     The process may be started before the config is known (`SpanShipper()`, then
     `configure`): the CLI starts it first thing when the environment asks for tracing, so
@@ -176,9 +242,14 @@ class SpanShipper:
     that turned out unneeded go (one never discarded exits with the engine: EOF)."""
 
     def __init__(
-        self, config: TracingConfig | None = None, *, environ: Mapping[str, str] | None = None
+        self,
+        config: TracingConfig | None = None,
+        planned: Mapping[str, Any] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self._config = config
+        self._planned = dict(planned or {})
         self._configured = threading.Event()
         self._records: collections.deque[tuple[Any, ...]] = collections.deque()
         self._wake = threading.Event()
@@ -197,11 +268,13 @@ class SpanShipper:
         if config is not None:
             self._configured.set()
 
-    def configure(self, config: TracingConfig) -> None:
-        """The run's tracing config (sent first); once, before any span."""
+    def configure(self, config: TracingConfig, planned: Mapping[str, Any] | None = None) -> None:
+        """The run's tracing config and the plan's attributes of each task (sent first);
+        once, before any record."""
         if self._config is not None:
-            raise RuntimeError("the span shipper is configured already")
+            raise RuntimeError("the shipper is configured already")
         self._config = config
+        self._planned = dict(planned or {})
         self._configured.set()
 
     def discard(self) -> None:
@@ -210,58 +283,86 @@ class SpanShipper:
         if self._config is not None:
             return
         self._closing = True
-        self._configured.set()
-        self._wake.set()
-        self._writer.join()
-        if self._process.stdin is not None:
-            self._process.stdin.close()
+        self._configured.set()  # the writer sees no config and ends the stream
 
-    def send(self, span: OpenSpan) -> None:
-        self._records.append(pack(span))
+    def send(self, record: tuple[Any, ...]) -> None:
+        """An event record (event_record) for the exporter process."""
+        self._records.append(record)
         if len(self._records) >= SHIP_BATCH:
             self._wake.set()
 
-    def close(self) -> ShipResult:
-        """Ship what is left, end the stream and wait for the exporter process's answer:
-        config.close_timeout_s (the exporter's own limit for its last exports) and a grace
-        for the process to start, at most. Blocking: call it off the event loop."""
-        assert self._config is not None, "close() of a shipper never configured"
+    def finish(self) -> None:
+        """No more spans: ship the rest and end the stream, without waiting. The exporter
+        process then exports its last batch while the engine winds the run up (the otel
+        sink calls this at run.finished); close() waits for its answer."""
         self._closing = True
         self._wake.set()
-        timeout = self._config.close_timeout_s + CLOSE_GRACE_S
-        self._writer.join(timeout)
+
+    def close(self) -> ShipResult:
+        """finish(), then wait for the exporter process's answer: config.close_timeout_s
+        (the exporter's own limit for its last exports) and a grace for the process to
+        start, at most. Blocking: call it off the event loop."""
+        assert self._config is not None, "close() of a shipper never configured"
+        self.finish()
+        deadline = time.monotonic() + self._config.close_timeout_s + CLOSE_GRACE_S
+        self._writer.join(max(0.0, deadline - time.monotonic()))
         try:
-            out, _ = self._process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
+            out = self._answer_by(deadline)
+        except TimeoutError:
             self._process.kill()
-            self._process.communicate()
+            self._process.wait()
             return ShipResult(False, ["timed out"])
         result = _answer(out, self._process.returncode)
         if self._lost:
             result.errors.insert(0, self._lost)
         return result
 
+    def _answer_by(self, deadline: float) -> bytes:
+        """Everything the process writes to stdout until it exits, by `deadline`."""
+        stdout = self._process.stdout
+        assert stdout is not None
+        chunks = []
+        with selectors.DefaultSelector() as selector:
+            selector.register(stdout, selectors.EVENT_READ)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not selector.select(remaining):
+                    raise TimeoutError
+                chunk = os.read(stdout.fileno(), 1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        stdout.close()
+        try:
+            self._process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise TimeoutError from None
+        return b"".join(chunks)
+
     def _write(self) -> None:
         stdin = self._process.stdin
         assert stdin is not None
         self._configured.wait()
-        if self._config is None:
-            return  # discarded
         try:
-            _write_all(stdin, frame(config_payload(self._config)))
+            if self._config is None:
+                return  # discarded
+            start = {"config": config_payload(self._config), "planned": self._planned}
+            _write_all(stdin, encode_records_or(start))
             while True:
                 self._wake.wait(SHIP_EVERY_S)
                 self._wake.clear()
                 closing = self._closing  # read before draining: nothing is left behind
                 records = [self._records.popleft() for _ in range(len(self._records))]
                 if records:
-                    _write_all(stdin, frame(records))
+                    _write_all(stdin, encode_records(records))
                 if closing:
                     break
         except (OSError, ValueError) as error:
             self._lost = f"the exporter process stopped reading ({type(error).__name__})"
             self._records.clear()
-        # stdin stays open: close()'s communicate() closes it, which ends the stream.
+        finally:
+            with contextlib.suppress(OSError):
+                stdin.close()  # EOF: the end of the run
 
 
 def _write_all(stream: IO[bytes], data: bytes) -> None:

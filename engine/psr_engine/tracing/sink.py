@@ -1,44 +1,29 @@
-"""The otel sink: a run's events become one trace.
+"""The otel sink: a run's events become one trace (the span tree: spans.py).
 
-    RUN <workflow>                    the root; joins TRACEPARENT of the engine's environment
-    +-- gate <name>                   spec.gates, before any task
-    +-- <task>                        one per task instance, from its first start to its end
-    |   +-- <task> attempt 1          one per attempt; its process gets TRACEPARENT of it
-    |   +-- <task> attempt 2
-    +-- <workflow task>
-        +-- <workflow task>/<child>   sub-workflow tasks, under their parent task
-
-Spans are started and ended at the events' own times, so the tree is exact even though the
-sink only sees events. `emit` stays cheap: spans go through a SpanRecorder (plain records
-while open) and, once ended, to the exporter process (shipping.py), where opentelemetry's
-SDK turns them into ReadableSpans and exports them: the engine's process never imports it.
-A sink given a TracingManager hands its spans to that manager's processor instead.
+The engine's side is kept to what its processes need at once: the run's trace id and the
+sampling decision at run.started, an id for each attempt span at task.started (its process
+gets TRACEPARENT of it) and the traced events, forwarded as plain tuples to the exporter
+process (shipping.py). There a SpanBuilder makes the spans with those ids and the
+exporter sends them, so attribute building, encoding and export all run on another core.
+A sink given a TracingManager builds the spans here instead and hands them to its processor.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from psr_engine.events.model import Event
-from psr_engine.tracing import attributes as attrs
 from psr_engine.tracing import propagation
 from psr_engine.tracing.config import TracingConfig, resolve_config
-from psr_engine.tracing.recorder import OpenSpan, SpanRecorder
-from psr_engine.tracing.shipping import SpanShipper
+from psr_engine.tracing.recorder import OpenSpan, SpanIds, SpanRecorder
+from psr_engine.tracing.shipping import SpanShipper, event_record
+from psr_engine.tracing.spans import TRACED_EVENTS, SpanBuilder, planned_attributes
 
 if TYPE_CHECKING:
     from psr_engine.plan.model import Plan
     from psr_engine.tracing.setup import TracingManager
-
-
-@dataclass(slots=True)
-class _TaskSpans:
-    span: OpenSpan
-    attempt: OpenSpan | None = None  # the open attempt span, if any
-    attempts: int = 0
 
 
 class OtelSink:
@@ -64,23 +49,14 @@ class OtelSink:
         self._manager = manager
         self._environ = environ
         self._options = {k: v for k, v in options.items() if v is not None}
-        self._recorder: SpanRecorder | None = None
-        self._shipper: SpanShipper | None = None
         self._early = shipper  # an exporter process started before the config was known
-        self._run: OpenSpan | None = None
-        self._tasks: dict[str, _TaskSpans] = {}
-        self._gates: dict[str, OpenSpan] = {}
+        self._shipper: SpanShipper | None = None
+        self._builder: SpanBuilder | None = None  # with a manager: spans made here
+        # Forwarding (no manager): the ids the engine's processes and webhooks carry.
+        self._recorder: SpanRecorder | None = None
+        self._run: tuple[SpanIds, Any] | None = None
+        self._attempts: dict[str, OpenSpan] = {}
         self._planned_tasks: dict[str, Any] | None = None
-        self._handlers: dict[str, Callable[[Event], None]] = {
-            "run.started": self._run_started,
-            "run.finished": self._run_finished,
-            "gate.started": self._gate_started,
-            "gate.finished": self._gate_finished,
-            "task.started": self._task_started,
-            "task.retrying": self._task_retrying,
-            "task.finished": self._task_finished,
-            "task.skipped": self._task_finished,
-        }
 
     @property
     def manager(self) -> TracingManager | None:
@@ -101,32 +77,56 @@ class OtelSink:
             environ=self._environ,
             overrides=self._options,
         )
+        planned = planned_attributes(self._plan) if self._plan is not None else {}
         if self._early is not None:
             self._shipper, self._early = self._early, None
-            self._shipper.configure(self._config)
+            self._shipper.configure(self._config, planned)
         else:
-            self._shipper = SpanShipper(self._config, environ=self._environ)
+            self._shipper = SpanShipper(self._config, planned, environ=self._environ)
 
     async def start(self) -> None:
-        """Ready to record at once: spans the exporter process gets before it is ready
-        wait in its pipe. A sink given a manager records into that manager instead."""
+        """Ready at once: events the exporter process gets before it is ready wait in its
+        pipe. A sink given a manager builds spans into that manager instead."""
         if self._manager is not None:
-            self._recorder = self._manager.recorder()
+            self._builder = SpanBuilder(self._manager.recorder(), self._planned)
             return
         self.prepare()
         assert self._shipper is not None and self._config is not None
-        self._recorder = SpanRecorder(self._config, self._shipper.send)
+        self._recorder = SpanRecorder(self._config, _never)
 
     def emit(self, event: Event) -> None:
-        handler = self._handlers.get(event.type)
-        if handler is not None and self._recorder is not None:
-            handler(event)
+        kind = event.type
+        if kind not in TRACED_EVENTS:
+            return
+        if self._builder is not None:
+            self._builder.handle(event)
+            return
+        shipper, recorder = self._shipper, self._recorder
+        if shipper is None or recorder is None:
+            return
+        ids: Any = None
+        if kind == "task.started" and event.task is not None:
+            attempt = self._attempt_span(event.task, recorder)
+            if attempt is None:
+                return  # not sampled: ids for TRACEPARENT, nothing to export
+            ids = attempt.context.span_id
+        elif kind == "run.started":
+            self._run = ids = recorder.root_ids()
+        elif kind in ("task.finished", "task.skipped") and event.task is not None:
+            self._attempts.pop(event.task, None)
+        if self._run is not None and not self._run[0].trace_flags & 0x01:
+            return
+        shipper.send(event_record(event, ids))
+        if kind == "run.finished":
+            # The run's last event: the exporter process ends its spans and sends the last
+            # batch while the engine closes its other sinks, not after.
+            shipper.finish()
 
     async def aclose(self) -> None:
         import anyio
 
-        if self._recorder is not None:
-            self._end_open(None)
+        if self._builder is not None:
+            self._builder.end_open(None)
         if self._shipper is not None:
             result = await anyio.to_thread.run_sync(self._shipper.close)
             self._shipper = None
@@ -148,170 +148,46 @@ class OtelSink:
     def attempt_env(self, task_id: str, attempt: int) -> Mapping[str, str]:
         """TRACEPARENT/TRACESTATE of the attempt span opened by task.started: the scheduler
         adds them to the attempt's environment before spawning it."""
-        task = self._tasks.get(task_id)
-        if task is None or task.attempt is None:
-            return {}
-        return propagation.process_env(task.attempt)
+        if self._builder is not None:
+            span = self._builder.attempt_span(task_id)
+        else:
+            span = self._attempts.get(task_id)
+        return {} if span is None else propagation.process_env(span)
 
     def trace_headers(self) -> dict[str, str]:
         """W3C headers of the run span (empty before run.started): for outgoing HTTP calls
         made on the run's behalf, e.g. the webhook sink's POSTs."""
-        return propagation.carrier(self._run) if self._run is not None else {}
-
-    # -- run ----------------------------------------------------------------------------
-
-    def _run_started(self, event: Event) -> None:
-        assert self._recorder is not None
-        self._run = self._recorder.start(
-            attrs.run_span_name(event.workflow),
-            kind="server",
-            attributes=attrs.run_attributes(event),
-            start_time=event.ts,
-        )
-
-    def _run_finished(self, event: Event) -> None:
+        if self._builder is not None:
+            run = self._builder.run_span
+            return propagation.carrier(run) if run is not None else {}
         if self._run is None:
-            return
-        self._end_open(event.ts)
-        ending = attrs.run_end_attributes(event)
-        self._end(self._run, ending, event, result=ending[attrs.PIPELINE_RESULT])
-        self._run = None
-
-    # -- gates --------------------------------------------------------------------------
-
-    def _gate_started(self, event: Event) -> None:
-        assert self._recorder is not None and event.task is not None
-        gate = event.task.rpartition("/")[2]
-        self._gates[event.task] = self._recorder.start(
-            attrs.gate_span_name(gate),
-            parent=self._parent_of(event.task),
-            attributes=attrs.gate_attributes(event, gate=gate),
-            start_time=event.ts,
-        )
-
-    def _gate_finished(self, event: Event) -> None:
-        span = self._gates.pop(event.task or "", None)
-        if span is not None:
-            ending = attrs.gate_end_attributes(event)
-            self._end(span, ending, event, result=ending[attrs.TASK_RESULT])
-
-    # -- tasks --------------------------------------------------------------------------
-
-    def _task_started(self, event: Event) -> None:
-        assert self._recorder is not None and event.task is not None
-        task = self._tasks.get(event.task) or self._open_task(event)
-        number = event.attempt or task.attempts + 1
-        task.attempts = number
-        task.attempt = self._recorder.start(
-            attrs.attempt_span_name(event.task, number),
-            parent=task.span,
-            attributes=attrs.attempt_attributes(event, task_id=event.task, attempt=number),
-            start_time=event.ts,
-        )
-
-    def _task_retrying(self, event: Event) -> None:
-        task = self._tasks.get(event.task or "")
-        if task is None:
-            return
-        assert self._recorder is not None
-        attempt = event.attempt or task.attempts
-        self._end_attempt(task, event)
-        details: dict[str, Any] = {"psr.attempt": attempt}
-        if event.reason:
-            details["psr.reason"] = event.reason
-        if event.exit_code is not None:
-            details["psr.exit_code"] = event.exit_code
-        delay = (event.data or {}).get("delayS")
-        if delay is not None:
-            details["psr.retry.delay_s"] = float(delay)
-        self._recorder.add_event(task.span, "retry", details, timestamp=event.ts)
-
-    def _task_finished(self, event: Event) -> None:
-        assert event.task is not None
-        task = self._tasks.pop(event.task, None)
-        if task is None:
-            # Ended without starting (skipped, or cancelled while waiting): a point span,
-            # so every planned task shows in the trace with its result.
-            task = self._open_task(event)
-            del self._tasks[event.task]
-        self._end_attempt(task, event)
-        ending = attrs.task_end_attributes(event, attempts=task.attempts)
-        self._end(task.span, ending, event, result=ending[attrs.TASK_RESULT])
+            return {}
+        return propagation.carrier(OpenSpan("", self._run[0], None, "server", {}, 0))
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _open_task(self, event: Event) -> _TaskSpans:
-        assert self._recorder is not None and event.task is not None
-        span = self._recorder.start(
-            event.task,
-            parent=self._parent_of(event.task),
-            attributes=attrs.task_attributes(
-                event, task_id=event.task, planned=self._planned(event.task)
-            ),
-            start_time=event.ts,
-        )
-        task = _TaskSpans(span=span)
-        self._tasks[event.task] = task
-        return task
+    def _attempt_span(self, task_id: str, recorder: SpanRecorder) -> OpenSpan | None:
+        """The attempt's span as far as its process needs it: ids in the run's trace. A
+        plain record, never ended here (the exporter process makes the real one)."""
+        run = self._run
+        if run is None:  # a task event without run.started: a trace of its own
+            self._run = run = recorder.root_ids()
+        own = run[0]
+        ids = SpanIds(own.trace_id, recorder.new_span_id(), own.trace_flags, own.trace_state)
+        span = OpenSpan("", ids, None, "internal", {}, 0)
+        self._attempts[task_id] = span
+        return span if own.trace_flags & 0x01 else None
 
-    def _end_attempt(self, task: _TaskSpans, event: Event) -> None:
-        if task.attempt is None:
-            return
-        assert self._recorder is not None
-        ending = attrs.attempt_end_attributes(event)
-        if ending.get(attrs.ERROR_TYPE) == "timeout":
-            self._recorder.add_event(
-                task.attempt, "timeout", {"psr.attempt": task.attempts}, timestamp=event.ts
-            )
-        self._end(task.attempt, ending, event, result=ending[attrs.TASK_RESULT])
-        task.attempt = None
-
-    def _end(self, span: OpenSpan, ending: dict[str, Any], event: Event, *, result: str) -> None:
-        assert self._recorder is not None
-        error = None
-        if attrs.is_error(result):
-            error = event.reason or event.message or result
-        self._recorder.end(span, attributes=ending, error=error, end_time=event.ts)
-
-    def _parent_of(self, task_id: str) -> OpenSpan | None:
-        """A sub-workflow's task `etl/extract` (or gate `etl/code`) goes under the span of
-        task `etl`; the rest under the run. Matrix values may hold '/', so every split point
-        is tried, the longest known prefix first."""
-        cut = task_id.rfind("/")
-        while cut > 0:
-            parent = self._tasks.get(task_id[:cut])
-            if parent is not None:
-                return parent.span
-            cut = task_id.rfind("/", 0, cut)
-        return self._run
-
-    def _planned(self, task_id: str) -> dict[str, Any]:
+    def _planned(self, task_id: str) -> Mapping[str, Any]:
         if self._plan is None:
             return {}
         if self._planned_tasks is None:
-            self._planned_tasks = {t.id: t for t in (*self._plan.tasks, *self._plan.on_exit)}
-        task = self._planned_tasks.get(task_id)
-        return {} if task is None else attrs.planned_task_attributes(task)
-
-    def _end_open(self, ts: float | None) -> None:
-        """Spans still open when the run ends (the engine stopped before their events):
-        ended now, marked incomplete, so nothing is lost and nothing leaks."""
-        recorder = self._recorder
-        assert recorder is not None
-        for task in list(self._tasks.values())[::-1]:
-            if task.attempt is not None:
-                recorder.end(task.attempt, attributes=_INCOMPLETE, end_time=ts)
-            recorder.end(task.span, attributes=_INCOMPLETE, end_time=ts)
-        for span in self._gates.values():
-            recorder.end(span, attributes=_INCOMPLETE, end_time=ts)
-        self._tasks.clear()
-        self._gates.clear()
-        if ts is None and self._run is not None:
-            recorder.end(self._run, attributes=_INCOMPLETE)
-            self._run = None
+            self._planned_tasks = planned_attributes(self._plan)
+        return self._planned_tasks.get(task_id, {})
 
 
-_INCOMPLETE = {"psr.incomplete": True}
+def _never(span: OpenSpan) -> None:
+    raise AssertionError("the forwarding sink ends no span itself")
 
 
 def _require_sdk() -> None:

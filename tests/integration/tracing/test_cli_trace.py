@@ -74,9 +74,10 @@ def test_a_spec_that_turns_tracing_off_wins_over_the_environment(otlp_http, tmp_
     assert done.stderr == ""
 
 
-def test_spans_a_killed_engine_had_ended_still_reach_the_collector(otlp_http, tmp_path):
-    # The exporter process has a session of its own and exits at the end of its input:
-    # SIGKILL to the engine (no chance to close anything) loses only what was still open.
+def test_the_trace_of_a_killed_engine_still_reaches_the_collector(otlp_http, tmp_path):
+    # The exporter process has a session of its own and ends the run at the end of its
+    # input: after SIGKILL to the engine (no chance to close anything) it exports what
+    # ended and ends, marked incomplete, what was still open.
     (tmp_path / "workflow.yaml").write_text(
         "apiVersion: psr-engine/v1\nkind: Workflow\nmetadata: {name: killed}\n"
         "spec:\n  tasks:\n"
@@ -112,6 +113,11 @@ def test_spans_a_killed_engine_had_ended_still_reach_the_collector(otlp_http, tm
     while "first" not in {s.name for s in otlp_http.trace(trace_id)}:
         assert time.monotonic() < deadline, "the ended task's spans never arrived"
         time.sleep(0.1)
-    names = {s.name for s in otlp_http.trace(trace_id)}
-    assert {"first", "first attempt 1"} <= names
-    assert "RUN killed" not in names  # still open when the engine died
+    while "RUN killed" not in {s.name for s in otlp_http.trace(trace_id)}:
+        assert time.monotonic() < deadline, "the run's span never arrived"
+        time.sleep(0.1)
+    spans = {s.name: s for s in otlp_http.trace(trace_id)}
+    assert spans["first"].attributes["cicd.pipeline.task.run.result"] == "success"
+    assert "psr.incomplete" not in spans["first"].attributes
+    for still_open in ("second", "second attempt 1", "RUN killed"):
+        assert spans[still_open].attributes["psr.incomplete"] is True

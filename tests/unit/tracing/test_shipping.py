@@ -10,47 +10,58 @@ import sys
 
 import pytest
 
+from psr_engine.events.model import Event
 from psr_engine.tracing import TracingConfig, start_early
-from psr_engine.tracing.recorder import OpenSpan, SpanRecorder
+from psr_engine.tracing.recorder import SpanRecorder
 from psr_engine.tracing.shipping import (
     SpanShipper,
-    Unpacker,
     config_from,
     config_payload,
+    encode_records,
+    event_record,
     frame,
-    pack,
+    from_record,
     read_frame,
 )
 
-CI_PARENT = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+CI_PARENT = {
+    "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    "tracestate": "vendor=a",
+}
 
 
-def two_spans() -> list[OpenSpan]:
-    spans: list[OpenSpan] = []
-    recorder = SpanRecorder(TracingConfig(parent=CI_PARENT), spans.append)
-    run = recorder.start("RUN etl", kind="server", attributes={"a": 1}, start_time=1.0)
-    task = recorder.start("load", parent=run, attributes={"b": "x", "c": 0.5, "d": True})
-    recorder.add_event(task, "retry", {"psr.attempt": 1}, timestamp=2.0)
-    recorder.end(task, error="exit code 3", end_time=3.0)
-    recorder.end(run, end_time=4.0)
-    return spans
+def test_an_event_and_its_ids_come_out_of_the_pipe_as_they_went_in():
+    root = SpanRecorder(TracingConfig(parent=CI_PARENT), lambda span: None).root_ids()
+    started = Event("run.started", "r1", "etl", ts=1.5, data={"tasks": 2, "labels": {"a": 1}})
+    attempt = Event("task.started", "r1", "etl", ts=2.0, task="load", attempt=1)
+    finished = Event(
+        "task.finished", "r1", "etl", task="load", status="failed", exit_code=3, cpu_user_s=0.1
+    )
+    records = [event_record(started, root), event_record(attempt, 77), event_record(finished)]
+    back = [from_record(r) for r in read_frame(io.BytesIO(encode_records(records)))]
+    assert [event for event, _ in back] == [started, attempt, finished]
+    (own, parent), span_id, nothing = (ids for _, ids in back)
+    assert (own.trace_id, own.span_id, own.trace_flags) == (
+        root[0].trace_id,
+        root[0].span_id,
+        root[0].trace_flags,
+    )
+    assert own.trace_state.to_header() == "vendor=a"
+    # The run joined the CI job's trace: its parent is the remote span of TRACEPARENT.
+    assert parent.is_remote and parent.span_id == 0x00F067AA0BA902B7
+    assert (span_id, nothing) == (77, None)
 
 
-def test_a_span_comes_out_of_the_pipe_as_it_went_in():
-    task, run = two_spans()
-    stream = io.BytesIO(frame([pack(task), pack(run)]))
-    unpack = Unpacker()
-    back = [unpack(record) for record in read_frame(stream)]
-    assert read_frame(stream) is None
-    for before, after in zip((task, run), back, strict=True):
-        for field in ("name", "kind", "attributes", "start_time", "end_time", "error"):
-            assert getattr(after, field) == getattr(before, field)
-        assert after.events == before.events
-        assert after.context.span_id == before.context.span_id
-        assert after.context.trace_id == before.context.trace_id
-    # The run joined the CI job's trace: its parent is remote; the task's is the run.
-    assert back[1].parent.is_remote and back[1].parent.span_id == 0x00F067AA0BA902B7
-    assert back[0].parent.span_id == run.context.span_id and not back[0].parent.is_remote
+def test_event_data_marshal_cannot_write_goes_as_plain_values():
+    class Odd:
+        def __str__(self) -> str:
+            return "odd"
+
+    event = Event("run.started", "r1", "etl", data={"labels": {"team": Odd()}, "n": (1, 2)})
+    ((back, _),) = [
+        from_record(r) for r in read_frame(io.BytesIO(encode_records([event_record(event)])))
+    ]
+    assert back.data == {"labels": {"team": "odd"}, "n": [1, 2]}
 
 
 def test_the_config_survives_the_pipe():
@@ -73,8 +84,7 @@ def test_an_exporter_process_nobody_configures_exits_when_discarded():
 def test_an_exporter_that_cannot_start_says_why_and_prints_no_traceback():
     config = TracingConfig(endpoint="ftp://collector/v1/traces", close_timeout_s=5.0)
     shipper = SpanShipper(config)
-    for span in two_spans():
-        shipper.send(span)
+    shipper.send(event_record(Event("run.started", "r1", "etl")))
     result = shipper.close()
     assert not result.finished
     assert result.errors == ["ValueError: not an http(s) URL: 'ftp://collector/v1/traces'"]
@@ -83,12 +93,15 @@ def test_an_exporter_that_cannot_start_says_why_and_prints_no_traceback():
 def test_the_console_exporter_goes_through_the_sdk_in_the_exporter_process():
     # The process's stderr is the run's; here a pipe, to read what the exporter printed.
     program = (
+        "from psr_engine.events.model import Event\n"
         "from psr_engine.tracing import TracingConfig\n"
-        "from psr_engine.tracing.shipping import SpanShipper\n"
+        "from psr_engine.tracing.shipping import SpanShipper, event_record\n"
         "from psr_engine.tracing.recorder import SpanRecorder\n"
-        "shipper = SpanShipper(TracingConfig(exporter='console'))\n"
-        "recorder = SpanRecorder(TracingConfig(), shipper.send)\n"
-        "recorder.end(recorder.start('RUN etl', attributes={'a': 1}))\n"
+        "config = TracingConfig(exporter='console')\n"
+        "shipper = SpanShipper(config)\n"
+        "root = SpanRecorder(config, print).root_ids()\n"
+        "shipper.send(event_record(Event('run.started', 'r1', 'etl'), root))\n"
+        "shipper.send(event_record(Event('run.finished', 'r1', 'etl', status='succeeded')))\n"
         "print(shipper.close())\n"
     )
     done = subprocess.run(
