@@ -145,8 +145,8 @@ def main() -> None:
     parser.add_argument(
         "--pairs",
         type=int,
-        default=10,
-        help="on/off pairs for --history and --trace (default 10)",
+        default=20,
+        help="on/off pairs for --history and --trace (default 20)",
     )
     args = parser.parse_args()
     w1 = 300 if args.quick else 1000

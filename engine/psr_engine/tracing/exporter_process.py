@@ -112,7 +112,7 @@ def _export_otlp_http(
     exporter = OtlpHttpExporter(config, os.environ)
     encoder = Encoder(resource_attributes(config))
     bodies: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-    size = BATCH_SIZES["max_export_batch_size"]
+    size = _batch_size(os.environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"))
     batch: list[Any] = []
 
     def send(span: Any) -> None:
@@ -155,6 +155,16 @@ def _export_with_sdk(
         finished = manager.shutdown()
         errors.extend(manager.export_errors)
     return finished
+
+
+def _batch_size(raw: str | None) -> int:
+    """OTEL_BSP_MAX_EXPORT_BATCH_SIZE if it is a positive number (as the SDK reads it), else
+    the SDK's default."""
+    try:
+        size = int(raw) if raw else 0
+    except ValueError:
+        size = 0
+    return size if size > 0 else BATCH_SIZES["max_export_batch_size"]
 
 
 def _drain(source: Any) -> None:
