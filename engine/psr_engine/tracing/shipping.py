@@ -287,6 +287,8 @@ class SpanShipper:
 
     def send(self, record: tuple[Any, ...]) -> None:
         """An event record (event_record) for the exporter process."""
+        if self._lost is not None:
+            return  # the process stopped reading: nothing would take it
         self._records.append(record)
         if len(self._records) >= SHIP_BATCH:
             self._wake.set()

@@ -107,9 +107,7 @@ class OtelSink:
         ids: Any = None
         if kind == "task.started" and event.task is not None:
             attempt = self._attempt_span(event.task, recorder)
-            if attempt is None:
-                return  # not sampled: ids for TRACEPARENT, nothing to export
-            ids = attempt.context.span_id
+            ids = None if attempt is None else attempt.context.span_id
         elif kind == "run.started":
             self._run = ids = recorder.root_ids()
         elif kind in ("task.finished", "task.skipped") and event.task is not None:
@@ -168,10 +166,12 @@ class OtelSink:
 
     def _attempt_span(self, task_id: str, recorder: SpanRecorder) -> OpenSpan | None:
         """The attempt's span as far as its process needs it: ids in the run's trace. A
-        plain record, never ended here (the exporter process makes the real one)."""
+        plain record, never ended here (the exporter process makes the real one). None
+        before run.started (the exporter process then draws the ids; nothing propagates)
+        and when the trace is not sampled (its ids still propagate)."""
         run = self._run
-        if run is None:  # a task event without run.started: a trace of its own
-            self._run = run = recorder.root_ids()
+        if run is None:
+            return None
         own = run[0]
         ids = SpanIds(own.trace_id, recorder.new_span_id(), own.trace_flags, own.trace_state)
         span = OpenSpan("", ids, None, "internal", {}, 0)
