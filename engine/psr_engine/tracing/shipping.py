@@ -256,10 +256,10 @@ class SpanShipper:
         self._closing = False
         self._lost: str | None = None
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "psr_engine.tracing.exporter_process"],
+            _exporter_command(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env=_exporter_environ(os.environ if environ is None else environ),
+            env=dict(os.environ if environ is None else environ),
             start_new_session=True,
             bufsize=0,  # unbuffered: close() never waits on a flush into a full pipe
         )
@@ -384,12 +384,23 @@ def _answer(out: bytes, returncode: int) -> ShipResult:
     return ShipResult(False, [f"the exporter process exited with {returncode}"])
 
 
-def _exporter_environ(given: Mapping[str, str]) -> dict[str, str]:
-    """The engine's environment (the OTEL_* settings the exporter reads itself, such as
-    certificates, compression and timeouts, stay in force), with psr_engine importable the
-    way it is here, installed or not."""
-    environ = dict(given)
-    root = str(Path(__file__).resolve().parents[2])
-    paths = [root, *filter(None, environ.get("PYTHONPATH", "").split(os.pathsep))]
-    environ["PYTHONPATH"] = os.pathsep.join(paths)
-    return environ
+# Isolated (-I): no PYTHON* variables, no current folder on sys.path (a user's repository
+# may hold a json.py); instead exactly the engine's own sys.path, so the exporter imports
+# the same psr_engine and opentelemetry the engine would, installed, editable or from source.
+_BOOT = (
+    "import sys, json; sys.path[:] = json.loads(sys.argv[1]); "
+    "from psr_engine.tracing.exporter_process import main; main()"
+)
+
+
+def _exporter_command() -> list[str]:
+    """The exporter process's command line. Its environment is the engine's: the OTEL_*
+    settings the exporter reads itself (timeouts, compression, certificates) stay in force."""
+    root = str(Path(__file__).resolve().parents[2])  # the folder psr_engine is in
+    here = os.getcwd()
+    # `python -m psr_engine` puts the current folder first: left out, unless psr_engine is
+    # imported from there.
+    paths = [p for p in sys.path if p and os.path.isabs(p) and (p != here or p == root)]
+    if root not in paths:
+        paths.append(root)
+    return [sys.executable, "-I", "-c", _BOOT, json.dumps(paths)]

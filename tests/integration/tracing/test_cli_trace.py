@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,25 @@ def test_the_trace_of_a_killed_engine_still_reaches_the_collector(otlp_http, tmp
     assert "psr.incomplete" not in spans["first"].attributes
     for still_open in ("second", "second attempt 1", "RUN killed"):
         assert spans[still_open].attributes["psr.incomplete"] is True
+
+
+def test_a_module_in_the_workflows_folder_does_not_shadow_the_exporters(otlp_http, tmp_path):
+    # The exporter process runs isolated (-I) on the engine's own sys.path: a json.py next
+    # to the manifest is the user's business, not the exporter's. (`psr-engine`, the
+    # console script, as users run it: `python -m` would put the folder on the engine's
+    # own path.)
+    (tmp_path / "workflow.yaml").write_text(WORKFLOW)
+    (tmp_path / "json.py").write_text("raise SystemExit('a json.py of the user was imported')\n")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "psr-engine"), "apply", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**base, "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_http.endpoint},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "warning" not in done.stderr and "json.py" not in done.stderr
+    trace_id = (tmp_path / "seen.txt").read_text().split("-")[1]
+    assert "RUN cli-traced" in {s.name for s in otlp_http.trace(trace_id)}
