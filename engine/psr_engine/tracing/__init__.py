@@ -39,7 +39,7 @@ __all__ = [
 
 
 def start_early(*, force: bool = False, environ: Mapping[str, str] | None = None) -> Any:
-    """An exporter process (a SpanShipper) started before the plan is compiled, when the
+    """An exporter process (a EventShipper) started before the plan is compiled, when the
     environment or `--trace` already asks for tracing; None otherwise. It loads its
     libraries meanwhile, on a core the compiling engine leaves idle. Hand it to
     build_sink, which uses or discards it."""
@@ -51,9 +51,9 @@ def start_early(*, force: bool = False, environ: Mapping[str, str] | None = None
 
     if importlib.util.find_spec("opentelemetry.sdk") is None:
         return None  # the sink's own start reports what is missing
-    from psr_engine.tracing.shipping import SpanShipper
+    from psr_engine.tracing.shipping import EventShipper
 
-    return SpanShipper(environ=environ)
+    return EventShipper(environ=environ)
 
 
 def build_sink(

@@ -1,11 +1,11 @@
-"""SpanRecorder: the sink's lean path to spans. A span is held as a plain record while open
-and, when it ends, handed to a destination: the span shipper (to the exporter process, the
-CLI's path, see shipping.py) or a TracingManager's span processor in this process (Handover:
-for embedders and tests that bring their own manager).
+"""SpanRecorder: the lean path to spans. A span is held as a plain record while open and,
+when it ends, handed to a destination: in the exporter process, the OTLP encoder's batch or
+the SDK's span processor (Handover); in the engine, a TracingManager's processor for a sink
+given one. The engine's forwarding sink uses it only to draw ids (root_ids, new_span_id).
 
 Why not the SDK's `tracer.start_span`: every live SDK span costs a sampler call, context
-look-ups, locks and attribute cleaning (BoundedAttributes) on the event loop's thread, about
-80 us a span, paid twice a task. Here the sampler decides once for a trace's root and its
+look-ups, locks and attribute cleaning (BoundedAttributes), about 80 us a span, paid twice a
+task. Here the sampler decides once for a trace's root and its
 descendants take that decision from their parent, as the parentbased samplers do (and as
 always_on, always_off and traceidratio, keyed on the trace id, decide the same anyway).
 Attributes are the plain dicts attributes.py builds: str, bool, int and float values only,
@@ -14,8 +14,8 @@ get no `on_start`, which the batch and simple processors ignore).
 
 Why ids and sampling are done here, without opentelemetry: the recorder works from the
 TracingConfig alone (W3C ids drawn as the SDK's RandomIdGenerator draws them, root decisions
-as the SDK's samplers make them), so spans and TRACEPARENT exist at once and the engine's
-process never has to import the SDK.
+as the SDK's samplers make them), so TRACEPARENT exists at once and the engine's process
+never has to import the SDK.
 """
 
 from __future__ import annotations

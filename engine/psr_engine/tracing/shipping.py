@@ -231,12 +231,12 @@ def _read_exactly(source: IO[bytes], size: int) -> bytes | None:
 # -- the engine's side ------------------------------------------------------------------
 
 
-class SpanShipper:
+class EventShipper:
     """Starts the exporter process and streams it the event records `send` is given. `send`
     runs on the event loop's thread and only queues; a writer thread encodes and writes, so
     a slow or stalled exporter never blocks the run.
 
-    The process may be started before the config is known (`SpanShipper()`, then
+    The process may be started before the config is known (`EventShipper()`, then
     `configure`): the CLI starts it first thing when the environment asks for tracing, so
     that it loads its libraries while the engine compiles the plan. `discard` lets one
     that turned out unneeded go (one never discarded exits with the engine: EOF)."""

@@ -18,7 +18,7 @@ from psr_engine.events.model import Event
 from psr_engine.tracing import propagation
 from psr_engine.tracing.config import TracingConfig, resolve_config
 from psr_engine.tracing.recorder import OpenSpan, SpanIds, SpanRecorder
-from psr_engine.tracing.shipping import SpanShipper, event_record
+from psr_engine.tracing.shipping import EventShipper, event_record
 from psr_engine.tracing.spans import TRACED_EVENTS, SpanBuilder, planned_attributes
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class OtelSink:
     """Events as OpenTelemetry spans. Give it the Plan (kind, resources and retry limits of
     tasks go on their spans) or at least the tracing config; manifest sink options
     (`endpoint`, `protocol`, `headers`) override spec.tracing's. `shipper`: an exporter
-    process started early (see SpanShipper) for this sink to use."""
+    process started early (see EventShipper) for this sink to use."""
 
     name = "otel"
 
@@ -41,7 +41,7 @@ class OtelSink:
         config: TracingConfig | None = None,
         manager: TracingManager | None = None,
         environ: Mapping[str, str] | None = None,
-        shipper: SpanShipper | None = None,
+        shipper: EventShipper | None = None,
         **options: Any,
     ) -> None:
         self._plan = plan
@@ -50,7 +50,7 @@ class OtelSink:
         self._environ = environ
         self._options = {k: v for k, v in options.items() if v is not None}
         self._early = shipper  # an exporter process started before the config was known
-        self._shipper: SpanShipper | None = None
+        self._shipper: EventShipper | None = None
         self._builder: SpanBuilder | None = None  # with a manager: spans made here
         # Forwarding (no manager): the ids the engine's processes and webhooks carry.
         self._recorder: SpanRecorder | None = None
@@ -82,7 +82,7 @@ class OtelSink:
             self._shipper, self._early = self._early, None
             self._shipper.configure(self._config, planned)
         else:
-            self._shipper = SpanShipper(self._config, planned, environ=self._environ)
+            self._shipper = EventShipper(self._config, planned, environ=self._environ)
 
     async def start(self) -> None:
         """Ready at once: events the exporter process gets before it is ready wait in its

@@ -14,7 +14,7 @@ from psr_engine.events.model import Event
 from psr_engine.tracing import TracingConfig, start_early
 from psr_engine.tracing.recorder import SpanRecorder
 from psr_engine.tracing.shipping import (
-    SpanShipper,
+    EventShipper,
     config_from,
     config_payload,
     encode_records,
@@ -76,14 +76,14 @@ def test_a_stream_cut_inside_a_frame_is_an_error_not_a_short_read():
 
 
 def test_an_exporter_process_nobody_configures_exits_when_discarded():
-    shipper = SpanShipper()
+    shipper = EventShipper()
     shipper.discard()
     assert shipper._process.wait(timeout=30) == 0
 
 
 def test_an_exporter_that_cannot_start_says_why_and_prints_no_traceback():
     config = TracingConfig(endpoint="ftp://collector/v1/traces", close_timeout_s=5.0)
-    shipper = SpanShipper(config)
+    shipper = EventShipper(config)
     shipper.send(event_record(Event("run.started", "r1", "etl")))
     result = shipper.close()
     assert not result.finished
@@ -95,10 +95,10 @@ def test_the_console_exporter_goes_through_the_sdk_in_the_exporter_process():
     program = (
         "from psr_engine.events.model import Event\n"
         "from psr_engine.tracing import TracingConfig\n"
-        "from psr_engine.tracing.shipping import SpanShipper, event_record\n"
+        "from psr_engine.tracing.shipping import EventShipper, event_record\n"
         "from psr_engine.tracing.recorder import SpanRecorder\n"
         "config = TracingConfig(exporter='console')\n"
-        "shipper = SpanShipper(config)\n"
+        "shipper = EventShipper(config)\n"
         "root = SpanRecorder(config, print).root_ids()\n"
         "shipper.send(event_record(Event('run.started', 'r1', 'etl'), root))\n"
         "shipper.send(event_record(Event('run.finished', 'r1', 'etl', status='succeeded')))\n"
@@ -115,6 +115,6 @@ def test_tracing_asked_for_by_the_environment_starts_the_exporter_before_the_pla
     assert start_early(environ={}) is None
     assert start_early(environ={"OTEL_SDK_DISABLED": "true"}, force=True) is None
     early = start_early(environ={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
-    assert isinstance(early, SpanShipper)
+    assert isinstance(early, EventShipper)
     early.discard()
     assert early._process.wait(timeout=30) == 0

@@ -16,7 +16,7 @@ RUN = "20261126-134511-a3f9c2"
 
 
 class Recording:
-    """Stands in for SpanShipper: keeps what the sink sends."""
+    """Stands in for EventShipper: keeps what the sink sends."""
 
     def __init__(self) -> None:
         self.records: list[Any] = []
