@@ -121,6 +121,10 @@ class _Builder:
 
     def check(self, manifest: Manifest, spec: Mapping[str, Any]) -> None:
         """Whole-document rules the schema cannot express."""
+        for secret in manifest.secrets:
+            self.check_plugin("secrets", secret.provider, ("spec", "secrets", secret.name))
+        for index, sink in enumerate(manifest.sinks):
+            self.check_plugin("sinks", sink.type, ("spec", "sinks", index))
         declared = {secret.name for secret in manifest.secrets}
         every = (*manifest.tasks, *manifest.on_exit)
         for task in every:
@@ -135,6 +139,30 @@ class _Builder:
                     f"onExit task {name!r} has the name of a task in spec.tasks",
                     "task names must be unique across tasks and onExit",
                 )
+
+    def check_plugin(self, group: str, name: str, path: JsonPath) -> None:
+        """A secret provider or sink type the schema cannot list (plug-ins add names): one
+        that is not registered here but is close to a known name is a typo, caught with its
+        line; any other is taken as a plug-in's (a lint job need not install every plug-in;
+        `apply` says so if it is missing). Entry points are read only for a name that is
+        not built in."""
+        from psr_engine import plugins
+        from psr_engine.manifest.schema import suggest
+
+        if name in plugins.BUILTIN[group]:
+            return
+        known = plugins.names(group)
+        close = None if name in known else suggest(name, known)
+        if close is None:
+            return
+        what = {"secrets": "secret provider", "sinks": "sink type"}[group]
+        field = "provider" if group == "secrets" else "type"
+        self.report(
+            (*path, field),
+            f"unknown {what} {name!r}",
+            f"did you mean {close!r}? known: {', '.join(known)} (plug-ins add theirs under "
+            f"the entry-point group psr_engine.{group})",
+        )
 
     def check_secrets(self, task: TaskSpec, declared: set[str], path: JsonPath) -> None:
         from psr_engine.manifest.schema import suggest
