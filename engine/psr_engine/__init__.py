@@ -7,8 +7,7 @@ needs, are imported on first use.
 
 from __future__ import annotations
 
-from importlib import import_module
-
+from psr_engine._lazy import attribute_loader
 from psr_engine._version import __version__ as __version__
 
 # name -> module that defines it
@@ -30,13 +29,7 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(["__version__", *_LAZY])
 
 
-def __getattr__(name: str) -> object:  # no `typing` import: it costs start-up
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'psr_engine' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = attribute_loader(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -73,7 +73,13 @@ def test_version_loads_nothing_heavy_and_only_the_cli_entry_of_the_package():
         "with contextlib.redirect_stdout(io.StringIO()): main(['--version'])"
     )
     ours = [m for m in modules if m.startswith("psr_engine")]
-    assert ours == ["psr_engine", "psr_engine._version", "psr_engine.cli", "psr_engine.cli.app"]
+    assert ours == [
+        "psr_engine",
+        "psr_engine._lazy",
+        "psr_engine._version",
+        "psr_engine.cli",
+        "psr_engine.cli.app",
+    ]
     assert not [m for m in modules if m.split(".")[0] in HEAVY]
 
 
@@ -81,5 +87,6 @@ def test_importing_the_package_is_free():
     modules = _modules_after("import psr_engine")
     assert [m for m in modules if m.startswith("psr_engine")] == [
         "psr_engine",
+        "psr_engine._lazy",
         "psr_engine._version",
     ]

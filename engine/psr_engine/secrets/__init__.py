@@ -8,9 +8,9 @@ names load lazily (PEP 562): importing this package costs nothing.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from psr_engine._lazy import attribute_loader
 from psr_engine.plugins import BUILTIN
 
 if TYPE_CHECKING:
@@ -58,13 +58,7 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(["PROVIDERS", "load_provider", *_LAZY])
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'psr_engine.secrets' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = attribute_loader(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

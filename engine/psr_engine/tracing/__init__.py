@@ -8,8 +8,9 @@ run without tracing never loads it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from psr_engine._lazy import attribute_loader
 
 if TYPE_CHECKING:
     from psr_engine.plan.model import Plan
@@ -93,10 +94,4 @@ def build_sink(
             early.discard()
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'psr_engine.tracing' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = attribute_loader(__name__, _LAZY, globals())

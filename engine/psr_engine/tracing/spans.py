@@ -19,25 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
-from psr_engine.events.model import Event
+from psr_engine.events.model import Event, EventType
 from psr_engine.tracing import attributes as attrs
 from psr_engine.tracing.recorder import OpenSpan, SpanRecorder
 
-# The events that make or end spans; the sink forwards only these.
-TRACED_EVENTS = frozenset(
-    {
-        "run.started",
-        "run.finished",
-        "gate.started",
-        "gate.finished",
-        "task.started",
-        "task.retrying",
-        "task.finished",
-        "task.skipped",
-    }
-)
+# The events that make or end spans, which the sink forwards: all but the lines tasks print.
+TRACED_EVENTS = frozenset(get_args(EventType)) - {"task.log"}
 
 
 @dataclass(slots=True)
