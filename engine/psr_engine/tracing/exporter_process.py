@@ -1,12 +1,14 @@
-"""The exporter process: `python -m psr_engine.tracing.exporter_process`, started by the span
-shipper (shipping.py) for one run. Reads the TracingConfig and then span records from stdin,
-exports them through a TracingManager (the OpenTelemetry SDK's batch processor and the
-configured exporter), and at EOF exports what is left and answers on stdout with one JSON
-line: `{"finished": bool, "errors": [...]}`.
+"""The exporter process, started by the shipper (shipping.py) for one run, isolated (-I) on
+the engine's sys.path. Reads the TracingConfig and the plan's task attributes, then the
+run's event records, from stdin; builds the spans (spans.py) with the ids the engine drew;
+exports them: OTLP/HTTP through otlp_http.py, gRPC and the console exporter through a
+TracingManager (the SDK's batch processor and exporters). At EOF it ends what is still open,
+exports what is left and answers on stdout with one JSON line:
+`{"finished": bool, "errors": [...]}`.
 
 Nothing it does reaches the run's console but the console exporter's output (stderr, as in
-the engine): the SDK's log records (a refused connection, a retry) become `errors`, which the
-engine turns into its one warning line.
+the engine): failed exports and the SDK's log records (a refused connection, a retry) become
+`errors`, which the engine turns into its one warning line.
 """
 
 from __future__ import annotations
