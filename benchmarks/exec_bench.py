@@ -85,15 +85,13 @@ def engine_time(
     n: int,
     chain: bool,
     repeat: int,
-    extra: str = "",
-    env: dict[str, str] | None = None,
 ) -> float:
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "workflow.yaml").write_text(manifest(n, chain, extra=extra))
+    (folder / "workflow.yaml").write_text(manifest(n, chain))
     argv = [sys.executable, "-m", "psr_engine", "apply", "-q"]
-    timed(argv, str(folder), env)  # warms the plan cache
-    return statistics.median(timed(argv, str(folder), env) for _ in range(repeat))
+    timed(argv, str(folder))  # warms the plan cache
+    return statistics.median(timed(argv, str(folder)) for _ in range(repeat))
 
 
 def baseline_time(root: Path, code: str, n: int, chain: bool, repeat: int) -> float:

@@ -22,8 +22,10 @@ def traceparent(span_context: Any) -> str:
 
 
 def carrier(span: Any) -> dict[str, str]:
-    """The W3C headers of a span: `traceparent`, and `tracestate` when it has one."""
-    context = span.get_span_context()
+    """The W3C headers of a span, or of its context (a SpanIds or SpanContext: the engine's
+    forwarding sink holds ids, not spans): `traceparent`, and `tracestate` when it has one."""
+    getter = getattr(span, "get_span_context", None)
+    context = span if getter is None else getter()
     if not context.is_valid:
         return {}
     headers = {"traceparent": traceparent(context)}

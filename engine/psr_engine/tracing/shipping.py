@@ -182,21 +182,14 @@ def config_from(payload: Mapping[str, Any]) -> TracingConfig:
     return TracingConfig(**payload)
 
 
-def encode_records_or(payload: Any) -> bytes:
-    """A frame of `payload`, as plain values if marshal cannot write it as it is."""
+def encode_records(payload: Any) -> bytes:
+    """A frame of `payload` (the opening dict, or a list of event records). An event's `data`
+    may hold a value marshal cannot write (a plug-in's object): then the frame goes as plain
+    values (containers kept, anything else as its str)."""
     try:
         return frame(payload)
     except ValueError:
         return frame(_plain(payload))
-
-
-def encode_records(records: list[tuple[Any, ...]]) -> bytes:
-    """A frame of records. An event's `data` may hold a value marshal cannot write (a
-    plug-in's object): then that record's data goes as plain values, the rest untouched."""
-    try:
-        return frame(records)
-    except ValueError:
-        return frame([(*r[:-2], _plain(r[-2]), r[-1]) for r in records])
 
 
 def frame(payload: Any) -> bytes:
@@ -349,7 +342,7 @@ class EventShipper:
             if self._config is None:
                 return  # discarded
             start = {"config": config_payload(self._config), "planned": self._planned}
-            _write_all(stdin, encode_records_or(start))
+            _write_all(stdin, encode_records(start))
             while True:
                 self._wake.wait(SHIP_EVERY_S)
                 self._wake.clear()

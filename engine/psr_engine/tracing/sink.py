@@ -55,7 +55,7 @@ class OtelSink:
         # Forwarding (no manager): the ids the engine's processes and webhooks carry.
         self._recorder: SpanRecorder | None = None
         self._run: tuple[SpanIds, Any] | None = None
-        self._attempts: dict[str, OpenSpan] = {}
+        self._attempts: dict[str, SpanIds] = {}
         self._planned_tasks: dict[str, Any] | None = None
 
     @property
@@ -106,8 +106,8 @@ class OtelSink:
             return
         ids: Any = None
         if kind == "task.started" and event.task is not None:
-            attempt = self._attempt_span(event.task, recorder)
-            ids = None if attempt is None else attempt.context.span_id
+            attempt = self._attempt_ids(event.task, recorder)
+            ids = None if attempt is None else attempt.span_id
         elif kind == "run.started":
             self._run = ids = recorder.root_ids()
         elif kind in ("task.finished", "task.skipped") and event.task is not None:
@@ -147,7 +147,7 @@ class OtelSink:
         """TRACEPARENT/TRACESTATE of the attempt span opened by task.started: the scheduler
         adds them to the attempt's environment before spawning it."""
         if self._builder is not None:
-            span = self._builder.attempt_span(task_id)
+            span: Any = self._builder.attempt_span(task_id)
         else:
             span = self._attempts.get(task_id)
         return {} if span is None else propagation.process_env(span)
@@ -158,25 +158,22 @@ class OtelSink:
         if self._builder is not None:
             run = self._builder.run_span
             return propagation.carrier(run) if run is not None else {}
-        if self._run is None:
-            return {}
-        return propagation.carrier(OpenSpan("", self._run[0], None, "server", {}, 0))
+        return {} if self._run is None else propagation.carrier(self._run[0])
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _attempt_span(self, task_id: str, recorder: SpanRecorder) -> OpenSpan | None:
-        """The attempt's span as far as its process needs it: ids in the run's trace. A
-        plain record, never ended here (the exporter process makes the real one). None
-        before run.started (the exporter process then draws the ids; nothing propagates)
-        and when the trace is not sampled (its ids still propagate)."""
+    def _attempt_ids(self, task_id: str, recorder: SpanRecorder) -> SpanIds | None:
+        """The attempt span's ids in the run's trace, as far as its process needs them (the
+        exporter process makes the span). None before run.started (the exporter process
+        then draws the ids; nothing propagates) and when the trace is not sampled (the ids
+        still propagate)."""
         run = self._run
         if run is None:
             return None
         own = run[0]
         ids = SpanIds(own.trace_id, recorder.new_span_id(), own.trace_flags, own.trace_state)
-        span = OpenSpan("", ids, None, "internal", {}, 0)
-        self._attempts[task_id] = span
-        return span if own.trace_flags & 0x01 else None
+        self._attempts[task_id] = ids
+        return ids if own.trace_flags & 0x01 else None
 
     def _planned(self, task_id: str) -> Mapping[str, Any]:
         if self._plan is None:
