@@ -56,8 +56,12 @@ EXIT_NOT_STARTED = 127
 # Only a process that left the group (setsid) can hold it open longer; we stop reading then.
 DRAIN_TIMEOUT = 2.0
 # A line longer than this is passed to the filter in pieces, to bound memory on output that
-# never ends a line (a secret would have to straddle this exact boundary to escape the filter).
+# never ends a line. The cut keeps the filter's window (ProcessSpec.filter_window) of overlap
+# and never falls inside a string the filter replaces, so a secret is not written in halves.
 MAX_LINE = 1 << 20
+# How many cut positions to try, one window apart, before giving up on an over-long line
+# made of back-to-back secrets and filtering it whole.
+_CUT_TRIES = 8
 _READ_SIZE = 1 << 16
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 # Python ignores SIGPIPE and SIGXFSZ; children must get the defaults back (as subprocess does)
@@ -342,7 +346,7 @@ async def _supervise_piped(child: _Child, spec: ProcessSpec, read_fd: int, log_f
     The pump is shielded so it keeps reading while the group is being stopped: a child
     blocked on a full pipe could not exit on SIGTERM, and its last words belong in the log.
     """
-    lines = _LineWriter(log_fd, spec.output_filter, spec.on_line)
+    lines = _LineWriter(log_fd, spec.output_filter, spec.on_line, spec.filter_window)
     pump_scope = anyio.CancelScope(shield=True)
     pumped = anyio.Event()
 
@@ -375,10 +379,12 @@ class _LineWriter:
         log_fd: int,
         output_filter: Callable[[bytes], bytes] | None,
         on_line: Callable[[str], None] | None,
+        window: int = 0,
     ) -> None:
         self._log_fd = log_fd
         self._filter = output_filter
         self._on_line = on_line
+        self._reach = window - 1 if output_filter is not None else 0
         self._partial = b""
 
     async def pump(self, read_fd: int) -> None:
@@ -401,10 +407,30 @@ class _LineWriter:
         pieces = (self._partial + data).split(b"\n")
         self._partial = pieces.pop()
         if len(self._partial) > MAX_LINE:
-            self._emit([*pieces, self._partial], last_ends_line=False)
-            self._partial = b""
+            cut = self._safe_cut(self._partial)
+            head, self._partial = self._partial[:cut], self._partial[cut:]
+            self._emit([*pieces, head], last_ends_line=False)
         elif pieces:
             self._emit(pieces, last_ends_line=True)
+
+    def _safe_cut(self, data: bytes) -> int:
+        """Where to cut an over-long line: keep its last ``reach`` bytes (a string the filter
+        replaces may start there and end in the next read), and never cut inside one. A cut is
+        safe when the filter changes nothing within ``reach`` bytes on either side of it:
+        every replaced string straddling it would lie there."""
+        reach = self._reach
+        if reach <= 0:
+            return len(data)
+        assert self._filter is not None
+        cut = len(data) - reach
+        for _ in range(_CUT_TRIES):
+            if cut <= 0:
+                break
+            around = data[max(0, cut - reach) : cut + reach]
+            if self._filter(around) == around:
+                return cut
+            cut -= reach
+        return len(data)  # a wall of secrets: filter it whole rather than grow without bound
 
     def _emit(self, pieces: list[bytes], *, last_ends_line: bool) -> None:
         out = []

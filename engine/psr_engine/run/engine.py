@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -23,6 +23,9 @@ from psr_engine.run.context import build_context
 from psr_engine.run.gating import GateOutcome, GateRunner
 from psr_engine.run.results import TaskResult, WorkflowResult
 from psr_engine.run.scheduler import RunShared, Scheduler
+
+if TYPE_CHECKING:
+    from psr_engine.secrets.masker import Masker
 
 SecretsResolver = Callable[[Sequence[SecretRequest]], Awaitable[Mapping[str, str]]]
 # (path of a child manifest, its params) -> its Plan. Given by the facade, which knows the
@@ -62,11 +65,16 @@ class WorkflowEngine:
         log_events: bool = False,
         gate_runner: GateRunner | None = None,
         annotate: Callable[[PlannedTask, TaskResult], Mapping[str, Any] | None] | None = None,
+        masked: Iterable[str] = (),
     ) -> None:
+        """``masked``: values masked on top of the run's own secrets. A sub-workflow's engine
+        gets every value its parent masks: masking is per run tree, so a parent secret passed
+        through ``with:`` is masked in the child's logs and events too."""
         self._executor = executor
         self._sinks = list(sinks)
         self._state_dir = state_dir
         self._environ = dict(os.environ if environ is None else environ)
+        self._masked = tuple(masked)
         self._resolve_secrets = secrets_resolver
         self._plan_loader = plan_loader
         self._handle_signals = handle_signals
@@ -94,13 +102,11 @@ class WorkflowEngine:
         executor = self._executor or _executor_for(plan)
         run_id = run_id or new_run_id()
         secret_values = await self._secrets(plan)
-        output_filter, mask_event = _maskers(secret_values)
-        self.bus.set_mask(mask_event)
+        masker = _masker(secret_values, self._masked)
+        self.bus.set_mask(_event_masker(masker))
         await self.bus.start()
         try:
-            return await self._execute(
-                plan, run_id, executor, secret_values, output_filter, reuse or {}
-            )
+            return await self._execute(plan, run_id, executor, secret_values, masker, reuse or {})
         finally:
             with anyio.CancelScope(shield=True):
                 await self.bus.aclose()
@@ -189,7 +195,7 @@ class WorkflowEngine:
         run_id: str,
         executor: Executor,
         secret_values: Mapping[str, str],
-        output_filter: Callable[[bytes], bytes] | None,
+        masker: Masker | None,
         reuse: Mapping[str, TaskResult],
     ) -> WorkflowResult:
         started = time.time()
@@ -214,8 +220,12 @@ class WorkflowEngine:
             context=context,
             base_env=self._environ,
             secrets=secret_values,
-            output_filter=output_filter,
-            run_subworkflow=self._subworkflow_runner(run_id),
+            output_filter=masker,
+            filter_window=masker.window if masker is not None else 0,
+            mask=masker.mask_text if masker is not None else None,
+            run_subworkflow=self._subworkflow_runner(
+                run_id, masker.values if masker is not None else ()
+            ),
             run_gate=(lambda gate: self._gate(gate, run_id, plan.workflow)),
             attempt_env=[s.attempt_env for s in self._sinks if hasattr(s, "attempt_env")],
             annotate=self._annotate,
@@ -399,7 +409,9 @@ class WorkflowEngine:
             return "failed"
         return "succeeded"
 
-    def _subworkflow_runner(self, run_id: str) -> Callable[..., Awaitable[WorkflowResult]]:
+    def _subworkflow_runner(
+        self, run_id: str, masked: tuple[str, ...]
+    ) -> Callable[..., Awaitable[WorkflowResult]]:
         async def run_child(task: PlannedTask, context: Mapping[str, Any]) -> WorkflowResult:
             if self._plan_loader is None:
                 from psr_engine.errors import ExecutionError
@@ -422,6 +434,7 @@ class WorkflowEngine:
                 plan_loader=self._plan_loader,
                 concurrency=self._concurrency,
                 gate_runner=self._gate_runner,
+                masked=masked,
             )
             return await child.run(child_plan, run_id=f"{run_id}")
 
@@ -491,21 +504,28 @@ def _executor_for(plan: Plan) -> Executor:
         raise ManifestError(f"{plan.manifest_path}: spec.executor: {error}") from None
 
 
-def _maskers(
-    values: Mapping[str, str],
-) -> tuple[Callable[[bytes], bytes] | None, Callable[[Event], Event] | None]:
-    if not values:
-        return None, None
+def _masker(values: Mapping[str, str], inherited: Sequence[str]) -> Masker | None:
+    """The run's masker: its own secrets plus every value masked above it in the run tree."""
+    if not values and not inherited:
+        return None
     from psr_engine.secrets.masker import Masker
 
-    masker = Masker(values)
+    return Masker([*inherited, *values.values()])
+
+
+def _event_masker(masker: Masker | None) -> Callable[[Event], Event] | None:
+    if masker is None:
+        return None
 
     def mask_event(event: Event) -> Event:
+        # The task id too: a matrix value equal to a secret is part of it.
         return event.with_(
+            task=masker.mask_text(event.task) if event.task else event.task,
             message=masker.mask_text(event.message) if event.message else event.message,
             reason=masker.mask_text(event.reason) if event.reason else event.reason,
             outputs=masker.mask_obj(event.outputs) if event.outputs else event.outputs,
+            log_path=masker.mask_text(event.log_path) if event.log_path else event.log_path,
             data=masker.mask_obj(event.data) if event.data else event.data,
         )
 
-    return masker, mask_event
+    return mask_event

@@ -63,6 +63,10 @@ class RunShared:
     base_env: Mapping[str, str]
     secrets: Mapping[str, str]
     output_filter: Callable[[bytes], bytes] | None
+    # The longest byte string output_filter replaces (ProcessSpec.filter_window).
+    filter_window: int = 0
+    # Masks a task id before it names a file (a matrix value may equal a secret).
+    mask: Callable[[str], str] | None = None
     run_subworkflow: Callable[..., Any] | None = None
     run_gate: Callable[[PlannedGate], Awaitable[GateOutcome]] | None = None
     # Sinks that add variables to an attempt's environment (tracing: TRACEPARENT of the
@@ -242,7 +246,8 @@ class Scheduler:
 
     def _spec(self, task: PlannedTask, number: int) -> ProcessSpec:
         context = self._context(task)
-        stem = os.path.join(self.shared.run_dir, attempts.log_stem(task.id, number))
+        named = self.shared.mask(task.id) if self.shared.mask is not None else task.id
+        stem = os.path.join(self.shared.run_dir, attempts.log_stem(named, number))
         extra = {
             "PSR_RUN_ID": self.shared.run_id,
             "PSR_WORKFLOW": self.workflow,
@@ -262,6 +267,7 @@ class Scheduler:
             timeout=task.timeout,
             kill_grace=task.kill_grace,
             output_filter=self.shared.output_filter,
+            filter_window=self.shared.filter_window,
             on_line=self._line_emitter(task, number) if self.shared.log_events else None,
         )
 
