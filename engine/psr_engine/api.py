@@ -24,6 +24,8 @@ class ValidationResult:
     path: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
     plan: Plan | None = None
+    # Not errors (the file is valid): e.g. a task mentioning a secret it is not granted.
+    warnings: list[Diagnostic] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -35,6 +37,7 @@ class ValidationResult:
             "valid": self.ok,
             "tasks": len(self.plan.tasks) if self.plan else 0,
             "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "warnings": [w.to_dict() for w in self.warnings],
         }
 
 
@@ -103,6 +106,7 @@ def validate(path: str, *, params: Mapping[str, Any] | None = None) -> Validatio
     required params validates on its own; `plan` and `apply` insist on real values.
     """
     from psr_engine.plan.compile import compile_plan
+    from psr_engine.plan.secret_refs import ungranted_mentions
 
     try:
         manifest = load(path)
@@ -111,7 +115,7 @@ def validate(path: str, *, params: Mapping[str, Any] | None = None) -> Validatio
         plan = compile_plan(manifest, resolved)
     except DiagnosedError as error:
         return ValidationResult(path, list(error.diagnostics))
-    return ValidationResult(path, [], plan)
+    return ValidationResult(path, [], plan, warnings=ungranted_mentions(manifest, plan))
 
 
 _PLACEHOLDERS: dict[str, Any] = {

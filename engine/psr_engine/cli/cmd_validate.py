@@ -30,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         for result in results:
+            for warning in result.warnings:
+                sys.stderr.write(f"{warning}\n")
             if result.ok:
                 count = len(result.plan.tasks) if result.plan else 0
                 sys.stdout.write(

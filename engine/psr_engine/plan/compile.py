@@ -21,6 +21,7 @@ from psr_engine.plan.checks import ExpressionChecker, as_expression
 from psr_engine.plan.machine import machine_capacity, machine_concurrency
 from psr_engine.plan.matrix import MatrixError, expand_matrix, instance_id
 from psr_engine.plan.model import Plan, PlannedGate, PlannedTask, SecretRequest
+from psr_engine.plan.secret_refs import shell_references, withheld_variables
 from psr_engine.units import Resources, format_memory
 
 
@@ -109,6 +110,7 @@ class _Compiler:
                 for s in m.secrets
                 if s.name in used
             ),
+            withheld=withheld_variables(m.secrets),
             concurrency=m.concurrency or concurrency or machine_concurrency(),
             capacity=plan_capacity,
             gates=tuple(_gate(g) for g in m.gates),
@@ -224,14 +226,15 @@ class _Compiler:
 
         Least privilege: a task receives only the secrets it names, in its own expressions
         (command, args, env, with, when: ``referenced``) or in workflow env values it inherits,
-        plus those it lists in ``secrets:``. It never receives the workflow's other secrets.
+        as shell references ``$NAME`` in shell code (see secret_refs), plus those it lists in
+        ``secrets:``. It never receives the workflow's other secrets.
         """
         prefix = self.prefix[task.name]
-        names = set(referenced) | set(task.secrets)
+        declared = [s.name for s in self.manifest.secrets]
+        names = set(referenced) | set(task.secrets) | shell_references(task, declared)
         for key, value in self.manifest.env.items():
             if key not in task.env and "${{" in value:
                 names |= checker.secrets_of(value)
-        declared = [s.name for s in self.manifest.secrets]
         for name in task.secrets:
             if name not in declared:
                 self._add(

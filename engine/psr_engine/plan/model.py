@@ -84,6 +84,9 @@ class Plan:
     labels: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     secrets: tuple[SecretRequest, ...] = ()
+    # Variables of the engine's environment no task inherits: every declared secret's name
+    # and the variables secrets are read from (plan/secret_refs.py).
+    withheld: tuple[str, ...] = ()
     concurrency: int = 1
     capacity: Resources = field(default_factory=Resources)
     gates: tuple[PlannedGate, ...] = ()
@@ -170,6 +173,7 @@ def _decode_plan(data: dict[str, Any]) -> Plan:
             "critical_path": _tuple(data.get("critical_path")),
             "groups": {k: tuple(v) for k, v in data.get("groups", {}).items()},
             "secrets": tuple(SecretRequest(**s) for s in data.get("secrets", ())),
+            "withheld": _tuple(data.get("withheld")),
             "capacity": Resources.from_dict(data.get("capacity") or {}),
             "gates": tuple(g for g in (_decode_gate(g) for g in data.get("gates", ())) if g),
             "sinks": tuple(data.get("sinks", ())),

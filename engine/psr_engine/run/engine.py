@@ -210,6 +210,11 @@ class WorkflowEngine:
             for k, v in plan.env.items()
         }
         results: dict[str, TaskResult] = {}
+        # Least privilege: no task inherits a secret from the engine's own environment (the env
+        # provider's variable, say); a granted task gets it under its name from env_for. A
+        # sub-workflow starts from this same reduced environment.
+        withheld = set(plan.withheld)
+        base_env = {k: v for k, v in self._environ.items() if k not in withheld}
         context = build_context(plan, run=run_info, results=results, secrets=secret_values, env=env)
         shared = RunShared(
             run_id=run_id,
@@ -218,13 +223,13 @@ class WorkflowEngine:
             executor=executor,
             emit=self.bus.emit,
             context=context,
-            base_env=self._environ,
+            base_env=base_env,
             secrets=secret_values,
             output_filter=masker,
             filter_window=masker.window if masker is not None else 0,
             mask=masker.mask_text if masker is not None else None,
             run_subworkflow=self._subworkflow_runner(
-                run_id, masker.values if masker is not None else ()
+                run_id, base_env, masker.values if masker is not None else ()
             ),
             run_gate=(lambda gate: self._gate(gate, run_id, plan.workflow)),
             attempt_env=[s.attempt_env for s in self._sinks if hasattr(s, "attempt_env")],
@@ -410,7 +415,7 @@ class WorkflowEngine:
         return "succeeded"
 
     def _subworkflow_runner(
-        self, run_id: str, masked: tuple[str, ...]
+        self, run_id: str, environ: Mapping[str, str], masked: tuple[str, ...]
     ) -> Callable[..., Awaitable[WorkflowResult]]:
         async def run_child(task: PlannedTask, context: Mapping[str, Any]) -> WorkflowResult:
             if self._plan_loader is None:
@@ -429,7 +434,7 @@ class WorkflowEngine:
                     )
                 ],
                 state_dir=self._state_dir,
-                environ=self._environ,
+                environ=environ,
                 secrets_resolver=self._resolve_secrets,
                 plan_loader=self._plan_loader,
                 concurrency=self._concurrency,

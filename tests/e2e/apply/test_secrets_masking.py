@@ -32,8 +32,11 @@ def test_secrets_are_masked_in_logs_events_console_and_state(ws):
             echo "token=$TOKEN" >> "$PSR_OUTPUT"
             echo "$TOKEN" >&2
         other:
+          # Neither the secret (no reference: a Python read is not a shell $API_TOKEN) nor
+          # the variable the env provider reads it from.
           run: |
-            echo "I do not get it: ${API_TOKEN:-unset}" > other.txt
+            python3 -c 'import os; print(os.environ.get("API_TOKEN", "unset"))' > other.txt
+            echo "${DEMO_TOKEN:-unset}" >> other.txt
         """,
         extra="""
         secrets:
@@ -44,7 +47,7 @@ def test_secrets_are_masked_in_logs_events_console_and_state(ws):
     )
     result = ws.cli("apply", env={"DEMO_TOKEN": SECRET})
     assert result.code == 0, result.stdout + result.stderr
-    assert (ws.root / "other.txt").read_text().strip() == "I do not get it: unset"
+    assert (ws.root / "other.txt").read_text() == "unset\nunset\n"
     written = [p for p in ws.root.rglob("*") if p.is_file() and p.name != "workflow.yaml"]
     assert any(p.suffix == ".log" for p in written)
     for path in written:

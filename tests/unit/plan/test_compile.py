@@ -200,7 +200,7 @@ def test_json_of_a_small_plan_is_pinned():
         "workflow": "pinned", "manifest_path": "/wf/workflow.yaml", "manifest_digest": "0" * 64,
         "params": {}, "levels": [["a"], ["b[n=1]", "b[n=2]"]],
         "critical_path": ["a", "b[n=1]"], "groups": {"a": ["a"], "b": ["b[n=1]", "b[n=2]"]},
-        "on_exit": [], "description": "", "labels": {}, "env": {}, "secrets": [],
+        "on_exit": [], "description": "", "labels": {}, "env": {}, "secrets": [], "withheld": [],
         "concurrency": 2, "capacity": {"cpu": 4.0, "memory": 8 * 2**30}, "gates": [],
         "sinks": [], "tracing": None, "cost": None, "executor": {"type": "local"}, "format": 1,
     }  # fmt: skip
