@@ -184,6 +184,12 @@ class WorkflowEngine:
     # -- one run ----------------------------------------------------------------------------
 
     async def _secrets(self, plan: Plan) -> dict[str, str]:
+        if plan.withheld or self._masked:
+            # Before any value is fetched or any task runs: tasks must not read the engine's
+            # memory or its environment (where an env secret sits) through /proc.
+            from psr_engine.secrets.process import protect_process
+
+            protect_process()
         if not plan.secrets:
             return {}
         resolver = self._resolve_secrets or _resolve_with_providers
