@@ -23,7 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add("--key", help="a field of the secret")
     add("--value", help="put: the value (default: read from stdin)")
-    add("--reveal", action="store_true", help="get: print the value itself")
+    add(
+        "--reveal",
+        action="store_true",
+        help="get: print the value itself; list (file): print the field names",
+    )
     add(
         "-O",
         "--option",

@@ -20,6 +20,9 @@ from psr_engine.secrets.base import (
 from psr_engine.secrets.masker import Masker
 
 ACTIONS = ("get", "put", "delete", "list")
+# Providers whose `list` names the fields of one secret rather than secrets: a field name can
+# be secret itself (a bare value read as a name), so without --reveal only their count shows.
+_LISTS_FIELDS = frozenset({"file"})
 
 
 class SecretManagerAdapter:
@@ -178,7 +181,8 @@ async def secrets_command(
     options: Mapping[str, Any] | None = None,
 ) -> str:
     """What ``psr-engine secrets ACTION`` prints. ``get`` shows a value only with ``reveal``;
-    otherwise it confirms the secret exists and gives its length."""
+    otherwise it confirms the secret exists and gives its length. ``list`` of a secret's
+    fields (the file provider) shows their names only with ``reveal``."""
     adapter = SecretManagerAdapter(provider, **dict(options or {}))
     where = f"{path}#{key}" if key else path
     if action == "get":
@@ -210,7 +214,11 @@ async def secrets_command(
         await adapter.delete_secret(path, **({"key": key} if key else {}))
         return f"deleted {where} ({provider})"
     if action == "list":
-        return "\n".join(await adapter.list_secrets(path))
+        names = await adapter.list_secrets(path)
+        if provider in _LISTS_FIELDS and not reveal:
+            count = len(names)
+            return f"{path} ({provider}): {count} field{'' if count == 1 else 's'} (hidden; --reveal lists their names)"
+        return "\n".join(names)
     raise ProviderError(
         "invalid",
         secret=path or "(none)",

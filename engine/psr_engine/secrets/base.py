@@ -147,9 +147,14 @@ def pick_field(
     secret: str,
     provider: str,
 ) -> str:
-    """One field of a structured secret. Without ``key``, the only field; errors name the
-    fields (never their values) so a user can pick one."""
-    names = ", ".join(sorted(str(k) for k in fields)) or "(none)"
+    """One field of a structured secret. Without ``key``, the only field. Errors never name
+    the fields: a field name can itself be secret (a file holding a bare value read as one
+    field, /etc/shadow's lines)."""
+    where = (
+        "`psr-engine secrets list file PATH --reveal` prints them"
+        if provider == "file"
+        else f"look them up where {provider} keeps the secret"
+    )
     if key is None:
         if len(fields) == 1:
             (value,) = fields.values()
@@ -158,15 +163,18 @@ def pick_field(
             "invalid",
             secret=secret,
             provider=provider,
-            detail=f"the secret has {len(fields)} fields ({names}); choose one",
-            hint="add `key: <field>` to the secret reference",
+            detail=f"the secret has {len(fields)} fields; choose one",
+            hint=f"add `key: <field>` to the secret reference; field names are not printed "
+            f"(they can be secret): {where}",
         )
     if key not in fields:
         raise ProviderError(
             "not_found",
             secret=secret,
             provider=provider,
-            detail=f"the secret has no field {key!r}; its fields are: {names}",
+            detail=f"the secret has no field {key!r} "
+            f"({len(fields)} other field{'' if len(fields) == 1 else 's'})",
+            hint=f"field names are not printed (they can be secret): {where}",
         )
     return as_text(fields[key], secret=secret, provider=provider, field=key)
 

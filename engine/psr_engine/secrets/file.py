@@ -2,7 +2,9 @@
 
 The format follows the extension (``.json``; ``.yaml``/``.yml``; anything else is dotenv)
 unless ``format`` says otherwise; ``format: text`` reads the whole file as one value (a
-Docker-style secret file). A file that group or others may read is refused:
+Docker-style secret file). A dotenv file without a single ``KEY=value`` line is such a bare
+value too (``/run/secrets/db_password``): its content is never taken for field names, which
+messages and listings would show. A file that group or others may read is refused:
 a secret nobody protects is a secret already leaked.
 """
 
@@ -66,7 +68,14 @@ class FileProvider:
         path = self._path(ref.options, str(ref.options.get("path") or ""))
         fmt = detect_format(path, ref.options.get("format"))
         text = self._read(path, ref.name, allow_insecure=bool(ref.options.get("allowInsecure")))
-        if fmt == "text":
+        if fmt == "text" or (fmt == "dotenv" and _is_bare(text)):
+            if ref.options.get("key"):
+                raise self._error(
+                    "invalid",
+                    ref.name,
+                    f"{path} holds one bare value, not KEY=value fields",
+                    hint="drop `key` to receive the whole file",
+                )
             return text[:-1] if text.endswith("\n") else text
         fields = self._parse(text, fmt, path, ref.name)
         return pick_field(fields, ref.options.get("key"), secret=ref.name, provider=self.name)
@@ -115,8 +124,12 @@ class FileProvider:
         """The field names (never values) of the secret file."""
         full = self._path(options, path)
         fmt = detect_format(full, options.get("format"))
+        if fmt == "dotenv" and os.path.exists(full):
+            text = self._read(full, path, allow_insecure=bool(options.get("allowInsecure")))
+            if _is_bare(text):
+                fmt = "text"
         if fmt == "text":
-            raise NotImplementedError("a text secret file has no fields to list")
+            raise self._error("invalid", path, f"{full} holds one bare value: it has no fields")
         return sorted(self._current(full, fmt, path, options, must_exist=True))
 
     # -- helpers ---------------------------------------------------------------------------
@@ -199,6 +212,21 @@ class FileProvider:
 
     def _error(self, reason: Any, secret: str, detail: str, hint: str = "") -> ProviderError:
         return ProviderError(reason, secret=secret, provider=self.name, detail=detail, hint=hint)
+
+
+def _is_bare(text: str) -> bool:
+    """A dotenv file with no ``KEY=value`` line: a bare value (a Docker-style secret file).
+    So is one line whose only "value" is base64 padding (``c2VjcmV0==``)."""
+    from dotenv import dotenv_values
+
+    values = dotenv_values(stream=io.StringIO(text), interpolate=False)
+    if all(value is None for value in values.values()):
+        return bool(text.strip())
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) == 1 and len(values) == 1:
+        (value,) = values.values()
+        return value is not None and set(value) <= {"="}
+    return False
 
 
 def _dump(fields: Mapping[str, Any], fmt: str) -> str:

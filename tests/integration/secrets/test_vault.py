@@ -42,7 +42,7 @@ async def test_kv2_get_put_version_list_delete(vault_env: Bao) -> None:
     assert await vault.get_secret(path, key="password") == VALUE
     assert await vault.get_secret(path, key="password", version=1) == "first-version-1"
     message = await failure(vault.get_secret(path), "invalid", "app-user")
-    assert "password, user" in message
+    assert "2 fields" in message and "password" not in message  # names can be secret
     folder, name = path.split("/")
     assert name in await vault.list_secrets(folder)
     await vault.delete_secret(path)
@@ -74,7 +74,7 @@ async def test_missing_secret_and_missing_field_are_not_found(vault_env: Bao) ->
     path = unique()
     await vault.put_secret(path, {"user": "someone-1"})
     message = await failure(vault.get_secret(path, key="password"), "not_found", "someone-1")
-    assert "'password'" in message and "user" in message
+    assert "'password'" in message and "user" not in message  # names can be secret
     assert await vault.list_secrets("no/such/folder") == []
 
 

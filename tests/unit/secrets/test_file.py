@@ -51,22 +51,23 @@ async def test_single_field_file_needs_no_key(tmp_path: Path) -> None:
     assert await get(path) == "only-one-field"
 
 
-async def test_several_fields_without_key_lists_names_not_values(tmp_path: Path) -> None:
+async def test_several_fields_without_key_names_neither_fields_nor_values(tmp_path: Path) -> None:
     path = private(tmp_path / "two.json", '{"user": "alice-value", "password": "bob-value"}')
     with pytest.raises(ProviderError) as info:
         await get(path)
     message = str(info.value)
     assert info.value.reason == "invalid"
-    assert "password, user" in message and "key" in message
+    assert "2 fields" in message and "key" in message and "--reveal" in message
     assert "alice-value" not in message and "bob-value" not in message
+    assert "password" not in message and "user" not in message
 
 
-async def test_unknown_key_is_not_found_and_lists_fields(tmp_path: Path) -> None:
+async def test_unknown_key_is_not_found_and_names_no_other_field(tmp_path: Path) -> None:
     path = private(tmp_path / "s.yaml", "user: alice-value\n")
     with pytest.raises(ProviderError) as info:
         await get(path, key="password")
     assert info.value.reason == "not_found"
-    assert "'password'" in str(info.value) and "user" in str(info.value)
+    assert "'password'" in str(info.value) and "user" not in str(info.value)
     assert "alice-value" not in str(info.value)
 
 

@@ -169,7 +169,7 @@ async def test_secrets_command_put_get_delete_a_file(tmp_path: Path) -> None:
     )
     assert await secrets_command("get", "file", path, key="TOKEN", reveal=True) == "tok-12345"
     await secrets_command("delete", "file", path, key="TOKEN")
-    assert await secrets_command("list", "file", path) == ""
+    assert await secrets_command("list", "file", path, reveal=True) == ""
     with pytest.raises(ProviderError, match="put needs a value"):
         await secrets_command("put", "file", path, key="TOKEN")
 
