@@ -308,6 +308,11 @@ def _state_dir(plan: Plan) -> str:
     )
 
 
+# Bumped when what a cached plan must hold changes within one version (2: Plan.withheld, which
+# an older cached plan lacks and would silently read as "withhold nothing").
+_PLAN_CACHE_GENERATION = 2
+
+
 def compile_cached(
     path: str,
     *,
@@ -327,6 +332,7 @@ def compile_cached(
 
     from psr_engine._version import __version__
     from psr_engine.plan.model import Plan
+    from psr_engine.secrets import sealed
 
     try:
         with open(path, "rb") as handle:
@@ -340,6 +346,7 @@ def compile_cached(
     key_material = (
         json.dumps(
             [
+                _PLAN_CACHE_GENERATION,
                 __version__,
                 os.path.abspath(path),
                 sorted((params or {}).items()),
@@ -355,14 +362,25 @@ def compile_cached(
     state = os.environ.get("PSR_STATE_DIR") or os.path.join(
         os.path.dirname(os.path.abspath(path)), ".psr"
     )
-    cache = os.path.join(state, "plans", f"{key}.json")
+    # Values given on the command line may be secrets: such a plan is cached sealed with a
+    # key derived from those values (secrets/sealed.py), or not at all without `cryptography`.
+    given = params_bytes + json.dumps(sorted((params or {}).items()), default=str).encode()
+    sealing = bool(params or params_file)
+    if sealing:
+        if not sealed.available():
+            return compile(path, params=params, params_file=params_file)
+    cache = os.path.join(state, "plans", f"{key}.{'sealed' if sealing else 'json'}")
     try:
-        with open(cache, encoding="utf-8") as handle:
-            return Plan.from_json(handle.read())
+        with open(cache, "rb") as handle:
+            stored = handle.read()
+        text = sealed.unseal(stored, given) if sealing else stored.decode()
+        if text is not None:
+            return Plan.from_json(text)
     except (OSError, ValueError, KeyError, TypeError):
         pass
     plan = compile(path, params=params, params_file=params_file)
-    _write_atomically(cache, plan.to_json())
+    content = sealed.seal(plan.to_json(), given) if sealing else plan.to_json().encode()
+    _write_atomically(cache, content)
     return plan
 
 
@@ -375,7 +393,7 @@ def _physical_memory() -> int:
         return 0
 
 
-def _write_atomically(path: str, text: str) -> None:
+def _write_atomically(path: str, content: bytes) -> None:
     """Write-then-rename: a reader never sees half a file, and a failure leaves nothing."""
     import os
     import tempfile
@@ -383,8 +401,8 @@ def _write_atomically(path: str, text: str) -> None:
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
         os.replace(tmp, path)
     except OSError:
         pass  # a cache that cannot be written only costs speed

@@ -46,8 +46,11 @@ def parse_outputs(text: str) -> dict[str, str]:
             outputs[key] = value
             continue
         if heredoc < 0:
+            # Not the line itself, nor its start: a task may have written a secret there,
+            # and a prefix of it would escape masking.
             raise ValueError(
-                f"line {number}: expected key=value or key<<DELIMITER, got {_excerpt(line)}"
+                f"line {number}: expected key=value or key<<DELIMITER, got a line of "
+                f"{len(line)} characters with neither '=' nor '<<'"
             )
         key, delimiter = line[:heredoc], line[heredoc + len(_HEREDOC) :]
         _check_key(key, number)
@@ -123,6 +126,3 @@ def _check_key(key: str, number: int) -> None:
     if not key.strip():
         raise ValueError(f"line {number}: an output needs a name before '=' or '<<'")
 
-
-def _excerpt(line: str, limit: int = 60) -> str:
-    return repr(line if len(line) <= limit else line[:limit] + "...")

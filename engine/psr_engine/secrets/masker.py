@@ -75,7 +75,13 @@ class Masker:
 
     @staticmethod
     def check_value(name: str, value: str) -> None:
-        """Refuse a value too short to mask safely (the resolver calls this for each secret)."""
+        """Refuse a value too short to mask safely, or one no environment variable can carry
+        (the resolver calls this for each secret)."""
+        if "\0" in value:
+            raise SecretError(
+                f"secret {name} holds a NUL byte, which no environment variable can carry\n"
+                "  hint: store the value without it (base64-encode binary secrets)"
+            )
         if len(value) < MIN_LENGTH:
             raise SecretError(
                 f"secret {name} is shorter than {MIN_LENGTH} characters; "
