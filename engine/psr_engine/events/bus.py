@@ -25,6 +25,14 @@ class Sink(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
+class MaskingSink(Protocol):
+    """A sink that holds data of its own, not carried by events (the history's planned task
+    ids): it is handed the run's text masker before the run starts, as events are masked."""
+
+    def use_mask(self, *, mask: Callable[[str], str]) -> None: ...
+
+
 class EventBus:
     def __init__(
         self,
@@ -50,8 +58,16 @@ class EventBus:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
-    def set_mask(self, mask: Callable[[Any], Any] | None) -> None:
+    def set_mask(
+        self, mask: Callable[[Any], Any] | None, *, text: Callable[[str], str] | None = None
+    ) -> None:
+        """``mask``: applied to every event; ``text``: the same masking for a string, handed
+        to the sinks that hold data of their own (MaskingSink)."""
         self._mask = mask
+        if text is not None:
+            for sink in self._sinks:
+                if isinstance(sink, MaskingSink):
+                    sink.use_mask(mask=text)
 
     async def start(self) -> None:
         for sink in list(self._sinks):

@@ -103,7 +103,9 @@ class WorkflowEngine:
         run_id = run_id or new_run_id()
         secret_values = await self._secrets(plan)
         masker = _masker(secret_values, self._masked)
-        self.bus.set_mask(_event_masker(masker))
+        self.bus.set_mask(
+            _event_masker(masker), text=masker.mask_text if masker is not None else None
+        )
         await self.bus.start()
         try:
             return await self._execute(plan, run_id, executor, secret_values, masker, reuse or {})
