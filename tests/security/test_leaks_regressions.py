@@ -9,17 +9,15 @@ from __future__ import annotations
 import base64
 import json
 import os
-import pickle
 import sqlite3
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-from leaks import leaks_in, leaks_under, psr
+from leaks import Ran, leaks_in, leaks_under, psr
 
-from psr_engine.executors.base import ProcessSpec
-from psr_engine.executors.local import MAX_LINE, LocalExecutor
+from psr_engine.executors.local import MAX_LINE
 from psr_engine.run.outputs import parse_outputs
 from psr_engine.secrets.masker import Masker
 
@@ -204,54 +202,66 @@ def test_a_bare_secret_file_is_one_value_never_printed_as_a_field_name(tmp_path:
 
 # -- Medium 7: the 1 MiB line cut ------------------------------------------------------------
 
+# Each task prints one line of 3.3 MiB made of the secret over and over (with a separator, or
+# none): wherever the executor cuts it (past MAX_LINE, at a read boundary), the cut falls in
+# the middle of a copy unless the cut is chosen with the secrets in mind.
+STRADDLE = """
+import sys
+separator = sys.argv[1] if len(sys.argv) > 1 else ""
+unit = "%s" + separator
+sys.stdout.write(unit * (%d // len(unit)) + "\\n")
+""" % (SECRET, 3 * MAX_LINE + MAX_LINE // 3)
 
-@pytest.mark.anyio
-@pytest.mark.parametrize("offset", [-20, -12, -1, 0, 1, 11])
-async def test_a_secret_straddling_the_line_cut_is_masked(tmp_path: Path, offset: int) -> None:
-    """A line longer than MAX_LINE, with the secret placed across the cut: never raw."""
-    source = (
-        "import sys\n"
-        f"sys.stdout.write('a' * ({MAX_LINE} + {offset}) + {SECRET!r} + 'b' * 70000)\n"
-        f"sys.stdout.write({SECRET!r} + 'c' * {MAX_LINE * 2} + {SECRET!r} + '\\n')\n"
+
+def _straddling_run(tmp_path: Path, executor: str) -> tuple[Ran, dict[str, bytes]]:
+    """``executor``: the manifest's spec.executor, as flow YAML."""
+    (tmp_path / "straddle.py").write_text(STRADDLE)
+    _manifest(
+        tmp_path,
+        f"""
+        metadata: {{name: straddle}}
+        spec:
+          executor: {executor}
+          secrets: {{API: {{provider: env, name: REG_TOKEN}}}}
+          tasks:
+            cut:
+              matrix: {{separator: ["", ".", "-x-"]}}
+              env: {{T: "${{{{ secrets.API }}}}"}}
+              run: python3 straddle.py ${{{{ matrix.separator }}}}
+        """,
     )
-    masker = Masker([SECRET])
-    spec = ProcessSpec(
-        argv=(sys.executable, "-c", source),
-        env=dict(os.environ),
-        cwd=str(tmp_path),
-        log_path=str(tmp_path / "task.log"),
-        output_filter=masker,
-        filter_window=masker.window,
-    )
-    result = await LocalExecutor().run(spec)
-    log = (tmp_path / "task.log").read_bytes()
-    assert result.exit_code == 0
-    assert SECRET.encode() not in log
-    assert log.count(b"***") == 3
-    assert len(log) == 2 * MAX_LINE + offset + 70000 + MAX_LINE * 2 - MAX_LINE + 3 * 3 + 1
+    applied = psr(tmp_path, "apply", env={"REG_TOKEN": SECRET})
+    logs = {p.name: p.read_bytes() for p in (tmp_path / ".psr" / "runs").rglob("*.log")}
+    return applied, logs
 
 
-@pytest.mark.anyio
-async def test_the_dask_worker_side_filter_keeps_the_overlap(tmp_path: Path) -> None:
-    """What a Dask worker runs (dask._supervised, the shipped spec unpickled): the window
-    travels with the spec and the masker survives pickling."""
-    from psr_engine.executors.dask import _shippable, _supervised
+def test_a_secret_straddling_the_line_cut_is_masked(tmp_path: Path) -> None:
+    applied, logs = _straddling_run(tmp_path, "{type: local}")
+    assert applied.code == 0, applied.stderr
+    _assert_masked_whole(logs)
 
-    source = f"import sys; sys.stdout.write('a' * ({MAX_LINE} - 5) + {SECRET!r} + 'z\\n')"
-    masker = Masker([SECRET])
-    spec = ProcessSpec(
-        argv=(sys.executable, "-c", source),
-        env=dict(os.environ),
-        cwd=str(tmp_path),
-        log_path=str(tmp_path / "task.log"),
-        output_filter=masker,
-        filter_window=masker.window,
-    )
-    shipped = pickle.loads(pickle.dumps(_shippable(spec)))
-    result = await _supervised(shipped, lambda _poll: False)
-    log = (tmp_path / "task.log").read_bytes()
-    assert result is not None and result.exit_code == 0
-    assert SECRET.encode() not in log and log.endswith(b"***z\n")
+
+def _assert_masked_whole(logs: dict[str, bytes]) -> None:
+    expected = set()
+    for separator in (b"", b".", b"-x-"):
+        copies = (3 * MAX_LINE + MAX_LINE // 3) // len(SECRET.encode() + separator)
+        expected.add((b"***" + separator) * copies + b"\n")
+    for name, log in logs.items():
+        assert SECRET.encode() not in log, name
+    assert set(logs.values()) == expected
+
+
+def test_the_dask_worker_side_filter_masks_across_the_cut_too(tmp_path: Path) -> None:
+    """The worker runs the attempt with the local executor and the shipped masker (and, now,
+    the shipped window): a real scheduler and worker process on 127.0.0.1."""
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    with distributed.LocalCluster(
+        n_workers=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+    ) as cluster:
+        executor = f'{{type: dask, address: "{cluster.scheduler_address}"}}'
+        applied, logs = _straddling_run(tmp_path, executor)
+    assert applied.code == 0, applied.stderr
+    _assert_masked_whole(logs)
 
 
 # -- Low -------------------------------------------------------------------------------------
@@ -266,7 +276,7 @@ def test_a_matrix_value_equal_to_a_secret_is_masked_in_task_ids(tmp_path: Path) 
           params: {keys: {type: array, items: {type: string}}}
           secrets: {API: {provider: env, name: REG_TOKEN}}
           tasks:
-            uses: {run: 'test -n "$API"'}
+            uses: {env: {T: "${{ secrets.API }}"}, run: 'test -n "$T"'}
             keyed:
               matrix: {key: "${{ params.keys }}"}
               run: echo fine
@@ -333,7 +343,7 @@ def test_a_secret_holding_a_nul_byte_is_a_clear_exit_2(tmp_path: Path) -> None:
         spec:
           secrets: {{BLOB: {{provider: file, path: {value}, format: text}}}}
           tasks:
-            use: {{run: 'test -n "$BLOB"'}}
+            use: {{env: {{B: "${{{{ secrets.BLOB }}}}"}}, run: 'test -n "$B"'}}
         """,
     )
     applied = psr(tmp_path, "apply")

@@ -59,9 +59,6 @@ DRAIN_TIMEOUT = 2.0
 # never ends a line. The cut keeps the filter's window (ProcessSpec.filter_window) of overlap
 # and never falls inside a string the filter replaces, so a secret is not written in halves.
 MAX_LINE = 1 << 20
-# How many cut positions to try, one window apart, before giving up on an over-long line
-# made of back-to-back secrets and filtering it whole.
-_CUT_TRIES = 8
 _READ_SIZE = 1 << 16
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 # Python ignores SIGPIPE and SIGXFSZ; children must get the defaults back (as subprocess does)
@@ -415,22 +412,25 @@ class _LineWriter:
 
     def _safe_cut(self, data: bytes) -> int:
         """Where to cut an over-long line: keep its last ``reach`` bytes (a string the filter
-        replaces may start there and end in the next read), and never cut inside one. A cut is
-        safe when the filter changes nothing within ``reach`` bytes on either side of it:
-        every replaced string straddling it would lie there."""
+        replaces may start there and end in the next read), and never cut inside one.
+
+        A cut is safe when filtering the ``reach`` bytes on each side of it separately gives
+        what filtering them together gives: a replaced string across the cut would lie within
+        them, and would be replaced only together. Replaced strings are at most ``reach + 1``
+        bytes long, so among that many positions one is between two of them: even a line made
+        of back-to-back secrets has a safe cut within reach.
+        """
         reach = self._reach
         if reach <= 0:
             return len(data)
         assert self._filter is not None
-        cut = len(data) - reach
-        for _ in range(_CUT_TRIES):
-            if cut <= 0:
-                break
-            around = data[max(0, cut - reach) : cut + reach]
-            if self._filter(around) == around:
+        apart = self._filter
+        start = len(data) - reach
+        for cut in range(start, max(start - reach - 1, 0), -1):
+            low, high = max(0, cut - reach), cut + reach
+            if apart(data[low:cut]) + apart(data[cut:high]) == apart(data[low:high]):
                 return cut
-            cut -= reach
-        return len(data)  # a wall of secrets: filter it whole rather than grow without bound
+        return len(data)  # unreachable for a masker; a filter of another kind is cut as is
 
     def _emit(self, pieces: list[bytes], *, last_ends_line: bool) -> None:
         out = []
