@@ -366,9 +366,8 @@ def compile_cached(
     # key derived from those values (secrets/sealed.py), or not at all without `cryptography`.
     given = params_bytes + json.dumps(sorted((params or {}).items()), default=str).encode()
     sealing = bool(params or params_file)
-    if sealing:
-        if not sealed.available():
-            return compile(path, params=params, params_file=params_file)
+    if sealing and not sealed.available():
+        return compile(path, params=params, params_file=params_file)
     cache = os.path.join(state, "plans", f"{key}.{'sealed' if sealing else 'json'}")
     try:
         with open(cache, "rb") as handle:

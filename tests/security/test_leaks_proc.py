@@ -115,9 +115,9 @@ def test_a_task_cannot_read_the_engine_environment_through_proc() -> None:
                 """
             )
         )
+        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
         done = subprocess.run(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-            + [python, "-m", "psr_engine", "apply", "-q"],
+            [*as_nobody, python, "-m", "psr_engine", "apply", "-q"],
             cwd=folder,
             capture_output=True,
             text=True,

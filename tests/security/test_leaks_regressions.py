@@ -10,7 +10,6 @@ import base64
 import json
 import os
 import sqlite3
-import sys
 import textwrap
 from pathlib import Path
 
@@ -205,12 +204,11 @@ def test_a_bare_secret_file_is_one_value_never_printed_as_a_field_name(tmp_path:
 # Each task prints one line of 3.3 MiB made of the secret over and over (with a separator, or
 # none): wherever the executor cuts it (past MAX_LINE, at a read boundary), the cut falls in
 # the middle of a copy unless the cut is chosen with the secrets in mind.
-STRADDLE = """
-import sys
+STRADDLE = f"""
 separator = sys.argv[1] if len(sys.argv) > 1 else ""
-unit = "%s" + separator
-sys.stdout.write(unit * (%d // len(unit)) + "\\n")
-""" % (SECRET, 3 * MAX_LINE + MAX_LINE // 3)
+unit = "{SECRET}" + separator
+sys.stdout.write(unit * ({3 * MAX_LINE + MAX_LINE // 3} // len(unit)) + "\\n")
+"""
 
 
 def _straddling_run(tmp_path: Path, executor: str) -> tuple[Ran, dict[str, bytes]]:
@@ -367,4 +365,4 @@ def test_base32_of_a_secret_is_masked_at_every_alignment(shift: int) -> None:
 def test_hex_of_a_secret_is_masked_in_either_case(upper: bool) -> None:
     dump = (b"\x01" + SECRET.encode() + b"\x02").hex()
     dump = dump.upper() if upper else dump
-    assert Masker([SECRET]).mask_text(dump) == ("01" if not upper else "01") + "***" + "02"
+    assert Masker([SECRET]).mask_text(dump) == "01***02"

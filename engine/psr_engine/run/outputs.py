@@ -125,4 +125,3 @@ def _delimiter(text: str) -> str:
 def _check_key(key: str, number: int) -> None:
     if not key.strip():
         raise ValueError(f"line {number}: an output needs a name before '=' or '<<'")
-

@@ -216,8 +216,8 @@ async def secrets_command(
     if action == "list":
         names = await adapter.list_secrets(path)
         if provider in _LISTS_FIELDS and not reveal:
-            count = len(names)
-            return f"{path} ({provider}): {count} field{'' if count == 1 else 's'} (hidden; --reveal lists their names)"
+            fields = f"{len(names)} field{'' if len(names) == 1 else 's'}"
+            return f"{path} ({provider}): {fields} (hidden; --reveal lists their names)"
         return "\n".join(names)
     raise ProviderError(
         "invalid",

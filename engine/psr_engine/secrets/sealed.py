@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from typing import Any
 
 _CONTEXT = b"psr-engine plan cache seal v1\0"
 
@@ -42,7 +43,7 @@ def unseal(blob: bytes, material: bytes) -> str | None:
         return None
 
 
-def _fernet(material: bytes):  # type: ignore[no-untyped-def]
+def _fernet(material: bytes) -> Any:
     from cryptography.fernet import Fernet
 
     key = hashlib.sha256(_CONTEXT + material).digest()

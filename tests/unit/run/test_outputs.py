@@ -45,7 +45,10 @@ def test_nothing_to_parse_gives_no_outputs():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("a=1\njust some text\n", r"^line 2: expected key=value or key<<DELIMITER, got a line of 14 "),
+        (
+            "a=1\njust some text\n",
+            r"^line 2: expected key=value or key<<DELIMITER, got a line of 14 ",
+        ),
         ("=value\n", r"^line 1: an output needs a name"),
         ("a=1\n<<EOF\nx\nEOF\n", r"^line 2: an output needs a name"),
         ("a=1\nb<<\nx\n", r"^line 2: b<< needs a delimiter"),
