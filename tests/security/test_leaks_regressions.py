@@ -205,6 +205,7 @@ def test_a_bare_secret_file_is_one_value_never_printed_as_a_field_name(tmp_path:
 # none): wherever the executor cuts it (past MAX_LINE, at a read boundary), the cut falls in
 # the middle of a copy unless the cut is chosen with the secrets in mind.
 STRADDLE = f"""
+import sys
 separator = sys.argv[1] if len(sys.argv) > 1 else ""
 unit = "{SECRET}" + separator
 sys.stdout.write(unit * ({3 * MAX_LINE + MAX_LINE // 3} // len(unit)) + "\\n")
