@@ -238,12 +238,19 @@ def build_sinks(
 def prepare_resume(
     plan: Plan, *, resume: str | None, from_task: str | None, force: bool
 ) -> tuple[Plan, dict[str, Any], str | None]:
-    """`apply --resume/--from`: the plan to run, the results to reuse, the earlier run's id."""
-    from psr_engine.run.resume import plan_resume
+    """`apply --resume/--from`: the plan to run, the results to reuse, the earlier run's id.
+
+    `resume="auto"` with nothing to resume gives the plan back unchanged, no reuse, no id."""
+    from psr_engine.run.resume import AUTO, plan_auto_resume, plan_resume
     from psr_engine.store import RunStore, state_dir_for_manifest
 
     with RunStore.open(state_dir_for_manifest(plan.manifest_path)) as store:
-        found = plan_resume(plan, store, resume or "last", force=force, from_task=from_task)
+        if resume == AUTO:
+            found = plan_auto_resume(plan, store, force=force, from_task=from_task)
+            if found is None:
+                return plan, {}, None
+        else:
+            found = plan_resume(plan, store, resume or "last", force=force, from_task=from_task)
     return found.plan, dict(found.reuse), found.resumed_from
 
 

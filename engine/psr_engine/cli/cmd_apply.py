@@ -33,8 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("-q", "--quiet", action="store_true", help="print only failures and the final summary")
     add(
         "--resume",
-        metavar="RUN_ID|last",
-        help="rerun what did not succeed in that run, and everything that depends on it",
+        metavar="RUN_ID|last|auto",
+        help="rerun what did not succeed in that run, and everything that depends on it; "
+        "auto: the last run if it did not succeed, else (no run yet, or it succeeded) run afresh",
     )
     add(
         "--from",
@@ -96,6 +97,8 @@ def _apply(args: argparse.Namespace, early_tracing: object) -> int:
         plan, reuse, resumed_from = api.prepare_resume(
             plan, resume=args.resume, from_task=args.from_task, force=args.force
         )
+        if resumed_from is None:
+            sys.stderr.write("--resume auto: no unfinished run to resume; running afresh\n")
     if args.dry_run:
         sys.stdout.write(api.describe_dry_run(plan))
         return 0

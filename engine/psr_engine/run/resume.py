@@ -7,6 +7,10 @@ Succeeded tasks of the earlier run are reused with their recorded outputs, unles
 definition changed since: every task's digest (its planned form: command, args, env, kind,
 matrix, needs...) is recorded when a run starts, and a reused task must still have the same
 one. `--from TASK` reruns that task (every instance) and everything downstream of it too.
+
+`auto` resumes the newest run of the workflow when there is one that did not succeed, and
+otherwise asks for a plain run (None): what a CI job's re-run wants, since its first attempt
+finds no history and a re-run of a green job has nothing to rerun.
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ from typing import Any
 from psr_engine.errors import PsrError
 from psr_engine.plan.model import Plan, PlannedTask
 from psr_engine.run.results import TaskResult
-from psr_engine.store import RunStore, TaskDigest, TaskRecord
+from psr_engine.store import HistoryError, RunStore, TaskDigest, TaskRecord
 
 # Where a task sits in the file and its topological level change when unrelated lines move;
 # neither changes what it computes.
 _NOT_DIGESTED = frozenset({"line", "level"})
 _DIGESTED = tuple(f.name for f in fields(PlannedTask) if f.name not in _NOT_DIGESTED)
 _SHOWN_CHANGES = 8
+AUTO = "auto"  # --resume auto: the last run if it did not succeed, else a plain run
 
 
 class ResumeRefused(PsrError):
@@ -104,6 +109,26 @@ def prepare_resume(
     """The plan to run and the `reuse` map for WorkflowEngine.run; see `plan_resume`."""
     resume = plan_resume(plan, store, ref, force=force, from_task=from_task)
     return resume.plan, resume.reuse
+
+
+def plan_auto_resume(
+    plan: Plan, store: RunStore, *, force: bool = False, from_task: str | None = None
+) -> Resume | None:
+    """`--resume auto`: `plan_resume` of the workflow's newest run, or None for a plain run.
+
+    None when the history holds no run of this workflow, or when its newest run left nothing
+    to rerun (and no `from_task` asks for one). Refusals other than "nothing to resume" (a
+    changed manifest, a run still running) stand: a retry must not silently redo finished work.
+    """
+    try:
+        earlier = store.run("last", workflow=plan.workflow)
+    except HistoryError:
+        return None
+    if from_task is None and earlier.status != "running":
+        recorded = {t.id: t for t in store.tasks(earlier.id)}
+        if all(_status(recorded.get(t.id)) == "succeeded" for t in plan.tasks):
+            return None
+    return plan_resume(plan, store, earlier.id, force=force, from_task=from_task)
 
 
 def plan_resume(
