@@ -64,6 +64,24 @@ def test_junit_report_parses_back_with_the_right_counts(
     assert skipped.message == "upstream_failed"
 
 
+JUNIT_XSD = Path(__file__).resolve().parents[2] / "data" / "junit" / "junit-10.xsd"
+
+
+def test_junit_report_validates_against_junit_10_xsd(
+    write_manifest: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """The strict schema (Jenkins xUnit's, tests/data/junit/SOURCE.md): no attribute the
+    readers merely tolerate, e.g. `skipped` on <testsuites>."""
+    etree = pytest.importorskip("lxml.etree")
+    report = tmp_path / "junit.xml"
+    _run(write_manifest, tmp_path, JunitSink(str(report)))
+    schema = etree.XMLSchema(etree.parse(str(JUNIT_XSD)))
+    document = etree.parse(str(report))
+    assert schema.validate(document), schema.error_log
+    root = document.getroot()
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("5", "1", "0")
+
+
 def test_markdown_summary_has_status_table_and_failure_tails(
     write_manifest: Callable[[str], Path], tmp_path: Path
 ) -> None:
