@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "state-dir": ("cmd_state_dir", "print the folder holding a workflow's run history"),
     "scan": ("cmd_scan", "scan code, secrets or dependencies like a security gate"),
     "sbom": ("cmd_sbom", "write a CycloneDX SBOM of the environment or a dependency file"),
+    "metrics": ("cmd_metrics", "runs' timings (events JSONL files) as OpenMetrics text"),
+    "gitlab-report": ("cmd_gitlab_report", "convert SARIF to GitLab SAST and Code Quality reports"),
     "secrets": ("cmd_secrets", "get, put, delete or list secrets in Vault, AWS, Azure, GCP, files"),
     "schema": ("cmd_schema", "print the manifest's JSON Schema"),
     "cost": ("cmd_cost", "cloud costs: price table, chargeback report, billing actuals"),
