@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.sast and not args.code_quality:
         raise DiagnosedError("gitlab-report: give --sast FILE, --code-quality FILE or both")
     issues = read_sarif_issues(args.sarif, root=args.root)
-    outputs = []
+    outputs: list[tuple[str, object]] = []
     if args.sast:
         outputs.append((args.sast, sast_report(issues)))
     if args.code_quality:

@@ -1,8 +1,10 @@
-"""psr-engine sbom [--from FILE] [--output FILE]: a CycloneDX 1.6 SBOM (JSON).
+"""psr-engine sbom [--from FILE|DIR] [--output FILE]: a CycloneDX 1.6 SBOM (JSON).
 
-Of the Python environment psr-engine runs in, or of a dependency file (requirements.txt,
-pyproject.toml, poetry.lock, uv.lock, Pipfile.lock). The document is validated before it is
-printed or written; exit 2 when the dependency file is missing or unreadable.
+Of the Python environment psr-engine runs in, of a dependency file (requirements.txt,
+pyproject.toml, poetry.lock, uv.lock, Pipfile.lock), or of a project folder (its lock file
+first, then requirements.txt, then pyproject.toml). Components carry their `dependsOn` graph.
+The document is validated before it is printed or written; exit 2 when the dependency file is
+missing or unreadable.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--from",
         dest="source",
-        metavar="FILE",
-        help="a requirements.txt, pyproject.toml, poetry.lock, uv.lock or Pipfile.lock "
-        "(default: the environment psr-engine is installed in)",
+        metavar="FILE|DIR",
+        help="a requirements.txt, pyproject.toml, poetry.lock, uv.lock or Pipfile.lock, or a "
+        "project folder holding one (default: the environment psr-engine is installed in)",
     )
     parser.add_argument(
         "-o", "--output", metavar="FILE", help="write the SBOM to FILE (default: standard output)"

@@ -22,8 +22,10 @@ from psr_engine.gates.osv import parse_version
 from psr_engine.gates.requirements import (
     Dependency,
     DependencySet,
+    DirectReference,
     Note,
     dependency_from_requirement,
+    direct_reference,
     marker_holds,
 )
 
@@ -77,6 +79,8 @@ def _pep508_entries(
             out.notes.append(
                 Note("skipped", f"not checked (direct reference): {entry}", str(source), line)
             )
+            if marker_holds(requirement, extra):
+                out.direct.append(direct_reference(entry, source=str(source), line=line))
         elif not marker_holds(requirement, extra):
             out.notes.append(Note("marker", f"{entry}: marker false here", str(source), line))
         else:
@@ -114,6 +118,7 @@ def _poetry_entries(
                 out.notes.append(
                     Note("skipped", f"not checked (not from an index): {name}", str(source), line)
                 )
+                out.direct.append(_direct_entry(name, details, source=str(source), line=line))
                 continue
             constraint = str(details.get("version", "*"))
             markers = str(details.get("markers", ""))
@@ -129,6 +134,7 @@ def _poetry_entries(
                     marker=markers,
                     source=str(source),
                     line=line,
+                    spelled=_spelled(name),
                 )
             )
 
@@ -186,9 +192,20 @@ def _locked_packages(path: Path, *, kind: str) -> DependencySet:
         cursor = line or cursor
         source = _table(package.get("source"))
         source_kind = str(source.get("type", "")) if kind == "poetry" else next(iter(source), "")
+        out.graph[canonicalize_name(name)] = _locked_needs(package, kind=kind)
         if source_kind in _NOT_FROM_AN_INDEX:
             out.notes.append(
                 Note("skipped", f"not checked ({source_kind} source): {name}", str(path), line)
+            )
+            out.direct.append(
+                DirectReference(
+                    name=name,
+                    location=_source_location(source, source_kind),
+                    editable=source_kind in ("editable", "virtual") or bool(package.get("develop")),
+                    version=version if isinstance(version, str) else None,
+                    source=str(path),
+                    line=line,
+                )
             )
             continue
         if not isinstance(version, str):
@@ -201,9 +218,56 @@ def _locked_packages(path: Path, *, kind: str) -> DependencySet:
                 specifier=f"=={version}",
                 source=str(path),
                 line=line,
+                spelled=_spelled(name),
             )
         )
     return out
+
+
+def _direct_entry(
+    name: str, details: Mapping[str, Any], *, source: str, line: int
+) -> DirectReference:
+    """A poetry or Pipfile.lock entry with `git`, `path`, `url`... instead of a version."""
+    location = _source_location(details, "local")
+    version = str(details.get("version", "")).removeprefix("==") or None
+    return DirectReference(
+        name=name,
+        location=location,
+        editable=bool(details.get("editable") or details.get("develop")),
+        version=version if version and parse_version(version) is not None else None,
+        source=source,
+        line=line,
+    )
+
+
+def _spelled(name: str) -> str:
+    """The name as written when it differs from its normalised form ("" otherwise)."""
+    return name if name != canonicalize_name(name) else ""
+
+
+def _locked_needs(package: Mapping[str, Any], *, kind: str) -> tuple[str, ...]:
+    """The names a locked package requires: uv's `dependencies` (and optional ones), poetry's
+    `[package.dependencies]` table (and `extras`' members)."""
+    names: list[str] = []
+    if kind == "uv":
+        groups = [package.get("dependencies") or ()]
+        groups += list(_table(package.get("optional-dependencies")).values())
+        groups += list(_table(package.get("dev-dependencies")).values())
+        for group in groups:
+            names += [str(d["name"]) for d in group if isinstance(d, Mapping) and "name" in d]
+    else:
+        names += [str(n) for n in _table(package.get("dependencies"))]
+    return tuple(dict.fromkeys(canonicalize_name(n) for n in names if n != "python"))
+
+
+def _source_location(source: Mapping[str, Any], kind: str) -> str:
+    """Where a non-index package comes from, as the lock says it."""
+    for key in ("url", "git", "path", "editable", "virtual", "directory", "file"):
+        value = source.get(key)
+        if isinstance(value, str) and value:
+            is_git = "git" in (key, kind, source.get("type"))
+            return f"git+{value}" if is_git and not value.startswith("git+") else value
+    return kind
 
 
 def read_poetry_lock(path: Path) -> DependencySet:
@@ -234,6 +298,7 @@ def read_pipfile_lock(path: Path) -> DependencySet:
                 out.notes.append(
                     Note("skipped", f"not checked (not from an index): {name}", str(path), line)
                 )
+                out.direct.append(_direct_entry(name, entry, source=str(path), line=line))
                 continue
             markers = str(entry.get("markers", ""))
             if _marker_false(name, markers):
@@ -251,6 +316,7 @@ def read_pipfile_lock(path: Path) -> DependencySet:
                     marker=markers,
                     source=str(path),
                     line=line,
+                    spelled=_spelled(name),
                 )
             )
     return out

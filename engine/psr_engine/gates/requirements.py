@@ -34,6 +34,27 @@ class Dependency:
     marker: str = ""
     source: str = ""  # the file it was read from ("" for the installed environment)
     line: int = 0  # 1-based line in ``source``; 0 when unknown
+    spelled: str = ""  # the name as the source writes it ("ruamel.yaml"); "" when ``name``
+
+    @property
+    def written_name(self) -> str:
+        """The name as written: what a purl keeps (dots stay dots, per the purl spec)."""
+        return self.spelled or self.name
+
+
+@dataclass(frozen=True, slots=True)
+class DirectReference:
+    """A requirement installed from a URL, a VCS or a local path rather than an index.
+
+    The vulnerability scan cannot check it (a note says so), but it is part of the project:
+    the SBOM lists it, without a PyPI purl."""
+
+    name: str  # as written; "" when neither the line nor the file name says it
+    location: str  # the URL or path as written
+    editable: bool = False
+    version: str | None = None  # when the location says it (a wheel's or sdist's file name)
+    source: str = ""
+    line: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +75,16 @@ class Note:
 class DependencySet:
     dependencies: list[Dependency] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    direct: list[DirectReference] = field(default_factory=list)
+    # What each package requires (normalised names), when the source records it (lock files).
+    graph: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def extend(self, other: DependencySet) -> None:
         self.dependencies.extend(other.dependencies)
         self.notes.extend(other.notes)
+        self.direct.extend(other.direct)
+        for name, needs in other.graph.items():
+            self.graph[name] = tuple(dict.fromkeys((*self.graph.get(name, ()), *needs)))
 
 
 def pinned_version(specifier: SpecifierSet | str) -> str | None:
@@ -87,6 +114,46 @@ def dependency_from_requirement(requirement: Requirement, *, source: str, line: 
         marker=str(requirement.marker or ""),
         source=source,
         line=line,
+        spelled=requirement.name if requirement.name != canonicalize_name(requirement.name) else "",
+    )
+
+
+def direct_reference(
+    text: str, *, source: str, line: int, editable: bool = False
+) -> DirectReference:
+    """A URL, VCS or path requirement (``name @ url``, ``git+https://...#egg=name``,
+    ``./pkg-1.0-py3-none-any.whl``, ``-e ./lib``), its name and version where it says them."""
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+
+    name, version = "", None
+    location = text.strip()
+    if "@" in location and not _URL_OR_PATH.match(location):
+        try:
+            requirement = Requirement(location)
+        except InvalidRequirement:
+            requirement = None
+        if requirement is not None and requirement.url:
+            name, location = requirement.name, requirement.url
+    egg = re.search(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)", location)
+    if not name and egg:
+        name = egg.group(1)
+    filename = location.split("#", 1)[0].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    try:
+        if filename.endswith(".whl"):
+            parsed_name, parsed_version, *_ = parse_wheel_filename(filename)
+            name, version = name or str(parsed_name), str(parsed_version)
+        elif filename.endswith(_ARCHIVE):
+            parsed_name, parsed_version = parse_sdist_filename(filename)
+            name, version = name or str(parsed_name), str(parsed_version)
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        pass
+    return DirectReference(
+        name=name, location=location, editable=editable, version=version, source=source, line=line
     )
 
 
@@ -157,6 +224,8 @@ class _RequirementsParser:
             self.result.notes.append(
                 Note("skipped", f"not checked (URL or path): {text}", source, lineno)
             )
+            if not constraint:
+                self.result.direct.append(direct_reference(text, source=source, line=lineno))
             return
         try:
             requirement = Requirement(text)
@@ -177,6 +246,8 @@ class _RequirementsParser:
                     "skipped", f"not checked (direct reference): {requirement.name}", source, lineno
                 )
             )
+            if not constraint and marker_holds(requirement):
+                self.result.direct.append(direct_reference(text, source=source, line=lineno))
             return
         if not marker_holds(requirement):
             self.result.notes.append(
@@ -220,6 +291,10 @@ class _RequirementsParser:
             self.result.notes.append(
                 Note("skipped", f"not checked (editable install): {value}", str(path), lineno)
             )
+            if not constraint:
+                self.result.direct.append(
+                    direct_reference(value, source=str(path), line=lineno, editable=True)
+                )
         # Other options (--index-url, --find-links, --pre, ...) say where to get packages from,
         # not which ones: nothing to check.
 
