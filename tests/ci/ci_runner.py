@@ -5,7 +5,9 @@ Run the CI templates' shell the way the CI systems do, on this machine.
 GitHub: a composite action's steps run in order; `${{ }}` in a step's `env:`, `if:` and
 `working-directory:` is evaluated by the runner, then `run:` goes to
 `bash --noprofile --norc -eo pipefail {0}`; `uses:` steps are recorded, not run (they fetch
-actions from the network). GitLab: `extends:` merges hashes deeply and replaces everything
+actions from the network), except actions/cache's restore and save, which a folder stands in
+for (GitHub's cache service cannot run here): keys, restore-keys prefixes and the rule that an
+entry is never overwritten behave as GitHub documents. GitLab: `extends:` merges hashes deeply and replaces everything
 else; `before_script` and `script` run in one bash session with `set -eo pipefail`, the job's
 variables in the environment.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -68,6 +71,44 @@ class ActionRun:
         return next(s for s in self.steps if s["name"] == name)
 
 
+class FakeCache:
+    """actions/cache's service, as a folder: save(key) once, restore(key, prefixes)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.saved: list[str] = []  # keys, oldest first
+
+    def save(self, key: str, path: Path) -> bool:
+        if key in self.saved or not path.exists():
+            return False  # GitHub never overwrites an entry; a missing path saves nothing
+        shutil.copytree(path, self.root / str(len(self.saved)))
+        self.saved.append(key)
+        return True
+
+    def restore(self, key: str, prefixes: list[str], path: Path) -> str:
+        """The exact key, else the newest entry whose key starts with a prefix; "" on a miss."""
+        for index in range(len(self.saved) - 1, -1, -1):
+            if self.saved[index] == key:
+                break
+        else:
+            index = next(
+                (
+                    i
+                    for p in prefixes
+                    for i in range(len(self.saved) - 1, -1, -1)
+                    if self.saved[i].startswith(p)
+                ),
+                -1,
+            )
+        if index < 0:
+            return ""
+        if path.exists():
+            shutil.rmtree(path)
+        shutil.copytree(self.root / str(index), path)
+        return self.saved[index]
+
+
 class GitHubRunner:
     """Runs ci-templates/github/action.yml's steps in a temp repo."""
 
@@ -76,8 +117,17 @@ class GitHubRunner:
         self.action = load_yaml(ACTION)
         self.temp = workspace.parent / "runner-temp"
         self.temp.mkdir(exist_ok=True)
+        self.cache = FakeCache(workspace.parent / "actions-cache")
+        self.github = {"run_id": "4242", "run_attempt": "1", "job": "etl"}
 
-    def run(self, inputs: dict[str, str], *, env: dict[str, str] | None = None) -> ActionRun:
+    def run(
+        self,
+        inputs: dict[str, str],
+        *,
+        env: dict[str, str] | None = None,
+        run_attempt: int = 1,
+    ) -> ActionRun:
+        self.github["run_attempt"] = str(run_attempt)
         declared = self.action["inputs"]
         unknown = set(inputs) - set(declared)
         assert not unknown, f"not inputs of the action: {unknown}"
@@ -88,7 +138,12 @@ class GitHubRunner:
         summary.write_text("")
         steps, failed = [], 0
         for step in self.action["runs"]["steps"]:
-            context = {"inputs": values, "steps": step_outputs, "failed": bool(failed)}
+            context = {
+                "inputs": values,
+                "steps": step_outputs,
+                "failed": bool(failed),
+                "github": self.github,
+            }
             name = step.get("name", step.get("id", "?"))
             record = {"name": name, "ran": False, "code": None, "stdout": "", "stderr": ""}
             steps.append(record)
@@ -99,6 +154,7 @@ class GitHubRunner:
                 record["with"] = {
                     k: _render(str(v), context) for k, v in step.get("with", {}).items()
                 }
+                self._cache_step(step["uses"], record["with"])
                 continue
             output_file = self.temp / f"output-{len(steps)}"
             output_file.write_text("")
@@ -135,6 +191,19 @@ class GitHubRunner:
         outputs = {k: _render(v["value"], context) for k, v in self.action["outputs"].items()}
         return ActionRun(failed, outputs, summary.read_text(), steps)
 
+    def _cache_step(self, uses: str, given: dict[str, str]) -> None:
+        """actions/cache/restore and /save at their pinned SHA, run against the FakeCache."""
+        action = uses.split("@", 1)[0]
+        if action not in ("actions/cache/restore", "actions/cache/save"):
+            return
+        path = Path(given["path"])
+        path = path if path.is_absolute() else self.workspace / path
+        if action.endswith("save"):
+            self.cache.save(given["key"], path)
+        else:
+            prefixes = [p for p in given.get("restore-keys", "").splitlines() if p.strip()]
+            self.cache.restore(given["key"], prefixes, path)
+
 
 def _parse_output_file(text: str) -> dict[str, str]:
     from psr_engine.run.outputs import parse_outputs  # the same format as $GITHUB_OUTPUT
@@ -148,6 +217,12 @@ def _lookup(path: str, context: dict[str, Any]) -> str:
         return context["inputs"].get(parts[1], "")
     if parts[0] == "steps" and len(parts) == 4 and parts[2] == "outputs":
         return context["steps"].get(parts[1], {}).get(parts[3], "")
+    if parts[0] == "github" and len(parts) == 2:
+        return context.get("github", {})[parts[1]]
+    if path == "runner.os":
+        return "Linux"
+    if path.startswith("hashFiles("):
+        return "0" * 64  # what a cache key hashes does not matter to these tests
     raise AssertionError(f"the test runner does not know {path!r}")
 
 
@@ -166,7 +241,9 @@ def _condition(expression: str, context: dict[str, Any]) -> bool:
     )
     text = text.replace("&&", " and ").replace("||", " or ")
     has_status = re.search(r"\b(always|success|failure|cancelled)\(\)", expression) is not None
-    value = bool(eval(text, {"__builtins__": {}}, {}))  # only literals and operators remain
+    # Only literals, operators and GitHub's contains() remain.
+    functions = {"contains": lambda haystack, needle: needle.lower() in haystack.lower()}
+    value = bool(eval(text, {"__builtins__": {}}, functions))
     return value and (has_status or not context["failed"])
 
 

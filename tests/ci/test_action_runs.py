@@ -4,6 +4,7 @@ way the runner sets them (the steps' env: mapping, and INPUT_*)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,37 @@ def test_summary_falls_back_to_a_line_when_the_run_never_started(github):
     assert "exit code 2" in result.summary
 
 
+def test_a_rerun_restores_the_run_history_and_resumes_with_resume_auto(github):
+    """scheduled-etl.yml's setup: `resume: auto`. Attempt 1 finds no history (a plain run, not
+    an error) and fails; its history is saved. Attempt 2 starts from a fresh checkout, gets
+    the history back from the cache and reruns only what failed."""
+    where = repo_with_flow(github)
+    base = {
+        "working-directory": "etl",
+        "install": "false",
+        "python-version": "",
+        "summary": "false",
+        "params": "who=fail",
+        "resume": "auto",
+    }
+    first = github.run(base, run_attempt=1)
+    assert first.outputs["status"] == "failed", first.step("Run the workflow")["stderr"]
+    assert "no unfinished run to resume" in first.step("Run the workflow")["stderr"]
+    assert first.step("Restore the run history")["ran"] == "recorded"
+    saved = first.step("Save the run history")
+    assert saved["with"]["key"] == "psr-state-4242-etl--1"
+    assert saved["with"]["path"] == str(where / ".psr")  # the engine's rule, not a guess
+    assert github.cache.saved == ["psr-state-4242-etl--1"]
+
+    shutil.rmtree(where / ".psr")  # a re-run is a fresh checkout: nothing on disk
+    (where / "greeted.txt").write_text("fixed")  # what a fix between attempts would do
+    second = github.run(base, run_attempt=2)
+    assert second.code == 0, second.step("Run the workflow")["stderr"]
+    assert second.outputs["status"] == "succeeded"
+    assert (where / "greeted.txt").read_text() == "fixed"  # greet succeeded before: not rerun
+    assert github.cache.saved[-1] == "psr-state-4242-etl--2"
+
+
 def test_resume_input_resumes_the_last_run(github):
     if not cli_has("apply", "--resume"):
         pytest.skip("psr-engine apply --resume is not there yet")
@@ -205,6 +237,48 @@ def test_install_step_pins_version_and_extras(github, tmp_path):
     assert "install" in args
 
 
+def test_install_step_installs_the_actions_own_checkout_by_default(github, tmp_path):
+    """No PyPI needed for psr-engine: the action's repository is on disk, at the action's ref."""
+    import os
+
+    from ci_runner import REPO
+
+    bin_dir = fake_python(tmp_path)
+    repo_with_flow(github)
+    path = {"PATH": f"{bin_dir}:{Path(__import__('sys').executable).parent}:{os.environ['PATH']}"}
+    plain = github.run({"python-version": "", "summary": "false"}, env=path)
+    assert plain.step("Install psr-engine")["code"] == 0, plain.step("Install psr-engine")["stderr"]
+    args = json.loads((tmp_path / "pip-args.json").read_text())
+    assert Path(args[-1]).resolve() == REPO
+    github.run({"python-version": "", "summary": "false", "extras": "security"}, env=path)
+    args = json.loads((tmp_path / "pip-args.json").read_text())
+    assert args[-1] == f"psr-engine[security] @ file://{REPO}"
+
+
+@pytest.mark.parametrize(
+    ("package", "expected"),
+    [
+        (
+            "https://example.com/psr_engine-0.1.0-py3-none-any.whl",
+            "psr-engine[otel] @ https://example.com/psr_engine-0.1.0-py3-none-any.whl",
+        ),
+        ("psr-engine==0.1.0", "psr-engine[otel]==0.1.0"),
+        ("psr-engine[security]==0.1.0", "psr-engine[security]==0.1.0"),
+    ],
+)
+def test_install_step_takes_any_pip_requirement_as_package(github, tmp_path, package, expected):
+    import os
+
+    bin_dir = fake_python(tmp_path)
+    repo_with_flow(github)
+    result = github.run(
+        {"python-version": "", "summary": "false", "package": package, "extras": "otel"},
+        env={"PATH": f"{bin_dir}:{Path(__import__('sys').executable).parent}:{os.environ['PATH']}"},
+    )
+    assert result.step("Install psr-engine")["code"] == 0
+    assert json.loads((tmp_path / "pip-args.json").read_text())[-1] == expected
+
+
 @pytest.mark.parametrize(
     ("name", "value"), [("extras", "security]; rm -rf /"), ("version", "1.0 || true")]
 )
@@ -240,7 +314,12 @@ def test_gates_block_the_run_and_leave_sarif_for_upload(github):
     assert not (where / "greeted.txt").exists()
     assert result.outputs["sarif-file"] == "etl/psr-sarif"
     sarif = json.loads((where / "psr-sarif/secrets.sarif").read_text())
-    assert sarif["runs"][0]["results"]
+    (finding,) = sarif["runs"][0]["results"]
+    # A repository path, which is how code scanning (upload-sarif) places a result.
+    location = finding["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location["uri"] == "etl/settings.py"
+    base = sarif["runs"][0]["originalUriBaseIds"][location["uriBaseId"]]["uri"]
+    assert base == github.workspace.resolve().as_uri() + "/"
     upload = result.step("Upload SARIF to code scanning")
     assert upload["ran"] == "recorded" and upload["with"]["sarif_file"] == "etl/psr-sarif"
 
@@ -252,3 +331,53 @@ def test_unknown_gate_name_is_refused(github):
     )
     assert result.step("Security gates")["code"] == 2
     assert "unknown scan 'codee'" in result.step("Security gates")["stdout"]
+
+
+OSV = Path(__file__).resolve().parents[1] / "data" / "osv-pypi" / "vulns"
+
+
+def test_deps_gate_scans_offline_with_an_osv_db_and_caches_its_index(github):
+    where = repo_with_flow(github)
+    (where / "requirements.txt").write_text("requests==2.19.0\n")  # PYSEC-2018-28, -2023-74
+    shutil.copytree(OSV / "requests", github.workspace / "osv" / "requests")
+    result = github.run(
+        {
+            "working-directory": "etl",
+            "install": "false",
+            "python-version": "",
+            "summary": "false",
+            "gates": "deps",
+            "fail-on": "medium",
+            "osv-db": "osv",
+            "deps-online": "false",
+        },
+        env={"XDG_CACHE_HOME": str(github.workspace.parent / "xdg")},
+    )
+    gates = result.step("Security gates")
+    assert gates["code"] == 3, gates["stdout"] + gates["stderr"]
+    assert "requests" in gates["stdout"]
+    cache = result.step("Cache the OSV index")
+    assert cache["ran"] == "recorded" and cache["with"]["path"] == "~/.cache/psr-engine"
+    sarif = json.loads((where / "psr-sarif/deps.sarif").read_text())
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in sarif["runs"][0]["results"]
+    }
+    assert uris == {"etl/requirements.txt"}
+
+
+def test_deps_gate_without_a_database_or_the_api_says_what_to_set(github):
+    repo_with_flow(github)
+    result = github.run(
+        {
+            "working-directory": "etl",
+            "install": "false",
+            "python-version": "",
+            "gates": "deps",
+            "deps-online": "false",
+        }
+    )
+    gates = result.step("Security gates")
+    assert gates["code"] == 2
+    assert "::error::deps: no advisories to scan against: set osv-db" in gates["stdout"]
+    assert result.step("Cache the OSV index")["ran"] is False
