@@ -124,9 +124,17 @@ def test_benchmark_writes_openmetrics_for_each_run(tmp_path):
     assert job["artifacts"]["reports"]["metrics"] == "psr-report/metrics.txt"
     result = run_gitlab_job(job, root)
     assert result.returncode == 0, result.stdout + result.stderr
-    lines = (root / "psr-report/metrics.txt").read_text().splitlines()
-    samples = [line for line in lines if line.startswith("psr_run_seconds{")]
-    assert len(samples) == 2 and all(float(s.rsplit(" ", 1)[1]) > 0 for s in samples)
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+    # A strict OpenMetrics parser accepts the file (# TYPE, # UNIT, escaping, # EOF).
+    text = (root / "psr-report/metrics.txt").read_text()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    runs = families["psr_run_duration_seconds"]
+    assert runs.type == "gauge" and runs.unit == "seconds"
+    assert [s.labels["run"] for s in runs.samples] == ["1", "2"]
+    assert all(s.value > 0 and s.labels["workflow"] == "gl-flow" for s in runs.samples)
+    tasks = {(s.labels["run"], s.labels["task"]) for s in families["psr_task_duration_seconds"].samples}
+    assert tasks == {("1", "greet"), ("1", "check"), ("2", "greet"), ("2", "check")}
 
 
 def test_secure_job_blocks_and_converts_findings_to_gitlab_reports(tmp_path):
@@ -149,9 +157,14 @@ def test_secure_job_blocks_and_converts_findings_to_gitlab_reports(tmp_path):
     assert not (root / "etl/greeted.txt").exists()
     quality = json.loads((root / "psr-report/gl-code-quality-report.json").read_text())
     sast = json.loads((root / "psr-report/gl-sast-report.json").read_text())
-    assert quality and quality[0]["location"]["path"].endswith("settings.py")
-    assert quality[0]["location"]["lines"]["begin"] == 1
-    assert sast["scan"]["type"] == "sast" and sast["vulnerabilities"]
+    # Paths from the repository root (the scan ran on PSR_WORKDIR=etl), critical kept critical.
+    (issue,) = quality
+    assert issue["location"] == {"path": "etl/settings.py", "lines": {"begin": 1}}
+    assert issue["severity"] == "blocker"
+    assert sast["scan"]["type"] == "sast"
+    (vulnerability,) = sast["vulnerabilities"]
+    assert vulnerability["location"]["file"] == "etl/settings.py"
+    assert vulnerability["severity"] == "Critical"
 
 
 def test_with_deps_job_writes_an_sbom(tmp_path):
