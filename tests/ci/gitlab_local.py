@@ -84,6 +84,7 @@ class GitlabLocal:
         self.project = project
         self.python_bin = python_bin
         self.wheel = wheel
+        self._validated = False
 
     def run(self, job: str, *, timeout: float = 300) -> JobRun:
         env = {
@@ -103,7 +104,8 @@ class GitlabLocal:
                 str(GITLAB_CI_LOCAL), job,
                 "--force-shell-executor",  # jobs name an image; no container engine here
                 "--no-color",
-                "--json-schema-validation",  # GitLab's own schema, as the server checks
+                # GitLab's own schema, as the server checks; once is enough (2 s each time).
+                "--no-json-schema-validation" if self._validated else "--json-schema-validation",
                 # gitlab-ci-local gives shell jobs its docker path (/builds/...); a shell
                 # runner's CI_PROJECT_DIR is where the job runs: the project, here.
                 "--variable", f"CI_PROJECT_DIR={self.project}",
@@ -115,4 +117,5 @@ class GitlabLocal:
             text=True,
             timeout=timeout,
         )  # fmt: skip
+        self._validated = True
         return JobRun(job, proc.returncode, proc.stdout + proc.stderr)

@@ -53,6 +53,10 @@ def _pipeline(wheel: Path) -> str:
         }
         for name, (hidden, variables) in HIDDEN.items()
     }
+    jobs["long-fail"] = {
+        "extends": ".psr_long_job",
+        "variables": {"PSR_WORKDIR": "etl", "PSR_PACKAGE": str(wheel), "PSR_PARAMS": "who=fail"},
+    }
     include = [
         {"local": "ci/psr-engine.gitlab-ci.yml"},
         {
@@ -99,7 +103,9 @@ def pipeline(tmp_path_factory) -> dict[str, tuple[object, Path]]:
     # read from the commit; the remote names the project).
     git = ["git", "-C", str(project), "-c", "user.name=ci", "-c", "user.email=ci@example.com"]
     subprocess.run(["git", "init", "-q", "-b", "main", str(project)], check=True)
-    subprocess.run([*git, "remote", "add", "origin", "https://gitlab.example.com/acme/sample.git"], check=True)
+    subprocess.run(
+        [*git, "remote", "add", "origin", "https://gitlab.example.com/acme/sample.git"], check=True
+    )
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "sample"], check=True)
     runner = GitlabLocal(project, python_bin, wheel)
@@ -110,7 +116,12 @@ def pipeline(tmp_path_factory) -> dict[str, tuple[object, Path]]:
         if (project / "psr-report").exists():
             shutil.move(project / "psr-report", kept)
         results[name] = (run, kept)
-    results["long-retry"] = (runner.run("long"), base / "reports" / "long-retry")
+    # A retried .psr_long_job: the first attempt fails, a fix lands between attempts (the
+    # task's input file), the retry resumes: greet, which succeeded, is not run again.
+    results["long-fail"] = (runner.run("long-fail"), base / "reports" / "long-fail")
+    (project / "etl/greeted.txt").write_text("fixed")
+    results["long-retry"] = (runner.run("long-fail"), base / "reports" / "long-retry")
+    results["greeted-after-retry"] = (project / "etl/greeted.txt").read_text()
     return results
 
 
@@ -185,11 +196,12 @@ def test_sarif_from_the_jobs_is_relative_to_the_repository(pipeline):
         assert base.endswith("/sample/"), base  # the project's root, not etl/
 
 
-def test_a_retried_long_job_resumes_from_the_cached_state(pipeline):
-    run, _ = pipeline["long-retry"]
-    assert run.code == 0, run.log[-4000:]
-    first, _ = pipeline["long"]
-    assert "no unfinished run to resume; running afresh" in first.log
-    # The first attempt succeeded: nothing to resume, so the retry is a plain run too, with
-    # the history (PSR_STATE_DIR) kept between the two.
-    assert "no unfinished run to resume; running afresh" in run.log
+def test_a_retried_long_job_resumes_the_failed_run(pipeline):
+    first, _ = pipeline["long-fail"]
+    assert first.code == 1, first.log[-4000:]  # check failed: greeted.txt says "fail"
+    retry, _ = pipeline["long-retry"]
+    assert retry.code == 0, retry.log[-4000:]
+    assert "running afresh" not in retry.log  # PSR_RESUME: auto found the failed run
+    assert pipeline["greeted-after-retry"] == "fixed"  # greet succeeded before: not rerun
+    plain, _ = pipeline["long"]
+    assert "no unfinished run to resume; running afresh" in plain.log  # a first attempt

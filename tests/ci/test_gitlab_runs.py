@@ -133,7 +133,9 @@ def test_benchmark_writes_openmetrics_for_each_run(tmp_path):
     assert runs.type == "gauge" and runs.unit == "seconds"
     assert [s.labels["run"] for s in runs.samples] == ["1", "2"]
     assert all(s.value > 0 and s.labels["workflow"] == "gl-flow" for s in runs.samples)
-    tasks = {(s.labels["run"], s.labels["task"]) for s in families["psr_task_duration_seconds"].samples}
+    tasks = {
+        (s.labels["run"], s.labels["task"]) for s in families["psr_task_duration_seconds"].samples
+    }
     assert tasks == {("1", "greet"), ("1", "check"), ("2", "greet"), ("2", "check")}
 
 

@@ -151,4 +151,5 @@ def test_pre_commit_hook_validates_workflow_files():
     assert hook["entry"] == "psr-engine validate" and hook["language"] == "python"
     pattern = re.compile(hook["files"])
     assert pattern.search("workflow.yaml") and pattern.search("etl/workflow.yml")
-    assert not pattern.search("my-workflow.yaml.bak")
+    assert pattern.search("etl/nightly.psr.yaml") and pattern.search("ops.psr.yml")
+    assert not pattern.search("my-workflow.yaml.bak") and not pattern.search("compose.yaml")
