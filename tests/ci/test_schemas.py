@@ -153,3 +153,45 @@ def test_pre_commit_hook_validates_workflow_files():
     assert pattern.search("workflow.yaml") and pattern.search("etl/workflow.yml")
     assert pattern.search("etl/nightly.psr.yaml") and pattern.search("ops.psr.yml")
     assert not pattern.search("my-workflow.yaml.bak") and not pattern.search("compose.yaml")
+
+
+def test_the_ci_docs_examples_validate_against_the_schemas():
+    """docs/features/ci.md's YAML: the workflow as a GitHub workflow, the GitLab pipelines as
+    GitLab CI (a component include with its inputs among them), pre-commit as YAML."""
+    from ruamel.yaml import YAML
+
+    text = (REPO / "docs/features/ci.md").read_text()
+    blocks = [
+        YAML(typ="safe", pure=True).load(b) for b in re.findall(r"```yaml\n(.*?)```", text, re.S)
+    ]
+    workflows = [b for b in blocks if "jobs" in b]
+    pipelines = [b for b in blocks if "include" in b]
+    assert len(workflows) == 1 and len(pipelines) == 2
+    assert errors("github-workflow.json", workflows[0]) == []
+    for pipeline in pipelines:
+        assert errors("gitlab-ci.json", pipeline) == []
+    assert any("repos" in b for b in blocks)
+
+
+def test_the_assembled_component_project_is_what_gitlab_loads(tmp_path):
+    """`make gitlab-component`: templates/ at the root, README, a pipeline that validates."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    dist = tmp_path / "component"
+    subprocess.run(
+        ["make", "-s", "gitlab-component", f"COMPONENT_DIST={dist}"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    assert (dist / "templates/psr-engine.yml").read_text() == COMPONENT.read_text()
+    assert (dist / "README.md").is_file() and (dist / "tests/sample/workflow.yaml").is_file()
+    pipeline = load_yaml(dist / ".gitlab-ci.yml")
+    assert errors("gitlab-ci.json", pipeline) == []
+    components = [i["component"] for i in pipeline["include"]]
+    assert all(c.endswith("/psr-engine@$CI_COMMIT_SHA") for c in components)
+    assert {i["inputs"]["workdir"] for i in pipeline["include"]} == {"tests/sample"}
+    assert pipeline["create-release"]["release"]["tag_name"] == "$CI_COMMIT_TAG"
