@@ -18,6 +18,7 @@ from psr_engine.run.results import WorkflowResult
 from psr_engine.run.resume import (
     ResumeRefused,
     history_sink,
+    plan_auto_resume,
     plan_resume,
     prepare_resume,
     task_digest,
@@ -202,3 +203,27 @@ def test_digest_ignores_position_but_not_the_command(project: Project) -> None:
     assert task_digest(replace(task, line=task.line + 10, level=3)) == task_digest(task)
     assert task_digest(replace(task, command=task.command + " ")) != task_digest(task)
     assert task_digest(replace(task, env={"A": "1"})) != task_digest(task)
+
+
+def test_auto_with_no_history_or_a_succeeded_last_run_is_a_plain_run(project: Project) -> None:
+    """`--resume auto`, what a CI re-run passes: a first attempt finds no run (no error)."""
+    with project.store() as store:
+        assert plan_auto_resume(project.plan(), store) is None
+    assert project.run(project.plan()).status == "succeeded"
+    with project.store() as store:
+        assert plan_auto_resume(project.plan(), store) is None  # nothing to rerun
+
+
+def test_auto_resumes_the_last_run_when_it_did_not_succeed(project: Project) -> None:
+    first = _failed_once(project)
+    with project.store() as store:
+        resume = plan_auto_resume(project.plan(), store)
+    assert resume is not None and resume.resumed_from == first.run_id
+    assert resume.rerun == ("transform[region=us]", "load")
+
+
+def test_auto_still_refuses_a_changed_manifest(project: Project) -> None:
+    _failed_once(project)
+    project.write(FLOW.replace("echo x >> counts/side", "echo y >> counts/side"))
+    with project.store() as store, pytest.raises(ResumeRefused, match="manifest changed"):
+        plan_auto_resume(project.plan(), store)
