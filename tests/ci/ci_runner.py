@@ -34,6 +34,24 @@ VENV_BIN = str(Path(sys.executable).parent)
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 
+def sample_flow(name: str) -> str:
+    """A two-task workflow: greet writes greeted.txt from `who`; check fails when it says fail."""
+    return f"""\
+apiVersion: psr-engine/v1
+kind: Workflow
+metadata: {{name: {name}}}
+spec:
+  params:
+    who: {{type: string, default: world}}
+  tasks:
+    greet:
+      run: printf '%s' ${{{{ params.who }}}} > greeted.txt
+    check:
+      needs: [greet]
+      run: test "$(cat greeted.txt)" != fail
+"""
+
+
 def load_yaml(path: Path) -> Any:
     """YAML 1.2 (ruamel): a workflow's `on:` stays the string "on", not True."""
     return YAML(typ="safe", pure=True).load(path.read_text())

@@ -10,25 +10,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from ci_runner import COMPONENT, GITLAB, REPO, load_yaml
+from ci_runner import COMPONENT, GITLAB, REPO, load_yaml, sample_flow
 from gitlab_local import GitlabLocal, build_wheel, job_python, why_not_runnable
 
 pytestmark = pytest.mark.slow
 
-FLOW = """\
-apiVersion: psr-engine/v1
-kind: Workflow
-metadata: {name: sample-etl}
-spec:
-  params:
-    who: {type: string, default: world}
-  tasks:
-    greet:
-      run: printf '%s' ${{ params.who }} > greeted.txt
-    check:
-      needs: [greet]
-      run: test "$(cat greeted.txt)" != fail
-"""
+FLOW = sample_flow("sample-etl")
 OSV = REPO / "tests" / "data" / "osv-pypi" / "vulns"
 XSD = REPO / "tests" / "data" / "junit" / "junit-10.xsd"
 # Each hidden job, extended by a job of the sample project (name -> hidden job, variables).

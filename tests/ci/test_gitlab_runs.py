@@ -15,22 +15,10 @@ from ci_runner import (
     load_yaml,
     resolve_extends,
     run_gitlab_job,
+    sample_flow,
 )
 
-FLOW = """\
-apiVersion: psr-engine/v1
-kind: Workflow
-metadata: {name: gl-flow}
-spec:
-  params:
-    who: {type: string, default: world}
-  tasks:
-    greet:
-      run: printf '%s' ${{ params.who }} > greeted.txt
-    check:
-      needs: [greet]
-      run: test "$(cat greeted.txt)" != fail
-"""
+FLOW = sample_flow("gl-flow")
 
 
 def project(tmp_path: Path, jobs: str) -> tuple[Path, dict]:

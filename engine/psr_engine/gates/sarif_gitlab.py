@@ -31,6 +31,7 @@ from urllib.request import url2pathname
 
 from psr_engine._version import __version__
 from psr_engine.errors import DiagnosedError, Diagnostic
+from psr_engine.gates.cvss import severity_of_score
 
 # GitLab's security report schema this output follows (sast-report-format.json).
 SAST_SCHEMA_VERSION = "15.2.1"
@@ -200,14 +201,8 @@ def _severity(result: Mapping[str, Any], rule: Mapping[str, Any]) -> str:
         value = float(score) if score is not None else None
     except (TypeError, ValueError):
         value = None
-    if value is not None:  # GitHub's bands for security-severity
-        if value >= 9.0:
-            return "critical"
-        if value >= 7.0:
-            return "high"
-        if value >= 4.0:
-            return "medium"
-        return "low" if value > 0 else "info"
+    if value is not None:  # GitHub's bands for security-severity are CVSS's
+        return severity_of_score(value)
     level = str(result.get("level") or _mapping(rule.get("defaultConfiguration")).get("level"))
     return _LEVEL_SEVERITY.get(level, "medium")
 

@@ -54,5 +54,5 @@ def test_a_strict_parser_reads_every_run_and_label_back(tmp_path):
 def test_a_line_that_is_not_json_is_reported_with_its_place(tmp_path):
     path = tmp_path / "e.jsonl"
     path.write_text('{"type": "run.started"}\nnope\n')
-    with pytest.raises(DiagnosedError, match="e.jsonl:2:1"):
+    with pytest.raises(DiagnosedError, match=r"e\.jsonl:2:1"):
         read_run_figures(path)
