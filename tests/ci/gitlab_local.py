@@ -86,7 +86,7 @@ class GitlabLocal:
         self.wheel = wheel
         self._validated = False
 
-    def run(self, job: str, *, timeout: float = 300) -> JobRun:
+    def run(self, job: str, *, timeout: float = 600) -> JobRun:
         env = {
             k: v
             for k, v in os.environ.items()

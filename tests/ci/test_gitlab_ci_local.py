@@ -13,7 +13,8 @@ import pytest
 from ci_runner import COMPONENT, GITLAB, REPO, load_yaml, sample_flow
 from gitlab_local import GitlabLocal, build_wheel, job_python, why_not_runnable
 
-pytestmark = pytest.mark.slow
+# One fixture runs every job: its time is the first test's (pytest-timeout counts setup).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 FLOW = sample_flow("sample-etl")
 OSV = REPO / "tests" / "data" / "osv-pypi" / "vulns"

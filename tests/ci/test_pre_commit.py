@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from ci_runner import REPO
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # pip installs the hook's env
 
 BROKEN = "apiVersion: psr-engine/v1\nkind: Workflow\nmetadata: {name: x}\nspec:\n  tasks:\n    a: {run: echo, needs: [b]}\n"
 GOOD = "apiVersion: psr-engine/v1\nkind: Workflow\nmetadata: {name: y}\nspec:\n  tasks:\n    a: {run: echo hi}\n"

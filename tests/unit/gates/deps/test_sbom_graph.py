@@ -90,6 +90,8 @@ def _marker_false_edges(site: Path) -> set[tuple[str, str]]:
     return {pair for pair, holds in can.items() if not holds}
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_sbom_of_a_pyproject_lists_its_dependencies_with_cyclonedx_pys_graph(tmp_path):
     project = _project(tmp_path)
     python, site = _small_venv(tmp_path)
