@@ -7,28 +7,72 @@ from collections.abc import Mapping
 from typing import Any
 
 from psr_engine.errors import ExpressionError
+from psr_engine.expressions import shell_quote
 from psr_engine.expressions.environment import SyntaxProblem, compile_expression
 from psr_engine.expressions.references import references_of
 from psr_engine.expressions.scan import OPEN, Expr, error, is_whole_expression, split
-from psr_engine.expressions.values import Trusted, to_shell, to_text, truthy
+from psr_engine.expressions.values import Trusted, to_text, truthy
 
 
 def render(text: str, context: Mapping[str, Any], *, shell: bool = False) -> str:
     """Replace every ``${{ expr }}`` in ``text`` by its value as text (see ``values.to_text``).
 
-    With ``shell=True`` (``run:`` commands) each value becomes one shell-quoted word unless the
-    expression ends in ``| raw``, so a param such as ``x; rm -rf /`` stays an inert argument.
-    Text without ``${{`` is returned unchanged. Raises ExpressionError.
+    With ``shell=True`` the text is a command for bash (or another POSIX shell): see
+    ``render_command``. Text without ``${{`` is returned unchanged. Raises ExpressionError.
     """
     if OPEN not in text:
         return text
-    convert = to_shell if shell else to_text
+    if shell:
+        return render_command(text, context)
     out: list[str] = []
     for part in split(text):
         if isinstance(part, Expr):
-            out.append(convert(_evaluate(part, context, text)))
+            out.append(to_text(_evaluate(part, context, text)))
         else:
             out.append(part)
+    return "".join(out)
+
+
+def render_command(text: str, context: Mapping[str, Any], *, shell: str | None = None) -> str:
+    """A ``run:`` command for ``shell`` (None: bash) with each value quoted for the place it
+    takes, so that the shell reads back exactly the value, whatever it holds (see
+    ``shell_quote``). ``| raw`` values are spliced as written. Raises ExpressionError for a
+    value placed where no quoting is safe, or one that would end a here-document early.
+    """
+    if OPEN not in text:
+        return text
+    parts = split(text)
+    values = [_evaluate(p, context, text) for p in parts if isinstance(p, Expr)]
+    raw = None
+    if any(isinstance(v, Trusted) for v in values):
+        raw = tuple(str.__str__(v) if isinstance(v, Trusted) else None for v in values)
+    posix = shell_quote.is_posix_shell(shell)
+    found = shell_quote.layout(text, raw, posix)
+    out: list[str] = []
+    pieces: list[str | None] = []
+    k = 0
+    for part in parts:
+        if not isinstance(part, Expr):
+            out.append(part)
+            continue
+        place = found.places[k]
+        if place is None:
+            piece = str.__str__(values[k])
+        elif place.context == "refused":
+            problem = shell_quote.refusal(part, place.reason, shell=shell, posix=posix)
+            raise error(text, part.start, problem.message, hint=problem.hint)
+        else:
+            piece = shell_quote.quote(place.context, to_text(values[k]))
+        pieces.append(piece)
+        out.append(piece)
+        k += 1
+    if found.heredocs:
+        fault = shell_quote.heredoc_problem(found, pieces)
+        if fault is not None:
+            index, why = fault
+            expr = [p for p in parts if isinstance(p, Expr)][index]
+            problem = shell_quote.refusal(expr, "", shell=shell, posix=posix)
+            raise error(text, expr.start, f"the value of {expr.display} {why}", hint=problem.hint)
     return "".join(out)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Mapping, Set
 from typing import Any
 
@@ -11,7 +10,8 @@ _FALSE_STRINGS = frozenset({"false", "0", ""})
 
 
 class Trusted(str):
-    """Text the manifest author marked with ``| raw``: spliced into shell commands unquoted."""
+    """Text the manifest author marked with ``| raw``: spliced into shell commands as written
+    (``render_command``), where other values are quoted for the place they take."""
 
     __slots__ = ()
 
@@ -23,7 +23,7 @@ def to_text(value: Any) -> str:
         return value
     if isinstance(value, str):
         # Markup (from | tojson and friends) is a str subclass whose methods HTML-escape their
-        # arguments; hand on a plain str so shlex.quote and callers see ordinary text.
+        # arguments; hand on a plain str so quoting and callers see ordinary text.
         return str.__str__(value)
     if value is None:
         return ""
@@ -49,13 +49,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return str(value)
-
-
-def to_shell(value: Any) -> str:
-    """The value as one shell word, unless it is Trusted (``| raw``)."""
-    if isinstance(value, Trusted):
-        return str.__str__(value)
-    return shlex.quote(to_text(value))
 
 
 def truthy(value: Any) -> bool:

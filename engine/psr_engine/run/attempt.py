@@ -28,11 +28,12 @@ def log_stem(task_id: str, attempt: int) -> str:
 def argv_for(task: PlannedTask, context: Mapping[str, Any]) -> tuple[str, ...]:
     """The command line of a run/python/script task, expressions rendered.
 
-    `run` text is rendered with shell quoting (see expressions.render): a param holding
-    `; rm -rf /` arrives as one inert word. `args` are an argv list, never seen by a shell.
+    `run` text is rendered with each value quoted for the place it takes in the command (see
+    expressions.render_command): the shell reads back exactly the value, whatever it holds.
+    `args` are an argv list, never seen by a shell.
     """
     if task.kind == "run":
-        command = expressions.render(task.command, context, shell=True)
+        command = expressions.render_command(task.command, context, shell=task.shell)
         return (*_shell_prefix(task.shell), command)
     args = tuple(expressions.render(a, context) for a in task.args)
     interpreter = tuple(shlex.split(task.interpreter)) if task.interpreter else (sys.executable,)
