@@ -38,7 +38,7 @@ class ExpansionReader:
 
     def _slot(self, offset: int, context: Context, reason: str = "") -> int:
         if self.nest:
-            context, reason = "refused", f"inside {self.nest[0]}"
+            context, reason = "refused", f"it is inside {self.nest[0]}"
         elif reason:
             context = "refused"
         self.slots.append(Slot(offset, context, reason))
@@ -62,7 +62,7 @@ class ExpansionReader:
         nxt = s[i + 1] if i + 1 < self.n else ""
         self.i += 2 if nxt else 1
         if nxt == SLOT:
-            slots.append(self._slot(i + 1, "refused", "right after a backslash"))
+            slots.append(self._slot(i + 1, "refused", "it is right after a backslash"))
             return None
         if nxt == "\n":
             return ""
@@ -92,7 +92,7 @@ class ExpansionReader:
             if c == "\\":
                 nxt = s[self.i + 1] if self.i + 1 < self.n else ""
                 if nxt == SLOT:
-                    slots.append(self._slot(self.i + 1, "refused", "right after a backslash"))
+                    slots.append(self._slot(self.i + 1, "refused", "it is right after a backslash"))
                     self.i += 2
                     piece = None
                 elif nxt and nxt in '$`"\\\n':
@@ -108,7 +108,7 @@ class ExpansionReader:
                 piece = None
             elif c == SLOT:
                 if locale:
-                    slots.append(self._slot(self.i, "refused", 'inside `$"…"`'))
+                    slots.append(self._slot(self.i, "refused", 'it is inside `$"…"`'))
                 else:
                     slots.append(self._slot(self.i, "double"))
                 self.i += 1
@@ -152,7 +152,7 @@ class ExpansionReader:
             self._double(slots, locale=True)
             return None
         if nxt == SLOT:
-            slots.append(self._slot(i + 1, "refused", "right after `$`"))
+            slots.append(self._slot(i + 1, "refused", "it is right after `$`"))
             self.i = i + 2
             return None
         if _NAME_START.match(nxt):
@@ -160,7 +160,9 @@ class ExpansionReader:
             assert name is not None
             self.i = name.end()
             if mode != "word" and s.startswith(SLOT, self.i):
-                why = f"right after `${name.group()}` (it would read on into the value)"
+                why = (
+                    f"it is right after `${name.group()}`, whose name would read on into the value"
+                )
                 slots.append(self._slot(self.i, "refused", why))
                 self.i += 1
             return None
@@ -182,7 +184,7 @@ class ExpansionReader:
                 self.i += 2
                 continue
             if c == SLOT:
-                slots.append(self._slot(self.i, "refused", "inside `$'…'`"))
+                slots.append(self._slot(self.i, "refused", "it is inside `$'…'`"))
             self.i += 1
         self.i = self.n
         self._lose("a `$'` that is not closed")

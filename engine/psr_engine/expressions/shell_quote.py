@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from psr_engine.errors import ExpressionError
 from psr_engine.expressions.scan import OPEN, Expr, split
 from psr_engine.expressions.shell_commands import refusals
 from psr_engine.expressions.shell_syntax import scan
@@ -139,10 +140,10 @@ def _places(
     marked: str, offsets: Sequence[int], posix: bool, *, nul: bool
 ) -> tuple[Slot | None, ...]:
     if nul:
-        refused = Slot(0, "refused", "in a command that holds a NUL character")
+        refused = Slot(0, "refused", "it is in a command that holds a NUL character")
         return tuple(None if at < 0 else refused for at in offsets)
     if not posix:
-        refused = Slot(0, "refused", "in the command of a shell that is not a POSIX shell")
+        refused = Slot(0, "refused", "it is in the command of a shell that is not a POSIX shell")
         return tuple(None if at < 0 else refused for at in offsets)
     script = scan(marked)
     found = refusals(script)
@@ -151,16 +152,21 @@ def _places(
         if index in found and slot.context != "refused":
             slot = Slot(slot.offset, "refused", found[index])
         by_offset[slot.offset] = slot
-    lost = Slot(0, "refused", "where psr-engine cannot tell how the shell reads it")
+    lost = Slot(0, "refused", "psr-engine cannot tell how the shell reads this place")
     return tuple(None if at < 0 else by_offset.get(at, lost) for at in offsets)
 
 
-def check_command(text: str, shell: str | None) -> list[Problem]:
+@lru_cache(maxsize=4096)
+def check_command(text: str, shell: str | None) -> tuple[Problem, ...]:
     """The expressions of a ``run:`` command that sit where no quoting is safe (those that end
-    in ``| raw`` are the author's explicit choice and are not reported)."""
+    in ``| raw`` are the author's explicit choice and are not reported). An expression that
+    does not parse is left to ``check``."""
     if OPEN not in text:
-        return []
-    exprs = [p for p in split(text) if isinstance(p, Expr)]
+        return ()
+    try:
+        exprs = [p for p in split(text) if isinstance(p, Expr)]
+    except ExpressionError:
+        return ()
     raw = tuple("" if _is_raw(e.source) else None for e in exprs)
     posix = is_posix_shell(shell)
     found = layout(text, raw if any(r is not None for r in raw) else None, posix)
@@ -168,7 +174,7 @@ def check_command(text: str, shell: str | None) -> list[Problem]:
     for expr, place in zip(exprs, found.places, strict=True):
         if place is not None and place.context == "refused":
             problems.append(refusal(expr, place.reason, shell=shell, posix=posix))
-    return problems
+    return tuple(problems)
 
 
 def refusal(expr: Expr, reason: str, *, shell: str | None, posix: bool = True) -> Problem:
@@ -183,7 +189,7 @@ def refusal(expr: Expr, reason: str, *, shell: str | None, posix: bool = True) -
         )
     else:
         hint = f'pass it through env: ({env}) and write "${var}" in the command'
-    return Problem(expr.start, f"{expr.display} cannot be quoted safely: it is {reason}", hint)
+    return Problem(expr.start, f"{expr.display} cannot be quoted safely here: {reason}", hint)
 
 
 @lru_cache(maxsize=4096)

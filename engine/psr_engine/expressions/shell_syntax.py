@@ -171,7 +171,7 @@ class _Scanner(ExpansionReader):
         end = self.s.find("\n", start)
         end = self.n if end < 0 else end
         for at in positions(self.s, SLOT, start, end):
-            self._slot(at, "refused", "in a comment")
+            self._slot(at, "refused", "it is in a comment")
         self._token("comment", start, end)
         self.i = end
 
@@ -294,7 +294,7 @@ class _Scanner(ExpansionReader):
         while self.i < self.n and s[self.i] not in _META:
             c = s[self.i]
             if c == SLOT:
-                self._slot(self.i, "refused", "in a here-document delimiter")
+                self._slot(self.i, "refused", "it is in a here-document delimiter")
                 self._lose("a here-document delimiter that holds an expression")
                 self.i += 1
             elif c == "\\":
@@ -366,7 +366,7 @@ class _Scanner(ExpansionReader):
                 if c == "\\":
                     nxt = s[self.i + 1] if self.i + 1 < self.n else ""
                     if nxt == SLOT:
-                        self._slot(self.i + 1, "refused", "right after a backslash")
+                        self._slot(self.i + 1, "refused", "it is right after a backslash")
                     self.i += 2 if nxt and nxt in "$`\\\n" + SLOT else 1
                 elif c == "$":
                     self._dollar(ignored, "heredoc")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from psr_engine.errors import Diagnostic, ManifestError
-from psr_engine.manifest.model import JsonPath, Position
+from psr_engine.manifest.model import JsonPath, Position, TextStart
 
 MAX_BYTES = 10 * 2**20  # a manifest is text written by people: 10 MiB is generous
 MAX_NODES = 1_000_000  # nodes after alias expansion
@@ -38,6 +38,7 @@ class LoadedDocument:
     positions: dict[JsonPath, Position] = field(repr=False)
     path: str
     digest: str
+    texts: dict[JsonPath, TextStart] = field(default_factory=dict, repr=False)
 
 
 def load_document(path: str | os.PathLike[str], *, format: Format | None = None) -> LoadedDocument:
@@ -72,7 +73,7 @@ def load_bytes(raw: bytes, *, path: str, format: Format = "yaml") -> LoadedDocum
     node = _compose(text, path)
     if node is None:
         raise _error(path, 1, 1, "the file is empty: it holds only comments", "")
-    builder = _Builder(path)
+    builder = _Builder(path, text)
     builder.positions[()] = _position(node)
     try:
         data = builder.build(node, ())
@@ -86,7 +87,9 @@ def load_bytes(raw: bytes, *, path: str, format: Format = "yaml") -> LoadedDocum
             f"the document must be a mapping of keys to values, but it is {kind}",
             "write `key: value` lines at the top level",
         )
-    return LoadedDocument(data=data, positions=builder.positions, path=path, digest=digest)
+    return LoadedDocument(
+        data=data, positions=builder.positions, path=path, digest=digest, texts=builder.texts
+    )
 
 
 def _read_bytes(path: str) -> bytes:
@@ -230,9 +233,11 @@ def _syntax_error(exc: Any, text: str, path: str) -> ManifestError:
 class _Builder:
     """Turns composed nodes into plain data, recording positions and bounding aliases."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, text: str = "") -> None:
         self.path = path
+        self.text = text
         self.positions: dict[JsonPath, Position] = {(): Position(1, 1)}
+        self.texts: dict[JsonPath, TextStart] = {}  # strings holding ${{ }}: where they start
         self.built: dict[int, Any] = {}  # id(node) -> value: an alias shares its anchor's value
         self.sizes: dict[int, int] = {}  # id(node) -> nodes in its expanded subtree
         self.active: set[int] = set()  # nodes being built: an alias to one of them is a cycle
@@ -250,6 +255,8 @@ class _Builder:
         kind = type(node).__name__
         if kind == "ScalarNode":
             value = self._scalar(node)
+            if isinstance(value, str) and "${{" in value:
+                self.texts[path] = self._text_start(node)
             self.nodes += 1
         elif kind == "SequenceNode":
             self._check_tag(node, "seq")
@@ -270,6 +277,19 @@ class _Builder:
         self.sizes[key] = self.nodes - start
         self._check_bounds(node)
         return value
+
+    def _text_start(self, node: Any) -> TextStart:
+        start, end = node.start_mark, node.end_mark
+        style = node.style or ""
+        if style in ("|", ">"):
+            # The text starts on the line after the indicator, at the block's indentation.
+            lines = self.text.split("\n")[start.line + 1 : end.line + 1]
+            indent = next((len(x) - len(x.lstrip(" ")) for x in lines if x.strip()), 0)
+            return TextStart(start.line + 2, indent + 1, block=style == "|", one_line=False)
+        quote = 1 if style in ("'", '"') else 0
+        return TextStart(
+            start.line + 1, start.column + 1 + quote, block=False, one_line=start.line == end.line
+        )
 
     def _reuse(self, node: Any, key: int) -> Any:
         self.aliases += 1

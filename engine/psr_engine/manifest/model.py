@@ -35,12 +35,38 @@ class Position:
 
 
 @dataclass(frozen=True, slots=True)
+class TextStart:
+    """Where the text of a string value starts in the file, so that a character inside it
+    (an expression in a 40-line ``run: |``) can be pointed at."""
+
+    line: int  # 1-based, of the text's first character
+    column: int  # 1-based
+    block: bool  # a literal block (|): each line of the text is a line of the file
+    one_line: bool  # the text is written on one line: offsets are columns
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     """Where a manifest came from, and where each of its nodes sits in that file."""
 
     path: str  # as the user named it (used in messages)
     digest: str  # sha256 of the file's bytes
     positions: Mapping[JsonPath, Position] = field(default_factory=dict, repr=False)
+    texts: Mapping[JsonPath, TextStart] = field(default_factory=dict, repr=False)
+
+    def position_in(self, path: JsonPath, text: str, offset: int) -> Position:
+        """The position of ``text[offset]``, where ``text`` is the string value at ``path``;
+        the value's start (or the node's position) when the way it is written hides it."""
+        start = self.texts.get(tuple(path))
+        if start is None:
+            return self.position(path)
+        if start.block:
+            before = text[:offset]
+            line_start = before.rfind("\n") + 1
+            return Position(start.line + before.count("\n"), start.column + offset - line_start)
+        if start.one_line:
+            return Position(start.line, start.column + offset)
+        return Position(start.line, start.column)
 
     def position(self, path: JsonPath) -> Position:
         """The node's position, or its nearest ancestor's, or 1:1."""

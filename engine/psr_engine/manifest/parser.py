@@ -38,7 +38,12 @@ def manifest_from_document(document: LoadedDocument) -> Manifest:
     from psr_engine.manifest.schema import check_schema
 
     check_schema(document)
-    source = Source(path=document.path, digest=document.digest, positions=document.positions)
+    source = Source(
+        path=document.path,
+        digest=document.digest,
+        positions=document.positions,
+        texts=document.texts,
+    )
     return build_manifest(document.data, source)
 
 

@@ -55,11 +55,23 @@ def _strings(value: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
             yield from _strings(item, (*path, i))
 
 
+@dataclass(frozen=True, slots=True)
+class PlacedProblem:
+    """A problem at one character of a field's text (an expression in a ``run:`` command)."""
+
+    path: JsonPath
+    text: str
+    offset: int
+    message: str
+    hint: str
+
+
 @dataclass
 class TaskFindings:
     """What checking one task's expressions found."""
 
     problems: list[tuple[JsonPath, str]] = field(default_factory=list)
+    placed: list[PlacedProblem] = field(default_factory=list)
     secrets: set[str] = field(default_factory=set)
 
 
@@ -110,6 +122,13 @@ class ExpressionChecker:
                     )
             found.problems.extend((path, m) for m in self._check(text, matrix_keys, visible))
             found.secrets.update(r.path[0] for r in refs if r.root == "secrets" and r.path)
+        if task.kind == "run" and has_expression(task.command):
+            # Where each value lands in the shell command: some places no quoting makes safe.
+            path = (*prefix, "run")
+            found.placed.extend(
+                PlacedProblem(path, task.command, p.offset, p.message, p.hint)
+                for p in self._expressions.check_command(task.command, task.shell)
+            )
         return found
 
     def check_plain(self, path: JsonPath, text: str) -> list[tuple[JsonPath, str]]:

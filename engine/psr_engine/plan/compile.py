@@ -78,6 +78,8 @@ class _Compiler:
         for task in (*m.tasks, *m.on_exit):
             found = checker.check_task(task, self.prefix[task.name])
             self._add_all(found.problems)
+            for placed in found.placed:
+                self._add(placed.path, placed.message, placed.hint, at=(placed.text, placed.offset))
             secrets[task.name] = self._task_secrets(task, found.secrets, checker)
         plan_capacity = m.capacity or capacity or machine_capacity()
         for task in (*m.tasks, *m.on_exit):
@@ -257,8 +259,13 @@ class _Compiler:
 
     # -- diagnostics -------------------------------------------------------------------------
 
-    def _add(self, path: JsonPath, message: str, hint: str = "") -> None:
-        where = self.manifest.source.position(path)
+    def _add(
+        self, path: JsonPath, message: str, hint: str = "", *, at: tuple[str, int] | None = None
+    ) -> None:
+        """A diagnostic at the node ``path``, or at the character ``at`` = (the node's text,
+        an offset in it)."""
+        source = self.manifest.source
+        where = source.position(path) if at is None else source.position_in(path, *at)
         self.diagnostics.append(
             Diagnostic(
                 file=self.manifest.source.path,
