@@ -26,6 +26,7 @@ class ExpansionReader:
         self.slots: list[Slot] = []
         self.tokens: list[Token] = []
         self.nest: list[str] = []  # the constructs we are inside, outermost first
+        self.in_array = False  # inside an array assignment `a=(…)`
         self.depth = 0  # nested scripts: $( ), <( ), >( )
         self.command_start = 0  # offset of the current top-level command
         self.lost_from: int | None = None
@@ -110,7 +111,9 @@ class ExpansionReader:
                 if locale:
                     slots.append(self._slot(self.i, "refused", 'it is inside `$"…"`'))
                 else:
-                    slots.append(self._slot(self.i, "double"))
+                    # bash adds a byte before \x01 and \x7f in "…" inside `a=(…)`.
+                    context: Context = "double-array" if self.in_array else "double"
+                    slots.append(self._slot(self.i, context))
                 self.i += 1
                 piece = None
             else:

@@ -5,8 +5,10 @@ context the scan (``shell_syntax``) finds around its ``${{ }}``:
 
 - a bare word: one single-quoted word, always (``'2'`` before ``>`` stays data, ``'if'`` is no
   keyword, ``'a=b'`` no assignment, ``~'root'`` no home folder);
-- inside ``"…"``: ``\\ $ ` "`` escaped, no quotes added (``!`` is left alone: bash expands
-  history only in lines typed at a prompt, never in ``bash -c`` text, even with ``-i``/``set -H``);
+- inside ``"…"``: ``\\ $ ` "`` escaped, no quotes added. ``!`` is left alone: bash expands
+  history only in lines typed at a prompt, never in ``bash -c`` text, even with ``-i`` or
+  ``set -H``. In an array assignment ``a=("…")``, where bash corrupts ``\\x01`` and ``\\x7f``,
+  the quotes are closed around a single-quoted value instead;
 - inside ``'…'``: each ``'`` becomes ``'\\''`` (close, an escaped quote, reopen);
 - in a here-document body: ``\\ $ ``` escaped (``"`` is an ordinary character there), or
   nothing when the delimiter is quoted; a value that would put a line equal to the delimiter
@@ -88,6 +90,8 @@ def quote(context: Context, text: str) -> str:
         return "'" + text.replace("'", "'\\''") + "'"
     if context == "double":
         return text.translate(_DOUBLE)
+    if context == "double-array":  # close "…", a single-quoted word, reopen
+        return "\"'" + text.replace("'", "'\\''") + "'\""
     if context == "single":
         return text.replace("'", "'\\''")
     if context == "heredoc":

@@ -202,6 +202,13 @@ class _Scanner(ExpansionReader):
         return _ARRAY_ASSIGNMENT.fullmatch(self.s[last.start : last.end]) is not None
 
     def _compound_assignment(self, cmd: _Command) -> None:
+        self.in_array = True
+        try:
+            self._array_elements(cmd)
+        finally:
+            self.in_array = False
+
+    def _array_elements(self, cmd: _Command) -> None:
         start = self.i
         self.i += 1
         while self.i < self.n:

@@ -9,7 +9,9 @@ from typing import Literal
 
 SLOT = "\x00"  # stands for one ${{ }}: a NUL cannot reach a shell through argv anyway
 
-Context = Literal["word", "double", "single", "heredoc", "heredoc-quoted", "refused"]
+Context = Literal[
+    "word", "double", "double-array", "single", "heredoc", "heredoc-quoted", "refused"
+]
 TokenKind = Literal["word", "operator", "newline", "comment", "heredoc"]
 WordRole = Literal["arg", "redirect", "test"]
 
