@@ -183,8 +183,7 @@ def check_command(text: str, shell: str | None) -> tuple[Problem, ...]:
 
 def refusal(expr: Expr, reason: str, *, shell: str | None, posix: bool = True) -> Problem:
     """The problem of an expression refused for ``reason``, with the way to fix it."""
-    names = _NAME.findall(expr.source)
-    var = names[-1].upper() if names else "VALUE"
+    var = _variable_for(expr.source)
     env = f'env: {{{var}: "{expr.display}"}}'
     if not posix:
         hint = (
@@ -194,6 +193,20 @@ def refusal(expr: Expr, reason: str, *, shell: str | None, posix: bool = True) -
     else:
         hint = f'pass it through env: ({env}) and write "${var}" in the command'
     return Problem(expr.start, f"{expr.display} cannot be quoted safely here: {reason}", hint)
+
+
+def _variable_for(source: str) -> str:
+    """A variable name to suggest for the value: the last key of the first name it reads
+    (``params.date`` -> DATE, ``tasks.load.outputs.rows`` -> ROWS), or VALUE."""
+    from psr_engine.expressions.environment import SyntaxProblem
+    from psr_engine.expressions.references import references_of
+
+    try:
+        refs = references_of(source)
+    except SyntaxProblem:
+        return "VALUE"
+    names = [n for r in refs[:1] for n in (r.root, *r.path) if _NAME.fullmatch(n)]
+    return names[-1].upper() if names else "VALUE"
 
 
 @lru_cache(maxsize=4096)

@@ -44,3 +44,16 @@ def test_matrix_fanout_example_runs_every_combination(examples):
         "train[region=us,size=large]",
     ]
     assert result.statuses()["pick"] == "succeeded"
+
+
+def test_daily_etl_report_prints_the_date_exactly_as_given(examples):
+    """The flagship example's `echo "loaded ... for ${{ params.date }}"` printed
+    `'2026 11 24'`, quotes and all, while shlex.quote quoted inside double quotes."""
+    result = examples.cli(
+        "apply", "daily-etl.yaml", "-p", "rows=5", "-p", "date=2026 11 24", "--log-events"
+    )
+    assert result.code == 0, result.stdout + result.stderr
+    lines = [
+        e["message"] for e in result.events if e["type"] == "task.log" and e["task"] == "report"
+    ]
+    assert lines == ["loaded 15 orders for 2026 11 24"]

@@ -24,7 +24,7 @@ def refused(text: str) -> list[bool]:
 
 REFUSED = [
     f"eval echo {S}",
-    f"eval \"echo {S}\"",
+    f'eval "echo {S}"',
     f"trap {S} EXIT",
     f"let x={S}",
     f"ssh host ls {S}",
@@ -34,7 +34,7 @@ REFUSED = [
     f"read -r x {S}",
     f"mapfile -C {S} arr",
     f"bash -c {S}",
-    f"bash -c \"echo {S}\"",
+    f'bash -c "echo {S}"',
     f"sh -ec 'echo {S}'",
     f"bash -o pipefail -c {S}",
     f"bash -c -e {S}",

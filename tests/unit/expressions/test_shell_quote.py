@@ -28,18 +28,18 @@ CASES: list[tuple[str, Expect, bool]] = [
     (f"printf '%s' {V} > out", lambda v: v, True),
     (f"printf '%s' {V}>out", lambda v: v, True),  # a value "2" must not become a fd number
     (f"printf '%s' x{V}y > out", lambda v: f"x{v}y", True),
-    (f'printf \'%s\' "<{V}>" > out', lambda v: f"<{v}>", True),
+    (f"printf '%s' \"<{V}>\" > out", lambda v: f"<{v}>", True),
     (f"printf '%s' '<{V}>' > out", lambda v: f"<{v}>", True),
     (f"printf '%s' \"a'{V}'b\" > out", lambda v: f"a'{v}'b", True),
     (f"printf '%s' 'a\"{V}\"b' > out", lambda v: f'a"{v}"b', True),
     (f"printf '%s' x{V}\"{V}\"'{V}' > out", lambda v: "x" + v * 3, True),
     (f"X={V}; printf '%s' \"$X\" > out", lambda v: v, True),
-    (f'printf \'%s\' "${{HOME}}{V}" > out', lambda v: "/h" + v, True),
+    (f"printf '%s' \"${{HOME}}{V}\" > out", lambda v: "/h" + v, True),
     (f"printf '%s' $HOME{V} > out", lambda v: "/h" + v, True),
     (f"f() {{ printf '%s' \"$1\" > out; }}; f {V}", lambda v: v, True),
     (f"if true; then printf '%s' {V} | cat > out; fi", lambda v: v, True),
     (f"case {V} in {V}) printf ok > out;; esac", lambda v: "ok", True),
-    (f"sh -c 'printf \"%s\" \"$1\" > out' _ {V}", lambda v: v, True),
+    (f'sh -c \'printf "%s" "$1" > out\' _ {V}', lambda v: v, True),
     (f"cat > out <<EOF\n<{V}>\nEOF", lambda v: None if _has_line(v, "EOF") else f"<{v}>\n", True),
     (
         f"cat > out <<'EOF'\n<{V}>\nEOF",
@@ -58,7 +58,7 @@ CASES: list[tuple[str, Expect, bool]] = [
     ),
     (f"[[ {V} == {V} ]] && printf ok > out", lambda v: "ok", False),
     (f"[[ x{V} =~ ^x{V}$ ]] && printf ok > out", lambda v: "ok", False),
-    (f"a=({V} \"{V}\"); printf '%s|' \"${{a[@]}}\" > out", lambda v: f"{v}|{v}|", False),
+    (f'a=({V} "{V}"); printf \'%s|\' "${{a[@]}}" > out', lambda v: f"{v}|{v}|", False),
     (f"cat <<< {V} > out", lambda v: v + "\n", False),
 ]
 
@@ -181,7 +181,7 @@ def test_history_expansion_never_touches_values(tmp_path: Path) -> None:
     """`!` is left alone inside "…": bash expands history only in lines typed at a prompt,
     not in `bash -c` text, even interactive (-i) or with `set -H`."""
     value = "a!b !! !$ !-1"
-    command = render_command(f'set -H; printf \'%s\' "{V}" > out', {"params": {"v": value}})
+    command = render_command(f"set -H; printf '%s' \"{V}\" > out", {"params": {"v": value}})
     for argv in (["bash", "-c"], ["bash", "-i", "-c"]):
         (tmp_path / "out").unlink(missing_ok=True)
         subprocess.run([*argv, command], cwd=tmp_path, capture_output=True, timeout=10)

@@ -77,7 +77,7 @@ QUOTABLE = [
     (f"cat <<-EOF\n\t{S}\n\tEOF\necho {S}", ["heredoc", "word"]),
     (f"cat <<A <<'B'\n{S}\nA\n{S}\nB\necho {S}", ["heredoc", "heredoc-quoted", "word"]),
     (f"cat <<EOF; echo {S}\n{S}\nEOF", ["word", "heredoc"]),
-    (f"cat <<EOF \"a\nb\" {S}\n{S}\nEOF", ["word", "heredoc"]),
+    (f'cat <<EOF "a\nb" {S}\n{S}\nEOF', ["word", "heredoc"]),
     (f"cat <<EOF\nE\\\nOF\necho {S}", ["word"]),  # E\<newline>OF joins into the delimiter
     (f"cat <<<x {S}", ["word"]),
     (f"cat <<EOF\n$HOME ${{HOME}} {S}\nEOF", ["heredoc"]),
@@ -129,7 +129,7 @@ def test_slots_where_no_quoting_is_safe_are_refused(text: str, expected: list[st
 LOST = [
     # bash reads `\'` inside $'…' as a quote, dash does not: where the word ends is in doubt.
     f"echo $'a\\'b' {S}",
-    f'echo "${{x:-\'}}\'}}" {S}',  # "${x:-'}'}": bash and dash disagree on the end
+    f"echo \"${{x:-'}}'}}\" {S}",  # "${x:-'}'}": bash and dash disagree on the end
     f"x=$(case a in a) echo;; esac) {S}",  # a case pattern's `)` inside $( )
     f'echo "unclosed {S}',
     f"echo 'unclosed {S}",
@@ -177,7 +177,7 @@ def test_commands_list_their_words_with_literal_text_roles_and_slots() -> None:
 
 
 def test_tokens_have_kinds_and_plain_words_are_marked() -> None:
-    text = "ls -la /tmp | wc -l # count\ncat <<E\nbody\nE\necho \"$x\" a*"
+    text = 'ls -la /tmp | wc -l # count\ncat <<E\nbody\nE\necho "$x" a*'
     kinds = [(t.kind, text[t.start : t.end], t.plain) for t in scan(text).tokens]
     assert kinds == [
         ("word", "ls", True),
