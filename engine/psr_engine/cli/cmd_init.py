@@ -30,8 +30,8 @@ spec:
     retries: {limit: 1, backoff: exponential, delay: 2s}
   tasks:                     # task name -> task; `needs` orders them
     hello:
-      # ${{ }} values are shell-quoted for you: no quotes around them
-      run: echo hello ${{ params.who }} && echo greeted=${{ params.who }} >> "$PSR_OUTPUT"
+      # ${{ }} values arrive as data, quoted for where they sit (bare or inside "...")
+      run: echo "hello ${{ params.who }}" && echo "greeted=${{ params.who }}" >> "$PSR_OUTPUT"
     goodbye:
       needs: [hello]         # starts after hello succeeded
       run: echo goodbye ${{ tasks.hello.outputs.greeted }}
