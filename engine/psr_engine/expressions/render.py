@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from psr_engine.errors import ExpressionError
 from psr_engine.expressions import shell_quote
@@ -41,12 +41,42 @@ def render_command(text: str, context: Mapping[str, Any], *, shell: str | None =
     """
     if OPEN not in text:
         return text
+    posix = shell is None or shell_quote.is_posix_shell(shell)
+    parts = split(text)
+    # The places are scanned once per command text (cached); per attempt, what is left is
+    # evaluating and quoting, as cheap as the shlex.quote it replaced.
+    found = shell_quote.layout(text, None, posix)
+    out: list[str] = []
+    pieces: list[str | None] = []
+    k = 0
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        value = _evaluate(part, context, text)
+        if isinstance(value, Trusted):
+            return _render_with_raw(text, context, shell=shell, posix=posix)
+        place = found.places[k]
+        assert place is not None  # None only for raw values, and there are none here
+        if place.context == "refused":
+            _refuse(text, part, place.reason, shell=shell, posix=posix)
+        piece = shell_quote.quote(place.context, to_text(value))
+        out.append(piece)
+        pieces.append(piece)
+        k += 1
+    if found.heredocs:
+        _check_heredocs(text, found, pieces, shell=shell, posix=posix)
+    return "".join(out)
+
+
+def _render_with_raw(
+    text: str, context: Mapping[str, Any], *, shell: str | None, posix: bool
+) -> str:
+    """``render_command`` when some values are ``| raw``: the command is scanned again with
+    them spliced in, so the other values are quoted for the places the raw text gives them."""
     parts = split(text)
     values = [_evaluate(p, context, text) for p in parts if isinstance(p, Expr)]
-    raw = None
-    if any(isinstance(v, Trusted) for v in values):
-        raw = tuple(str.__str__(v) if isinstance(v, Trusted) else None for v in values)
-    posix = shell_quote.is_posix_shell(shell)
+    raw = tuple(str.__str__(v) if isinstance(v, Trusted) else None for v in values)
     found = shell_quote.layout(text, raw, posix)
     out: list[str] = []
     pieces: list[str | None] = []
@@ -58,22 +88,38 @@ def render_command(text: str, context: Mapping[str, Any], *, shell: str | None =
         place = found.places[k]
         if place is None:
             piece = str.__str__(values[k])
-        elif place.context == "refused":
-            problem = shell_quote.refusal(part, place.reason, shell=shell, posix=posix)
-            raise error(text, part.start, problem.message, hint=problem.hint)
         else:
+            if place.context == "refused":
+                _refuse(text, part, place.reason, shell=shell, posix=posix)
             piece = shell_quote.quote(place.context, to_text(values[k]))
         pieces.append(piece)
         out.append(piece)
         k += 1
     if found.heredocs:
-        fault = shell_quote.heredoc_problem(found, pieces)
-        if fault is not None:
-            index, why = fault
-            expr = [p for p in parts if isinstance(p, Expr)][index]
-            problem = shell_quote.refusal(expr, "", shell=shell, posix=posix)
-            raise error(text, expr.start, f"the value of {expr.display} {why}", hint=problem.hint)
+        _check_heredocs(text, found, pieces, shell=shell, posix=posix)
     return "".join(out)
+
+
+def _refuse(text: str, expr: Expr, reason: str, *, shell: str | None, posix: bool) -> NoReturn:
+    problem = shell_quote.refusal(expr, reason, shell=shell, posix=posix)
+    raise error(text, expr.start, problem.message, hint=problem.hint)
+
+
+def _check_heredocs(
+    text: str,
+    found: shell_quote.Layout,
+    pieces: list[str | None],
+    *,
+    shell: str | None,
+    posix: bool,
+) -> None:
+    fault = shell_quote.heredoc_problem(found, pieces)
+    if fault is None:
+        return
+    index, why = fault
+    expr = [p for p in split(text) if isinstance(p, Expr)][index]
+    problem = shell_quote.refusal(expr, "", shell=shell, posix=posix)
+    raise error(text, expr.start, f"the value of {expr.display} {why}", hint=problem.hint)
 
 
 def evaluate(text: str, context: Mapping[str, Any]) -> Any:

@@ -89,22 +89,45 @@ def quote(context: Context, text: str) -> str:
     if context == "word":
         return "'" + text.replace("'", "'\\''") + "'"
     if context == "double":
-        return text.translate(_DOUBLE)
+        # Most values hold none of the four: skip the (slower) translate for them.
+        if "\\" in text or "$" in text or "`" in text or '"' in text:
+            return text.translate(_DOUBLE)
+        return text
     if context == "double-array":  # close "…", a single-quoted word, reopen
         return "\"'" + text.replace("'", "'\\''") + "'\""
     if context == "single":
         return text.replace("'", "'\\''")
     if context == "heredoc":
-        return text.translate(_HEREDOC)
+        if "\\" in text or "$" in text or "`" in text:
+            return text.translate(_HEREDOC)
+        return text
     if context == "heredoc-quoted":
         return text
     raise ValueError(f"no quoting for context {context!r}")
 
 
-@lru_cache(maxsize=4096)
 def layout(text: str, raw: tuple[str | None, ...] | None, posix: bool) -> Layout:
     """The places of the expressions of ``text``; ``raw`` holds the text of the expressions
-    whose value is ``| raw`` (None for the others), or is None when there are none."""
+    whose value is ``| raw`` (None for the others), or is None when there are none. Cached:
+    the same text is rendered for every instance and attempt of a task."""
+    if raw is None:
+        # A plain dict lookup: this runs per attempt, on the hot path.
+        key = (text, posix)
+        found = _LAYOUTS.get(key)
+        if found is None:
+            if len(_LAYOUTS) >= _LAYOUTS_MAX:
+                _LAYOUTS.clear()
+            found = _LAYOUTS[key] = _layout(text, None, posix)
+        return found
+    return _layout(text, raw, posix)
+
+
+_LAYOUTS: dict[tuple[str, bool], Layout] = {}
+_LAYOUTS_MAX = 4096
+
+
+@lru_cache(maxsize=1024)
+def _layout(text: str, raw: tuple[str | None, ...] | None, posix: bool) -> Layout:
     parts = split(text)
     pieces: list[str] = []
     offsets: list[int] = []
