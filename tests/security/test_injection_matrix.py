@@ -138,12 +138,10 @@ def _task(name: str, body: str, *, matrix: str = EACH, needs: str = "") -> str:
 
 def _manifest() -> str:
     tasks = [_task(name, body) for name, (body, _) in PLACEMENTS.items()]
+    outputs = ", ".join(f"v{i}" for i in range(len(PAYLOADS)))
     emit_body = (
-        'env: {PAYLOADS: "${{ params.payloads | tojson }}"}\noutputs: [%s]\nscript: |\n%s'
-        % (
-            ", ".join(f"v{i}" for i in range(len(PAYLOADS))),
-            textwrap.indent(EMIT, "  "),
-        )
+        'env: {PAYLOADS: "${{ params.payloads | tojson }}"}\n'
+        f"outputs: [{outputs}]\nscript: |\n" + textwrap.indent(EMIT, "  ")
     )
     tasks.append(_task("emit", emit_body, matrix=""))
     tasks += [_task(name, body, needs="emit") for name, (body, _) in DOWNSTREAM.items()]
@@ -216,7 +214,7 @@ def test_every_payload_arrives_exactly_through_every_accepted_placement(tmp_path
     wrong: list[str] = []
 
     def expect(placement: str, index: int, want: str | None) -> None:
-        name, value = PAYLOADS[index]
+        name = PAYLOADS[index][0]
         path = tmp_path / "out" / f"{placement}.{index}"
         if want is None:
             task = next(t for t in finished if t.startswith(placement) and f"i={index}]" in t)

@@ -116,7 +116,7 @@ ALLOWED = [
     f"[[ -f {S} && -n {S} ]]",
     f"unset {S}",
     f"cd {S}",
-    f"echo eval",
+    "echo eval",
     f"case {S} in x) eval y;; esac",
 ]
 
