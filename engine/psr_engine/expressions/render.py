@@ -36,16 +36,24 @@ def render(text: str, context: Mapping[str, Any], *, shell: bool = False) -> str
 def render_command(text: str, context: Mapping[str, Any], *, shell: str | None = None) -> str:
     """A ``run:`` command for ``shell`` (None: bash) with each value quoted for the place it
     takes, so that the shell reads back exactly the value, whatever it holds (see
-    ``shell_quote``). ``| raw`` values are spliced as written. Raises ExpressionError for a
-    value placed where no quoting is safe, or one that would end a here-document early.
+    ``shell_quote``). ``| raw`` values are spliced as written, and the command is scanned
+    again with them in, so the other values are quoted for the places the raw text gives them.
+    Raises ExpressionError for a value placed where no quoting is safe, or one that would end
+    a here-document early.
     """
     if OPEN not in text:
         return text
     posix = shell is None or shell_quote.is_posix_shell(shell)
     parts = split(text)
-    # The places are scanned once per command text (cached); per attempt, what is left is
-    # evaluating and quoting, as cheap as the shlex.quote it replaced.
-    found = shell_quote.layout(text, None, posix)
+    values = [_evaluate(p, context, text) for p in parts if isinstance(p, Expr)]
+    raw = None
+    for value in values:
+        if isinstance(value, Trusted):
+            raw = tuple(str.__str__(v) if isinstance(v, Trusted) else None for v in values)
+            break
+    # Scanned once per command text (cached); per attempt, what is left is evaluating and
+    # quoting, as cheap as the shlex.quote it replaced.
+    found = shell_quote.layout(text, raw, posix)
     out: list[str] = []
     pieces: list[str | None] = []
     k = 0
@@ -53,48 +61,16 @@ def render_command(text: str, context: Mapping[str, Any], *, shell: str | None =
         if isinstance(part, str):
             out.append(part)
             continue
-        value = _evaluate(part, context, text)
-        if isinstance(value, Trusted):
-            return _render_with_raw(text, context, shell=shell, posix=posix)
-        place = found.places[k]
-        assert place is not None  # None only for raw values, and there are none here
-        if place.context == "refused":
-            _refuse(text, part, place.reason, shell=shell, posix=posix)
-        piece = shell_quote.quote(place.context, to_text(value))
-        out.append(piece)
-        pieces.append(piece)
+        place, value = found.places[k], values[k]
         k += 1
-    if found.heredocs:
-        _check_heredocs(text, found, pieces, shell=shell, posix=posix)
-    return "".join(out)
-
-
-def _render_with_raw(
-    text: str, context: Mapping[str, Any], *, shell: str | None, posix: bool
-) -> str:
-    """``render_command`` when some values are ``| raw``: the command is scanned again with
-    them spliced in, so the other values are quoted for the places the raw text gives them."""
-    parts = split(text)
-    values = [_evaluate(p, context, text) for p in parts if isinstance(p, Expr)]
-    raw = tuple(str.__str__(v) if isinstance(v, Trusted) else None for v in values)
-    found = shell_quote.layout(text, raw, posix)
-    out: list[str] = []
-    pieces: list[str | None] = []
-    k = 0
-    for part in parts:
-        if not isinstance(part, Expr):
-            out.append(part)
-            continue
-        place = found.places[k]
         if place is None:
-            piece = str.__str__(values[k])
+            piece = str.__str__(value)
+        elif place.context == "refused":
+            _refuse(text, part, place.reason, shell=shell, posix=posix)
         else:
-            if place.context == "refused":
-                _refuse(text, part, place.reason, shell=shell, posix=posix)
-            piece = shell_quote.quote(place.context, to_text(values[k]))
-        pieces.append(piece)
+            piece = shell_quote.quote(place.context, to_text(value))
         out.append(piece)
-        k += 1
+        pieces.append(piece)
     if found.heredocs:
         _check_heredocs(text, found, pieces, shell=shell, posix=posix)
     return "".join(out)

@@ -228,9 +228,10 @@ class ExpansionReader:
     def _parameter(self, *, quoted: bool) -> None:
         """From just after ``${`` to just after its ``}``."""
         self.nest.append("`${…}`")
+        # In "${x:-'}'}" bash reads the quotes, dash does not.
+        single = "a `'` inside `${…}` within double quotes" if quoted else None
         try:
             depth = 1
-            ignored: list[int] = []
             while self.i < self.n:
                 c = self.s[self.i]
                 if c == "}":
@@ -241,27 +242,8 @@ class ExpansionReader:
                 elif c == "{":
                     depth += 1
                     self.i += 1
-                elif c == "\\":
-                    if self.s.startswith(SLOT, self.i + 1):
-                        self._slot(self.i + 1, "refused")
-                    self.i += 2
-                elif c == "'":
-                    if quoted:
-                        # In "${x:-'}'}" bash reads the quotes, dash does not.
-                        self._lose("a `'` inside `${…}` within double quotes")
-                    self._single(ignored)
-                elif c == '"':
-                    self.i += 1
-                    self._double(ignored, locale=False)
-                elif c == "$":
-                    self._dollar(ignored, "word")
-                elif c == "`":
-                    self._backtick()
                 else:
-                    if c == SLOT:
-                        self._slot(self.i, "refused")
-                    self.i += 1
-            self.i = self.n
+                    self._inner(c, single)
             self._lose("a `${` that is not closed")
         finally:
             self.nest.pop()
@@ -273,7 +255,6 @@ class ExpansionReader:
         closing = close[0]
         try:
             depth = 0
-            ignored: list[int] = []
             while self.i < self.n:
                 c = self.s[self.i]
                 if c == opening:
@@ -289,23 +270,32 @@ class ExpansionReader:
                         return
                     depth -= 1
                     self.i += 1
-                elif c == "\\":
-                    self.i += 2
-                elif c == "'":
-                    self._lose(f"a `'` inside {what}")
-                    self._single(ignored)
-                elif c == '"':
-                    self.i += 1
-                    self._double(ignored, locale=False)
-                elif c == "$":
-                    self._dollar(ignored, "word")
-                elif c == "`":
-                    self._backtick()
                 else:
-                    if c == SLOT:
-                        self._slot(self.i, "refused")
-                    self.i += 1
-            self.i = self.n
+                    self._inner(c, f"a `'` inside {what}")
             self._lose(f"{what} that is not closed")
         finally:
             self.nest.pop()
+
+    def _inner(self, c: str, single: str | None) -> None:
+        """One character (or quote, or expansion) inside ``${…}`` or arithmetic; ``single``
+        says why a ``'`` there loses the scan (None: it is an ordinary quote)."""
+        ignored: list[int] = []
+        if c == "\\":
+            if self.s.startswith(SLOT, self.i + 1):
+                self._slot(self.i + 1, "refused")
+            self.i = min(self.i + 2, self.n)
+        elif c == "'":
+            if single is not None:
+                self._lose(single)
+            self._single(ignored)
+        elif c == '"':
+            self.i += 1
+            self._double(ignored, locale=False)
+        elif c == "$":
+            self._dollar(ignored, "word")
+        elif c == "`":
+            self._backtick()
+        else:
+            if c == SLOT:
+                self._slot(self.i, "refused")
+            self.i += 1
