@@ -28,12 +28,16 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from psr_engine.errors import ExpressionError
 from psr_engine.expressions.scan import OPEN, Expr, split
-from psr_engine.expressions.shell_commands import refusals
-from psr_engine.expressions.shell_syntax import scan
-from psr_engine.expressions.shell_tokens import SLOT, Context, Heredoc, Slot, body_end
+
+if TYPE_CHECKING:
+    from psr_engine.expressions.shell_tokens import Context, Heredoc, Slot
+
+# The scanner (shell_syntax and friends) is imported on the first command scanned, not with
+# this module: a run whose commands hold no ${{ }} never pays for it.
 
 # Shells whose quoting is POSIX's (bash, dash, zsh and the Korn shells agree on every rule
 # above). fish, csh, PowerShell, cmd and interpreters quote differently or not at all.
@@ -128,6 +132,8 @@ _LAYOUTS_MAX = 4096
 
 @lru_cache(maxsize=1024)
 def _layout(text: str, raw: tuple[str | None, ...] | None, posix: bool) -> Layout:
+    from psr_engine.expressions.shell_tokens import SLOT
+
     parts = split(text)
     pieces: list[str] = []
     offsets: list[int] = []
@@ -166,6 +172,10 @@ def _layout(text: str, raw: tuple[str | None, ...] | None, posix: bool) -> Layou
 def _places(
     marked: str, offsets: Sequence[int], posix: bool, *, nul: bool
 ) -> tuple[Slot | None, ...]:
+    from psr_engine.expressions.shell_commands import refusals
+    from psr_engine.expressions.shell_syntax import scan
+    from psr_engine.expressions.shell_tokens import Slot
+
     if nul:
         refused = Slot(0, "refused", "it is in a command that holds a NUL character")
         return tuple(None if at < 0 else refused for at in offsets)
@@ -279,5 +289,7 @@ def _loses_tabs(text: str, body: Heredoc, offset: int, value: str) -> bool:
 
 
 def _ends_early(rendered: str, body: Heredoc) -> bool:
+    from psr_engine.expressions.shell_tokens import body_end
+
     end, _ = body_end(rendered, 0, body.delimiter, quoted=body.quoted, strip_tabs=body.strip_tabs)
     return end < len(rendered)
