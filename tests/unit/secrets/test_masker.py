@@ -149,7 +149,8 @@ def test_mask_obj_masks_deeply_and_keeps_shapes() -> None:
 
 
 @given(
-    secret=st.text(min_size=4, max_size=40).filter(lambda s: len(s.strip()) >= 4),
+    # No NUL: a secret holding one is refused before masking (it cannot reach an environment).
+    secret=st.text(min_size=4, max_size=40).filter(lambda s: len(s.strip()) >= 4 and "\0" not in s),
     before=st.text(max_size=30),
     after=st.text(max_size=30),
 )
