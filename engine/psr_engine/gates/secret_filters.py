@@ -7,11 +7,15 @@ their alphabet) before they count. All checks are pure functions of the value an
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
+from urllib.parse import unquote
 
 PRAGMA = "psr: ignore-secret"
+# Other scanners' inline allowlist comments: the author already said "not a secret" there.
+FOREIGN_PRAGMAS = ("pragma: allowlist secret", "gitleaks:allow")
 
 # Published examples (AWS documentation and friends): real shape, never real credentials.
 KNOWN_EXAMPLES = frozenset(
@@ -52,6 +56,22 @@ PLACEHOLDER_VALUES = frozenset(
         "letmein",
         "qwerty",
         "your_api_key_here",
+        "pwd",
+        "foo",
+        "bar",
+        "baz",
+        "foobar",
+        "hunter2",
+        "username",
+        "user",
+        "login",
+        "key",
+        "apitoken",
+        "access_token",
+        "auth_token",
+        "client_secret",
+        "private_key",
+        "secret_key",
     }
 )
 
@@ -95,6 +115,8 @@ _ENV_READ = re.compile(
 )
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HEX = re.compile(r"[0-9a-fA-F]+")
+# Names whose last word says "credential" (squeezed: no _-.): a strong context for hex.
+_CREDENTIAL_END = re.compile(r"(?:secret|token|passw(?:or)?d|pass|key|auth)$")
 _HASH_CONTEXT = re.compile(
     r"(?i)sha|md5|digest|checksum|integrity|commit|hash|etag|revision|\brev\b|fingerprint"
 )
@@ -108,10 +130,20 @@ _SEQUENCES = (
     "asdfghjkl",
 )
 _RUN = re.compile(r"(.)\1{5,}")  # six or more of one character
+_TEMPLATE = re.compile(r"\{[^{}]*\}")  # f-string, str.format and template interpolation
+# Leetspeak spellings of placeholder words (P@55w0rd!, s3cr3t): compared after undoing them.
+_LEET = str.maketrans("0134578@$!", "oieastbasi")
+_DIGITS_AND_PUNCT = re.compile(r"[\d\W_]+$")
+_WORD_SEPARATORS = re.compile(r"[\s\-_.]+")
+_FILLER = re.compile(r"^(?:my|your|some|the|a|new|old|default)(?=[a-z]{3})")
 _NOT_A_VALUE = re.compile(
     r"""(?x)
     ^(?:[a-z][a-z0-9+.\-]*://|/|\./|\.\./|~/)          # a URL or a path
-    |^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?:\(\))?$   # dotted.name
+    |^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[[^\]]*\])+(?:\(\))?$    # dotted.name, a.b[-1].c
+    |^(?:urn|arn):                                       # a URN or an AWS ARN
+    |^\d{4}-\d{2}-\d{2}                                  # a date or a timestamp
+    |^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$                     # a CONSTANT_NAME (an env var's name)
+    |\(\?[:=!<P]|\[\^?[^\]]*\w-\w[^\]]*\]|\{\d+(?:,\d*)?\}   # a regex: (?:  [a-z]  {32}
     |\.(?:txt|json|ya?ml|pem|key|crt|cer|p12|pfx|ini|cfg|conf|env|py|js|sh|html?|log)$
     |^[^@\s]+@[^@\s]+\.[a-z]{2,}$                        # an e-mail address
     |^[A-Za-z_][A-Za-z0-9_]*\(                           # a call
@@ -124,7 +156,11 @@ _NOT_SECRET_NAMES = re.compile(
     r"|ttl|expiry|expires|expiration|timeout|class|kind|tag|cmd|command|flag|hash|salt|prompt"
     r"|hint|placeholder|validator|enabled|required|rule|rules|template|input|style|icon|tokens"
     r"|env|var|key_id|keyid|location|source|provider|store|backend|manager|handler|scheme"
-    r"|callback|redirect|index|position|pos|start|end|char|chars)$"
+    r"|callback|redirect|index|position|pos|start|end|char|chars|lastused|used|date|time"
+    r"|created|changed|updated|reset|strength|minlength|maxlength|age)$"
+    # Tokens that page, deduplicate or verify: NextToken, PurchaseToken, output_token.
+    r"|(?:next|continuation|page|pagination|sync|cursor|marker|continue|resume|idempotency"
+    r"|output|input|purchase|verification)token"
     r"|author(?!iz)|tokeniz|oauth2?(?:url|uri)|passthrough|passthru|bypass|compass"
 )
 
@@ -155,11 +191,39 @@ def is_placeholder(value: str) -> bool:
     lowered = value.lower()
     if lowered in PLACEHOLDER_VALUES or lowered.startswith(("$", "%", "@")):
         return True
-    if any(marker in lowered for marker in PLACEHOLDER_MARKERS):
+    if any(marker in lowered for marker in PLACEHOLDER_MARKERS) or _TEMPLATE.search(value):
         return True
-    if len(set(lowered)) <= 3 or _RUN.search(value):
+    if _is_placeholder_word(lowered):
+        return True
+    if len(set(lowered)) <= 3 or _RUN.search(value) or _few_runs(lowered):
         return True
     return any(seq[i : i + 6] in lowered for seq in _SEQUENCES for i in range(len(seq) - 5))
+
+
+def _is_placeholder_word(lowered: str) -> bool:
+    """``password1``, ``P@55w0rd!``, ``mypassword``, ``a secret``: placeholder words, dressed up.
+
+    A word with digits or punctuation after it, in leetspeak, behind "my"/"your"/"some", or
+    among other plain words: random values are none of these.
+    """
+    if "%" in lowered:
+        lowered = unquote(lowered)
+    stem = _DIGITS_AND_PUNCT.sub("", lowered) or lowered
+    words = _WORD_SEPARATORS.split(stem)
+    if not all(word.isalpha() for word in words if word):
+        words = [stem]
+    for word in words:
+        for candidate in (word, word.translate(_LEET)):
+            bare = _FILLER.sub("", candidate)
+            if candidate in PLACEHOLDER_VALUES or bare in PLACEHOLDER_VALUES:
+                return True
+    return False
+
+
+def _few_runs(lowered: str) -> bool:
+    """Made of at most three ascending runs (``abc12345``, ``abcd1234``): typed, not random."""
+    runs = 1 + sum(ord(b) != ord(a) + 1 for a, b in itertools.pairwise(lowered))
+    return len(lowered) >= 6 and runs <= 3 and runs * 3 <= len(lowered)
 
 
 def is_hash_or_uuid(value: str, line: str) -> bool:
@@ -177,21 +241,48 @@ def is_env_read(line: str) -> bool:
     return bool(_ENV_READ.search(line))
 
 
-def is_allowed(value: str, line: str) -> bool:
-    """True when the value is not a secret to report (every rule goes through this)."""
-    return PRAGMA in line or is_placeholder(value) or is_hash_or_uuid(value, line)
+def has_pragma(line: str) -> bool:
+    return PRAGMA in line or any(pragma in line for pragma in FOREIGN_PRAGMAS)
+
+
+def is_allowed(value: str, line: str, allowlist: str = "standard") -> bool:
+    """True when the value is not a secret to report (every rule goes through this).
+
+    ``allowlist`` is the rule's (see ``secret_rule.Allowlist``): key material is only checked
+    against published examples, UUID-shaped credentials skip the UUID check.
+    """
+    if has_pragma(line) or value in KNOWN_EXAMPLES:
+        return True
+    if allowlist == "structural":
+        return False
+    if is_placeholder(value):
+        return True
+    return allowlist != "uuid" and is_hash_or_uuid(value, line)
+
+
+def _squeeze(name: str) -> str:
+    return re.sub(r"[_\-.\[\]'\"]", "", name.lower())
 
 
 def generic_name_ok(name: str) -> bool:
     """Does this name (``DB_PASSWORD``, ``apiKey``, ``auth.token``) hold a secret value?"""
-    squeezed = re.sub(r"[_\-.\[\]'\"]", "", name.lower())
-    return not _NOT_SECRET_NAMES.search(squeezed)
+    return not _NOT_SECRET_NAMES.search(_squeeze(name))
 
 
-def generic_value_ok(value: str, threshold: float) -> tuple[bool, float]:
-    """Does a value assigned to a secret-like name look random? Returns (verdict, entropy)."""
+def _case_changes(value: str) -> int:
+    return sum(a.isupper() != b.isupper() for a, b in itertools.pairwise(value))
+
+
+def generic_value_ok(value: str, threshold: float, *, name: str = "") -> tuple[bool, float]:
+    """Does a value assigned to a secret-like ``name`` look random? Returns (verdict, entropy).
+
+    Pure hex needs a strong context: at least 24 digits, and a name ending in a credential
+    word (``api_key``, ``client_secret``), since most hex in code is a hash or an id.
+    """
     entropy = shannon_entropy(value)
-    if _NOT_A_VALUE.search(value):
+    if _NOT_A_VALUE.search(value) or _squeeze(value) == _squeeze(name):
+        return False, entropy
+    if _HEX.fullmatch(value) and not (len(value) >= 24 and _CREDENTIAL_END.search(_squeeze(name))):
         return False, entropy
     classes = sum(
         (
@@ -201,8 +292,10 @@ def generic_value_ok(value: str, threshold: float) -> tuple[bool, float]:
             any(not c.isalnum() for c in value),
         )
     )
-    # Identifiers and words have no digits; random tokens of this length nearly always do.
+    # Identifiers and words have no digits; random tokens of this length nearly always do,
+    # and long random letters change case every other character, camelCase words rarely.
     has_digit = any(c.isdigit() for c in value)
-    if classes < 2 or not (has_digit or len(value) >= 32):
+    random_letters = len(value) >= 32 and _case_changes(value) * 4 >= len(value)
+    if classes < 2 or not (has_digit or random_letters):
         return False, entropy
     return entropy >= required_entropy(value, threshold), entropy

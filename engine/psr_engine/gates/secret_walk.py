@@ -90,6 +90,15 @@ def _walk(folder: str, rel_folder: str, inherited: list[_Scope]) -> Iterator[tup
         yield from _walk(path, rel, scopes)
 
 
+def is_binary(path: str) -> bool:
+    """A NUL byte in the first 8 KiB (what ``read_text`` calls binary); False if unreadable."""
+    try:
+        with open(path, "rb") as fh:
+            return b"\0" in fh.read(BINARY_PROBE_BYTES)
+    except OSError:
+        return False
+
+
 def read_text(path: str, *, max_bytes: int) -> tuple[str | None, str]:
     """The file's text, or None and why not: 'too_large', 'binary' or 'unreadable'."""
     try:

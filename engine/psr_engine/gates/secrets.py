@@ -23,15 +23,16 @@ from psr_engine.errors import DiagnosedError, Diagnostic
 from psr_engine.gates.baseline import load_baseline, write_baseline
 from psr_engine.gates.findings import Confidence, Finding
 from psr_engine.gates.secret_filters import (
-    PRAGMA,
     generic_name_ok,
     generic_value_ok,
+    has_pragma,
     is_allowed,
     is_env_read,
 )
 from psr_engine.gates.secret_pool import scan_in_pool
-from psr_engine.gates.secret_rules import ALL_RULES, SecretRule
-from psr_engine.gates.secret_walk import iter_files, read_text
+from psr_engine.gates.secret_rule import SecretRule
+from psr_engine.gates.secret_rules import ALL_RULES
+from psr_engine.gates.secret_walk import is_binary, iter_files, read_text
 
 TOOL = "psr-secrets"
 DEFAULT_ENTROPY_THRESHOLD = 3.5  # bits per character, base64-like values; hex: 0.5 less
@@ -39,6 +40,7 @@ DEFAULT_ENTROPY_THRESHOLD = 3.5  # bits per character, base64-like values; hex: 
 PARALLEL_MIN_FILES = 64
 PARALLEL_MIN_BYTES = 8_000_000
 SNIPPET_WIDTH = 160
+NOTE_PATHS = 3  # oversized files named in the note; the report has them all
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
 
 # In these files a value assigned to a secret-like name must be a quoted literal: an unquoted
@@ -106,6 +108,21 @@ class SecretScanReport:
     lines_scanned: int = 0
     bytes_scanned: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> files
+    too_large: tuple[str, ...] = ()  # files over max_file_bytes, not read (relative paths)
+    max_file_bytes: int = 0
+
+    def skipped_note(self) -> str | None:
+        """What a reader must be told: files too large to scan, or None when there are none."""
+        if not self.too_large:
+            return None
+        count = len(self.too_large)
+        shown = ", ".join(self.too_large[:NOTE_PATHS])
+        more = f" and {count - NOTE_PATHS} more" if count > NOTE_PATHS else ""
+        limit = f"{self.max_file_bytes / 1_000_000:g} MB"
+        return (
+            f"{count} file{'s' if count != 1 else ''} over {limit} not scanned for secrets: "
+            f"{shown}{more}"
+        )
 
 
 @dataclass(slots=True)
@@ -116,6 +133,7 @@ class _Match:
     start: int  # of the value in the text
     end: int
     anchor: int  # where the finding points (the value, or a PEM BEGIN line)
+    name: str = ""  # the generic rule's `name` in `name = value`
     entropy: float | None = None
 
 
@@ -209,10 +227,15 @@ class SecretScanner:
             )
         skipped: Counter[str] = Counter()
         todo: list[tuple[str, str]] = []
+        too_large: list[str] = []
         total_bytes = 0
         for abs_path, rel, size in iter_files(root, exclude=self.exclude):
             if size > self.max_file_bytes:
+                if is_binary(abs_path):  # a large binary is skipped as a binary, unsaid
+                    skipped["binary"] += 1
+                    continue
                 skipped["too_large"] += 1
+                too_large.append(rel)
             else:
                 todo.append((abs_path, rel))
                 total_bytes += size
@@ -223,9 +246,11 @@ class SecretScanner:
             results = [self._scan_one(abs_path, rel) for abs_path, rel in todo]
         findings: list[Finding] = []
         files = lines = nbytes = 0
-        for result in results:
+        for (_, rel), result in zip(todo, results, strict=True):
             if result.skip_reason:
                 skipped[result.skip_reason] += 1
+                if result.skip_reason == "too_large":  # grew between the walk and the read
+                    too_large.append(rel)
                 continue
             files += 1
             lines += result.lines
@@ -233,7 +258,15 @@ class SecretScanner:
             findings.extend(result.findings)
         findings = self._drop_baselined(findings)
         findings.sort(key=lambda f: (f.file, f.line, f.column, f.rule_id))
-        return SecretScanReport(findings, files, lines, nbytes, dict(skipped))
+        return SecretScanReport(
+            findings,
+            files,
+            lines,
+            nbytes,
+            dict(skipped),
+            tuple(sorted(too_large)),
+            self.max_file_bytes,
+        )
 
     def validate_secret_type(self, secret: str, type: str) -> bool:
         """Does ``secret`` have the shape of credential ``type`` (a rule id)?
@@ -288,7 +321,7 @@ class SecretScanner:
         bare_ok = _allows_bare_values(file)
         found: list[_Match] = []
         for priority, rule in enumerate(self.rules):
-            if not any(keyword in lowered for keyword in rule.keywords):
+            if rule.keywords and not any(keyword in lowered for keyword in rule.keywords):
                 continue
             if rule.context is not None and not rule.context.search(text):
                 continue
@@ -299,26 +332,37 @@ class SecretScanner:
                         group = "bare"
                         if not bare_ok:
                             continue
-                    if rule.generic and not generic_name_ok(_name_before(text, m)):
-                        continue
+                    name = ""
+                    if rule.generic:
+                        name = _name_before(text, m)
+                        if not name or not generic_name_ok(name):
+                            continue
                     anchor = m.start() if rule.at_match_start else m.start(group)
                     found.append(
-                        _Match(rule, priority, m.group(group), m.start(group), m.end(group), anchor)
+                        _Match(
+                            rule,
+                            priority,
+                            m.group(group),
+                            m.start(group),
+                            m.end(group),
+                            anchor,
+                            name=name,
+                        )
                     )
         return found
 
     def _accept(self, m: _Match, text: str, starts: list[int]) -> bool:
         line = _line_text(text, starts, m.start)
-        if m.anchor != m.start and PRAGMA in _line_text(text, starts, m.anchor):
+        if m.anchor != m.start and has_pragma(_line_text(text, starts, m.anchor)):
             return False
-        if is_allowed(m.value, line):
+        if is_allowed(m.value, line, m.rule.allowlist):
             return False
         if m.rule.validator is not None and not m.rule.validator(m.value):
             return False
         if m.rule.generic:
             if is_env_read(line):
                 return False
-            ok, m.entropy = generic_value_ok(m.value, self.entropy_threshold)
+            ok, m.entropy = generic_value_ok(m.value, self.entropy_threshold, name=m.name)
             return ok
         return True
 
@@ -400,12 +444,19 @@ def _line_text(text: str, starts: list[int], pos: int) -> str:
     return text[starts[index] : end].rstrip("\r")
 
 
-def _name_before(text: str, m: object) -> str:
-    """The whole name a generic match's keyword sits in: `DB_PASSWORD`, `auth.token`."""
-    start = m.start()  # type: ignore[attr-defined]
+def _name_before(text: str, m: re.Match[str]) -> str:
+    """The whole name a generic match's keyword sits in: `DB_PASSWORD`, `auth.token`.
+
+    Empty when the name is only the last part of a qualified key (``AWS::IAM::AccessKey``,
+    ``caching/requireAuthorization``): a thing's name with a secret word in it, not a variable
+    holding a secret.
+    """
+    start = m.start()
     while start > 0 and text[start - 1] in _NAME_CHARS:
         start -= 1
-    return text[start : m.end("suffix")]  # type: ignore[attr-defined]
+    if text[max(0, start - 2) : start] == "::" or text[start - 1 : start] == "/":
+        return ""
+    return text[start : m.end("suffix")]
 
 
 def _most_specific(matches: list[_Match]) -> list[_Match]:

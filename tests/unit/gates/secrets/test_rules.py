@@ -101,14 +101,17 @@ def test_validate_secret_type_names_known_types_for_an_unknown_one(scanner):
         scanner.validate_secret_type("x", "no-such-type")
 
 
-def test_rule_ids_are_kebab_case_and_every_rule_has_keywords():
+def test_rule_ids_are_kebab_case_and_every_rule_has_keywords_or_a_context():
     for rule in ALL_RULES:
         assert rule.id == rule.id.lower() and " " not in rule.id and "_" not in rule.id
-        assert rule.keywords and all(k == k.lower() for k in rule.keywords)
+        assert rule.keywords or rule.context, rule.id  # never a bare regex over every text
+        assert all(k == k.lower() for k in rule.keywords)
 
 
 def test_pem_keys_of_every_kind_are_found_at_the_begin_line(scanner):
     body = "\n".join(rand(ALNUM, 64) for _ in range(4))
+    # An OpenSSH key body always starts with the openssh-key-v1 magic.
+    openssh = "b3BlbnNzaC1rZXktdjEAAAAA" + body[24:]
     for kind, rule_id in [
         ("RSA PRIVATE KEY", "private-key"),
         ("EC PRIVATE KEY", "private-key"),
@@ -117,7 +120,8 @@ def test_pem_keys_of_every_kind_are_found_at_the_begin_line(scanner):
         ("ENCRYPTED PRIVATE KEY", "private-key"),
         ("OPENSSH PRIVATE KEY", "openssh-private-key"),
     ]:
-        pem = f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n"
+        text = openssh if kind.startswith("OPENSSH") else body
+        pem = f"-----BEGIN {kind}-----\n{text}\n-----END {kind}-----\n"
         findings = scanner.scan_text("x = 1\n" + pem, file="k.pem")
         assert [(f.rule_id, f.line, f.column) for f in findings] == [(rule_id, 2, 1)], kind
         assert scanner.validate_secret_type(pem, rule_id)
