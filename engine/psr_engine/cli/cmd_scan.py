@@ -66,6 +66,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--online", action="store_true", help="deps: ask the OSV API")
     parser.add_argument("--api-url", metavar="URL", help="deps --online: the OSV API's address")
+    parser.add_argument(
+        "--unscored-as",
+        choices=LEVELS[:4],
+        metavar="LEVEL",
+        help="deps: the severity of an advisory whose record gives none (default high)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             "summary": summary,
             "counts": report.counts,
             "findings": list(report.findings),
-            "notes": scan.notes,
+            "notes": [*scan.remarks, *scan.notes],
             "sarif": report.sarif,
         }
         sys.stdout.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
@@ -106,10 +112,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(f"{args.kind}: {report.status}: {summary}\n")
         if report.sarif:
             sys.stdout.write(f"SARIF written to {args.sarif}\n")
-        for note in scan.notes[:MAX_NOTES]:
+        notes = [*scan.remarks, *scan.notes]
+        for note in notes[:MAX_NOTES]:
             sys.stderr.write(f"note: {note}\n")
-        if len(scan.notes) > MAX_NOTES:
-            sys.stderr.write(f"note: ... and {len(scan.notes) - MAX_NOTES} more\n")
+        if len(notes) > MAX_NOTES:
+            sys.stderr.write(f"note: ... and {len(notes) - MAX_NOTES} more\n")
     return 0 if report.passed else 3
 
 
@@ -128,6 +135,7 @@ def _gate(args: argparse.Namespace) -> PlannedGate:
             ("--osv-db", args.osv_db, ("dependencies",)),
             ("--online", args.online, ("dependencies",)),
             ("--api-url", args.api_url, ("dependencies",)),
+            ("--unscored-as", args.unscored_as, ("dependencies",)),
         )
         if value and kind not in kinds
     ]
@@ -142,6 +150,8 @@ def _gate(args: argparse.Namespace) -> PlannedGate:
         options["online"] = True
     if args.api_url:
         options["apiUrl"] = args.api_url
+    if args.unscored_as:
+        options["unscoredAs"] = args.unscored_as
     return PlannedGate(
         name=args.kind,
         type=kind,

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
 from psr_engine.errors import DiagnosedError, Diagnostic
-from psr_engine.gates.findings import Finding
+from psr_engine.gates.findings import SEVERITIES, Finding, Severity
 from psr_engine.gates.osv import Advisory, parse_version
 from psr_engine.gates.osv_api import OsvApi
 from psr_engine.gates.osv_index import OsvIndex, open_index
@@ -35,7 +36,10 @@ class DependencyVulnerabilityScanner:
 
     Offline by default: ``osv_db`` (or ``$PSR_OSV_DB``) names a folder of OSV records, indexed
     once into ``cache_dir`` (default ``~/.cache/psr-engine/osv/``). ``online=True`` asks the
-    OSV API at ``api_url`` instead. After each scan, ``notes`` says what was not checked.
+    OSV API at ``api_url`` instead. ``unscored_as``: the severity of an advisory whose record
+    gives none (no CVSS vector, no named severity): high by default, so that the default
+    ``failOn: high`` does not wave it through. After each scan, ``notes`` says what was not
+    checked and ``unscored`` lists the advisories that had no severity of their own.
     """
 
     def __init__(
@@ -46,13 +50,20 @@ class DependencyVulnerabilityScanner:
         api_url: str = "https://api.osv.dev",
         cache_dir: str | os.PathLike[str] | None = None,
         timeout: float = 30,
+        unscored_as: Severity = "high",
     ) -> None:
+        if unscored_as not in SEVERITIES:
+            raise DiagnosedError(
+                f"unscored_as must be one of {', '.join(SEVERITIES)}, not {unscored_as!r}"
+            )
         self.osv_db = osv_db or os.environ.get("PSR_OSV_DB") or None
         self.online = online
         self.api_url = api_url
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.timeout = timeout
+        self.unscored_as: Severity = unscored_as
         self.notes: list[Note] = []
+        self.unscored: list[str] = []  # ids of the last scan's advisories that had no severity
         self._index: OsvIndex | None = None
         self._api: OsvApi | None = None
 
@@ -136,7 +147,9 @@ class DependencyVulnerabilityScanner:
     def _scan_set(
         self, found: DependencySet, *, root: str | os.PathLike[str] | None
     ) -> list[Finding]:
-        self.notes.extend(found.notes)
+        base = Path(root) if root is not None else Path.cwd()
+        # Notes name files the way findings do: relative to the root.
+        self.notes.extend(replace(n, source=_relative(n.source, base)) for n in found.notes)
         checkable: list[Dependency] = []
         for dep in found.dependencies:
             if dep.version is None:
@@ -146,32 +159,35 @@ class DependencyVulnerabilityScanner:
                     Note(
                         "skipped",
                         f"{dep.name}: {dep.version!r} is not a PEP 440 version",
-                        dep.source,
+                        _relative(dep.source, base),
                         dep.line,
                     )
                 )
                 continue
             checkable.append(dep)
         hits = self._lookup([(d.name, d.version or "") for d in checkable])
-        base = Path(root) if root is not None else Path.cwd()
         findings = [
-            _finding(dep, advisory, base)
+            _finding(dep, advisory, base, self.unscored_as)
             for dep, advisories in zip(checkable, hits, strict=True)
             for advisory in advisories
         ]
+        self.unscored = sorted({f.rule_id for f in findings if f.properties.get("unscored")})
         return sorted(findings, key=lambda f: (f.file, f.line, f.rule_id))
 
 
-def _finding(dep: Dependency, advisory: Advisory, base: Path) -> Finding:
+def _finding(dep: Dependency, advisory: Advisory, base: Path, unscored_as: Severity) -> Finding:
     version = dep.version or ""
     fixed = advisory.first_fix_above(dep.name, version)
     aliases = f" ({', '.join(advisory.aliases)})" if advisory.aliases else ""
     remedy = f"fixed in {fixed}" if fixed else "no fixed version known"
+    unscored = advisory.severity is None
+    # Said in the message itself, so the console table, SARIF and JSON all carry it.
+    why = f"; unscored advisory, counted as {unscored_as} (unscoredAs)" if unscored else ""
     return Finding(
         tool=TOOL,
         rule_id=advisory.id,
-        severity=advisory.severity,
-        message=f"{dep.name}=={version}: {advisory.summary}{aliases}; {remedy}",
+        severity=advisory.severity or unscored_as,
+        message=f"{dep.name}=={version}: {advisory.summary}{aliases}; {remedy}{why}",
         file=_relative(dep.source, base),
         line=dep.line,
         confidence="high",  # an exact version inside an advisory's affected set
@@ -184,6 +200,7 @@ def _finding(dep: Dependency, advisory: Advisory, base: Path) -> Finding:
             "fixed": fixed,
             "advisory_url": advisory.url,
             "severity_source": advisory.severity_source,
+            "unscored": unscored,
             "suggestion": f"upgrade to >= {fixed}" if fixed else "",
             # Findings.fingerprint keys on this, so moving the line keeps a baseline valid.
             "fingerprint_anchor": f"{dep.name}=={version}",

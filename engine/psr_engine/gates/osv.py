@@ -17,19 +17,26 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from psr_engine.gates.cvss import base_score, severity_of_score
-from psr_engine.gates.findings import Severity
+from psr_engine.gates.findings import SEVERITIES, Severity
 
 ECOSYSTEM = "PyPI"
 ADVISORY_URL = "https://osv.dev/vulnerability/{id}"
-# GitHub's and OSV's database_specific spellings onto our scale.
+# Named severities (GitHub's database_specific, ecosystem_specific, Ubuntu's) onto our scale.
 _NAMED_SEVERITIES: dict[str, Severity] = {
     "critical": "critical",
+    "important": "high",
     "high": "high",
     "moderate": "medium",
     "medium": "medium",
     "low": "low",
+    "negligible": "low",
 }
-DEFAULT_SEVERITY: Severity = "medium"
+# Weaknesses that mean running the attacker's code: with no score anywhere in the record, such
+# a CWE says "high" by itself (command, code, template and expression injection, deserialization).
+CODE_EXECUTION_CWES = frozenset(
+    {"CWE-77", "CWE-78", "CWE-94", "CWE-95", "CWE-502", "CWE-917", "CWE-1336"}
+)
+UNSCORED = "unscored"
 
 
 def parse_version(text: object) -> Version | None:
@@ -110,8 +117,8 @@ class Advisory:
     id: str
     summary: str
     aliases: tuple[str, ...]
-    severity: Severity
-    severity_source: str  # "CVSS_V3 <score>", "database_specific" or "default"
+    severity: Severity | None  # None: the record says nothing (the scanner's unscoredAs applies)
+    severity_source: str  # "CVSS_V3 9.8", "database_specific HIGH", "CWE-502" or "unscored"
     affected: tuple[AffectedPackage, ...]
     withdrawn: str = ""
     url: str = ""
@@ -189,22 +196,48 @@ def _affected_from_osv(entry: Mapping[str, Any]) -> AffectedPackage:
     )
 
 
-def _severity_from_osv(raw: Mapping[str, Any]) -> tuple[Severity, str]:
-    """CVSS v3 vectors first (the highest base score), then database_specific, then medium."""
-    scores = [
-        score
-        for entry in raw.get("severity") or ()
-        if isinstance(entry, Mapping) and str(entry.get("type", "")).startswith("CVSS_V3")
-        for score in [base_score(str(entry.get("score", "")))]
-        if score is not None
-    ]
-    if scores:
-        best = max(scores)
-        return severity_of_score(best), f"CVSS_V3 {best}"
-    named = (raw.get("database_specific") or {}).get("severity")
-    if isinstance(named, str) and named.lower() in _NAMED_SEVERITIES:
-        return _NAMED_SEVERITIES[named.lower()], "database_specific"
-    return DEFAULT_SEVERITY, "default"
+def _severity_from_osv(raw: Mapping[str, Any]) -> tuple[Severity | None, str]:
+    """The worst severity any source in the record gives, and which source that was.
+
+    Sources: ``severity[]`` at the top and in each ``affected[]`` entry (CVSS v2, v3 and v4
+    vectors, or a named level such as Ubuntu's), ``database_specific.severity`` (GitHub's) at
+    both levels, and ``affected[].ecosystem_specific.severity``. With none of these, a
+    code-execution CWE (``database_specific.cwe_ids``) says high; otherwise the advisory is
+    unscored (None) and the scanner's ``unscored_as`` decides.
+    """
+    found: list[tuple[Severity, str]] = []
+    affected = [a for a in raw.get("affected") or () if isinstance(a, Mapping)]
+    for holder in (raw, *affected):
+        for entry in holder.get("severity") or ():
+            if isinstance(entry, Mapping):
+                found.extend(_scored(entry))
+        for key in ("database_specific", "ecosystem_specific"):
+            block = holder.get(key)
+            named = block.get("severity") if isinstance(block, Mapping) else None
+            if isinstance(named, str) and named.lower() in _NAMED_SEVERITIES:
+                found.append((_NAMED_SEVERITIES[named.lower()], f"{key} {named.upper()}"))
+    if found:
+        return max(found, key=lambda item: SEVERITIES.index(item[0]))
+    specific = raw.get("database_specific")
+    cwes = specific.get("cwe_ids") if isinstance(specific, Mapping) else None
+    for cwe in cwes if isinstance(cwes, list) else ():
+        if str(cwe).upper() in CODE_EXECUTION_CWES:
+            return "high", str(cwe).upper()
+    return None, UNSCORED
+
+
+def _scored(entry: Mapping[str, Any]) -> list[tuple[Severity, str]]:
+    """One ``severity[]`` entry: a CVSS vector's base score, or a named level."""
+    kind, score = str(entry.get("type", "")), str(entry.get("score", ""))
+    if kind.startswith("CVSS"):
+        scored = base_score(score)
+        if scored is None:
+            return []
+        value, version = scored
+        return [(severity_of_score(value), f"{version} {value}")]
+    if score.lower() in _NAMED_SEVERITIES:
+        return [(_NAMED_SEVERITIES[score.lower()], f"{kind} {score.upper()}")]
+    return []
 
 
 def _summary(raw: Mapping[str, Any]) -> str:

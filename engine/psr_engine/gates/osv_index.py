@@ -24,7 +24,7 @@ from psr_engine.gates.osv import Advisory, AffectedPackage, Event, advisory_from
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: severity may be None (unscored), more severity sources
 _SUFFIXES = (".json", ".yaml", ".yml")
 
 

@@ -75,6 +75,9 @@ class GateScan:
     findings: list[Finding]
     tools: list[ToolInfo]
     notes: list[str] = field(default_factory=list)  # what was not checked, files not parsed
+    # What the reader must be told beside the findings, in the gate's message too: files too
+    # large to scan, advisories that carried no severity.
+    remarks: list[str] = field(default_factory=list)
 
 
 async def run_gate(gate: PlannedGate, *, base_dir: str) -> GateReport:
@@ -132,6 +135,8 @@ def judge(gate: PlannedGate, scan: GateScan, *, base_dir: str, duration: float =
         sarif_path = gate.sarif
     rows = tuple(f.to_dict() for f in findings)
     message = summary(findings, fail_on=gate.fail_on, status=status, accepted=accepted)
+    if scan.remarks:
+        message += "\n" + _indent("\n".join(f"note: {remark}" for remark in scan.remarks))
     if status == "blocked":
         message += "\n" + _indent(findings_table(rows, limit=MAX_TABLE_ROWS))
     return GateReport(
@@ -195,12 +200,17 @@ def _scan_secrets(gate: PlannedGate, base: Path) -> GateScan:
 
     scanner = SecretScanner()
     findings: list[Finding] = []
+    remarks: list[str] = []
     for path in _existing(gate):
         if path.is_dir():
-            findings += _rebased(scanner.scan_tree(path).findings, path, base)
+            report = scanner.scan_tree(path)
+            findings += _rebased(report.findings, path, base)
+            note = report.skipped_note()
+            if note:
+                remarks.append(note)
         else:
             findings += _rebased(scanner.scan_file(path), path.parent, base)
-    return GateScan(findings, [ToolInfo(TOOL, __version__)])
+    return GateScan(findings, [ToolInfo(TOOL, __version__)], remarks=remarks)
 
 
 def _scan_dependencies(gate: PlannedGate, base: Path) -> GateScan:
@@ -223,10 +233,27 @@ def _scan_dependencies(gate: PlannedGate, base: Path) -> GateScan:
     settings: dict[str, Any] = {"osv_db": osv_db, "online": online}
     if options.get("apiUrl"):
         settings["api_url"] = str(options["apiUrl"])
+    if options.get("unscoredAs"):
+        settings["unscored_as"] = str(options["unscoredAs"])
     scanner = DependencyVulnerabilityScanner(**settings)
     findings = scanner.scan(sources, root=base)
+    remarks = [_unscored_remark(scanner.unscored, scanner.unscored_as)] if scanner.unscored else []
     # The matching is ours, so the SARIF driver's version is psr-engine's.
-    return GateScan(findings, [ToolInfo(TOOL, __version__)], [str(note) for note in scanner.notes])
+    return GateScan(
+        findings,
+        [ToolInfo(TOOL, __version__)],
+        [str(note) for note in scanner.notes],
+        remarks=remarks,
+    )
+
+
+def _unscored_remark(ids: Sequence[str], unscored_as: str, shown: int = 5) -> str:
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return (
+        f"{len(ids)} advisor{'ies' if len(ids) != 1 else 'y'} carry no severity (no CVSS vector, "
+        f"no named level): counted as {unscored_as} (unscoredAs): "
+        f"{', '.join(ids[:shown])}{more}"
+    )
 
 
 # -- paths ----------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ GATE_TYPE_FIELDS = {
     "osvDb": ("dependencies",),
     "online": ("dependencies",),
     "apiUrl": ("dependencies",),
+    "unscoredAs": ("dependencies",),
 }
 T = TypeVar("T")
 

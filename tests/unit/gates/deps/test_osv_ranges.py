@@ -147,7 +147,10 @@ def test_message_without_fix_or_aliases(scan, tmp_path):
     requirements.write_text("demo==2.1\n")
     (finding,) = [f for f in scan.scan_requirements(requirements, root=tmp_path)]
     assert finding.rule_id == "T-LAST"
-    assert finding.message == "demo==2.1: problem T-LAST; no fixed version known"
+    assert finding.message == (
+        "demo==2.1: problem T-LAST; no fixed version known"
+        "; unscored advisory, counted as high (unscoredAs)"
+    )
     assert finding.file == "requirements.txt" and finding.line == 1
 
 
@@ -178,23 +181,28 @@ def test_unwritable_cache_dir_still_scans(synthetic_db, tmp_path):
 # --- severity ------------------------------------------------------------------------------------
 
 
+V4_CRITICAL = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"
+
+
 @pytest.mark.parametrize(
-    ("vector", "score"),
+    ("vector", "scored"),
     [
-        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8),
-        ("CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:C/C:H/I:H/A:H", 9.9),
-        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N", 6.1),
-        ("CVSS:3.0/AV:L/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N", 1.8),
-        ("CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:H/A:N", 5.9),
-        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:N", 0.0),
-        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:U/RL:O", 9.8),  # temporal ignored
-        ("CVSS:2.0/AV:N/AC:L/Au:N/C:P/I:P/A:P", None),
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", (9.8, "CVSS_V3")),
+        ("CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:C/C:H/I:H/A:H", (9.9, "CVSS_V3")),
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N", (6.1, "CVSS_V3")),
+        ("CVSS:3.0/AV:L/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N", (1.8, "CVSS_V3")),
+        ("CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:H/A:N", (5.9, "CVSS_V3")),
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:N", (0.0, "CVSS_V3")),
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:U/RL:O", (9.8, "CVSS_V3")),  # temporal
+        ("AV:N/AC:L/Au:N/C:P/I:P/A:P", (7.5, "CVSS_V2")),  # how OSV writes a v2 vector
+        (V4_CRITICAL, (9.3, "CVSS_V4")),
         ("CVSS:3.1/AV:N/AC:L", None),
+        ("CVSS:4.0/AV:N", None),
         ("garbage", None),
     ],
 )
-def test_cvss3_base_scores_match_first_calculator(vector, score):
-    assert base_score(vector) == score
+def test_cvss_base_scores_of_every_version_match_first_calculator(vector, scored):
+    assert base_score(vector) == scored
 
 
 @pytest.mark.parametrize(
@@ -214,6 +222,13 @@ def test_cvss_score_bands(score, severity):
     assert severity_of_score(score) == severity
 
 
+def _affected_with(**fields) -> list[dict]:
+    return [{"package": {"name": "demo", "ecosystem": "PyPI"}, "versions": ["1.0"], **fields}]
+
+
+HIGH_V3 = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"  # 7.5
+
+
 @pytest.mark.parametrize(
     ("extra", "severity", "source"),
     [
@@ -226,19 +241,48 @@ def test_cvss_score_bands(score, severity):
             "critical",
             "CVSS_V3 9.8",
         ),
+        ({"severity": [{"type": "CVSS_V4", "score": V4_CRITICAL}]}, "critical", "CVSS_V4 9.3"),
+        (
+            {"severity": [{"type": "CVSS_V2", "score": "AV:N/AC:L/Au:N/C:P/I:P/A:P"}]},
+            "high",
+            "CVSS_V2 7.5",
+        ),
         (
             {
-                "severity": [{"type": "CVSS_V4", "score": "CVSS:4.0/AV:N"}],
+                "severity": [{"type": "CVSS_V4", "score": "CVSS:4.0/AV:N"}],  # invalid: skipped
                 "database_specific": {"severity": "MODERATE"},
             },
             "medium",
-            "database_specific",
+            "database_specific MODERATE",
         ),
-        ({"database_specific": {"severity": "HIGH"}}, "high", "database_specific"),
-        ({}, "medium", "default"),
+        ({"database_specific": {"severity": "HIGH"}}, "high", "database_specific HIGH"),
+        # Every source counts, and the worst wins: a high vector beside a "low" label is high.
+        (
+            {
+                "severity": [{"type": "CVSS_V3", "score": HIGH_V3}],
+                "database_specific": {"severity": "LOW"},
+            },
+            "high",
+            "CVSS_V3 7.5",
+        ),
+        (
+            {"affected": _affected_with(severity=[{"type": "CVSS_V3", "score": HIGH_V3}])},
+            "high",
+            "CVSS_V3 7.5",
+        ),
+        (
+            {"affected": _affected_with(ecosystem_specific={"severity": "critical"})},
+            "critical",
+            "ecosystem_specific CRITICAL",
+        ),
+        ({"severity": [{"type": "Ubuntu", "score": "medium"}]}, "medium", "Ubuntu MEDIUM"),
+        # No score anywhere: a code-execution weakness decides; anything else is unscored.
+        ({"database_specific": {"cwe_ids": ["CWE-20", "CWE-502"]}}, "high", "CWE-502"),
+        ({"database_specific": {"cwe_ids": ["CWE-79"]}}, None, "unscored"),
+        ({}, None, "unscored"),
     ],
 )
-def test_severity_from_cvss_then_database_then_default(tmp_path, extra, severity, source):
+def test_severity_is_the_worst_any_source_gives_else_unscored(tmp_path, extra, severity, source):
     db = tmp_path / "db"
     db.mkdir()
     (db / "S.json").write_text(json.dumps(_advisory("S", versions=["1.0"], **extra)))

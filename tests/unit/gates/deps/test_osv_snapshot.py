@@ -71,7 +71,10 @@ def test_finding_names_package_aliases_and_first_fix_above(scanner):
     sandbox = by_rule["PYSEC-2019-217"]
     assert sandbox.message.startswith("jinja2==2.10: In Pallets Jinja before 2.10.1")
     assert "(CVE-2019-10906, GHSA-462w-v97r-4m45)" in sandbox.message
-    assert sandbox.message.endswith("; fixed in 2.10.1")
+    assert sandbox.message.endswith(
+        "; fixed in 2.10.1; unscored advisory, counted as high (unscoredAs)"
+    )
+    assert sandbox.severity == "high"  # the record has no vector and no named severity
     assert sandbox.line == 2
     assert sandbox.properties == {
         "package": "jinja2",
@@ -79,7 +82,8 @@ def test_finding_names_package_aliases_and_first_fix_above(scanner):
         "aliases": ["CVE-2019-10906", "GHSA-462w-v97r-4m45"],
         "fixed": "2.10.1",
         "advisory_url": "https://osv.dev/vulnerability/PYSEC-2019-217",
-        "severity_source": "default",
+        "severity_source": "unscored",
+        "unscored": True,
         "suggestion": "upgrade to >= 2.10.1",
         "fingerprint_anchor": "jinja2==2.10",
     }

@@ -65,6 +65,17 @@ def test_scan_reports_unpinned_and_skipped_in_notes_not_findings(scanner):
     ]
 
 
+def test_notes_name_files_relative_to_the_root_as_findings_do(scanner):
+    findings = scanner.scan([DEPS / "requirements" / "requirements.txt"], root=DEPS)
+    assert {f.file for f in findings} >= {"requirements/requirements.txt"}
+    sources = {n.source for n in scanner.notes}
+    assert "requirements/requirements.txt" in sources
+    assert all(not s.startswith("/") for s in sources), sources
+    assert any(
+        str(n).startswith("requirements/requirements.txt:12: unpinned") for n in scanner.notes
+    )
+
+
 def test_scan_of_a_folder_reads_its_dependency_files(scanner):
     findings = scanner.scan([DEPS / "poetry"], root=DEPS)
     files = {f.file for f in findings}
