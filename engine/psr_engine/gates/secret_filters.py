@@ -7,6 +7,7 @@ their alphabet) before they count. All checks are pure functions of the value an
 
 from __future__ import annotations
 
+import base64
 import itertools
 import math
 import re
@@ -130,6 +131,7 @@ _SEQUENCES = (
     "asdfghjkl",
 )
 _RUN = re.compile(r"(.)\1{5,}")  # six or more of one character
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
 _TEMPLATE = re.compile(r"\{[^{}]*\}")  # f-string, str.format and template interpolation
 # Leetspeak spellings of placeholder words (P@55w0rd!, s3cr3t): compared after undoing them.
 _LEET = str.maketrans("0134578@$!", "oieastbasi")
@@ -197,7 +199,22 @@ def is_placeholder(value: str) -> bool:
         return True
     if len(set(lowered)) <= 3 or _RUN.search(value) or _few_runs(lowered):
         return True
-    return any(seq[i : i + 6] in lowered for seq in _SEQUENCES for i in range(len(seq) - 5))
+    if any(seq[i : i + 6] in lowered for seq in _SEQUENCES for i in range(len(seq) - 5)):
+        return True
+    return _encodes_placeholder(value)
+
+
+def _encodes_placeholder(value: str) -> bool:
+    """Base64 of a stand-in (``dXNlcjpwYXNzd29yZA==`` is ``user:password``)."""
+    if len(value) % 4 or not _BASE64.fullmatch(value):
+        return False
+    try:
+        text = base64.b64decode(value, validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    if not text.isprintable():
+        return False
+    return is_placeholder(text.partition(":")[2] or text)
 
 
 def _is_placeholder_word(lowered: str) -> bool:

@@ -31,7 +31,7 @@ _PEM_KINDS = r"(?:RSA |EC |DSA |ENCRYPTED |PGP |)PRIVATE KEY(?: BLOCK)?"
 # split into notebook or JSON strings), optional headers (RFC 1421's Proc-Type and DEK-Info,
 # OpenPGP's Version and Comment), then the first base64 line.
 _PEM_BODY = (
-    r"-----(?:[ \t]*\r?\n|\\r?\\n)"
+    r"-----(?:[ \t]*\r?\n|(?:\\r)?\\n)"  # (a JSON-escaped CRLF is \r\n: two escapes)
     r"(?:[\s\"',]*[A-Za-z][A-Za-z\-]*:[^\n\\]*(?:\r?\n|\\n))*"
     r"[\s\"',]*(?:\\n)?(?P<secret>[A-Za-z0-9+/]{40,}={0,2})"
 )

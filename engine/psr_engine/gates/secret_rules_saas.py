@@ -241,7 +241,7 @@ SAAS_RULES: tuple[SecretRule, ...] = (
     rule(
         "facebook-access-token",
         "Facebook access token",
-        token(r"EAA[BCDGIMQZ][A-Za-z0-9]{100,400}", before=r"A-Za-z0-9_\-+/="),
+        token(r"EAA[BCDGIMQZ][A-Za-z0-9]{100,400}", before=r"A-Za-z0-9_\-+/"),
         shape=r"EAA[BCDGIMQZ][A-Za-z0-9]{100,400}",
         keywords=("eaa",),
         severity="high",

@@ -139,3 +139,24 @@ def test_the_process_pool_finds_what_the_plain_loop_finds(tmp_path, monkeypatch)
 def test_the_scanner_repr_shows_settings_not_baseline_contents():
     text = repr(SecretScanner(baseline=["f" * 32], workers=1))
     assert "1 entries" in text and "f" * 32 not in text
+
+
+def test_files_over_the_size_limit_are_named_in_the_report_and_its_note(tmp_path):
+    (tmp_path / "small.txt").write_text("nothing here\n")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "dump.sql").write_text("x" * 1_200_000)
+    (tmp_path / "data" / "blob.bin").write_bytes(b"\0" * 1_200_000)  # a binary: not "too large"
+    report = SecretScanner(workers=1).scan_tree(tmp_path)
+    assert report.too_large == ("data/dump.sql",)
+    assert report.skipped == {"too_large": 1, "binary": 1}
+    assert report.skipped_note() == "1 file over 1 MB not scanned for secrets: data/dump.sql"
+
+
+def test_the_note_names_a_few_and_counts_the_rest(tmp_path):
+    for i in range(5):
+        (tmp_path / f"big{i}.log").write_text("y" * 2_000)
+    report = SecretScanner(workers=1, max_file_bytes=1_000).scan_tree(tmp_path)
+    assert report.skipped_note() == (
+        "5 files over 0.001 MB not scanned for secrets: big0.log, big1.log, big2.log and 2 more"
+    )
+    assert SecretScanner(workers=1).scan_tree(tmp_path).skipped_note() is None
