@@ -183,3 +183,11 @@ def test_write_baseline_then_load_round_trip(project, gate, scan) -> None:
     findings = [Finding("t", "R1", "low", "m", file="a.py", snippet="x = 1")]
     assert write_baseline(findings, project / "b" / "base.json") == 1
     assert load_baseline(project / "b" / "base.json") == {findings[0].fingerprint}
+
+
+def test_a_secrets_gate_says_which_files_were_too_large_to_scan(project, gate, scan) -> None:
+    (project / "config" / "dump.sql").write_text("-- rows\n" * 200_000)  # 1.6 MB of text
+    report = scan(gate("secrets", paths=["config"]))
+    lines = report.message.splitlines()
+    assert lines[1] == "  note: 1 file over 1 MB not scanned for secrets: dump.sql"
+    assert report.status == "blocked"  # the token beside it is still found
