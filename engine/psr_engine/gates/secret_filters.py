@@ -137,6 +137,7 @@ _TEMPLATE = re.compile(r"\{[^{}]*\}")  # f-string, str.format and template inter
 _LEET = str.maketrans("0134578@$!", "oieastbasi")
 _DIGITS_AND_PUNCT = re.compile(r"[\d\W_]+$")
 _WORD_SEPARATORS = re.compile(r"[\s\-_.]+")
+_CAMEL_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _FILLER = re.compile(r"^(?:my|your|some|the|a|new|old|default)(?=[a-z]{3})")
 _NOT_A_VALUE = re.compile(
     r"""(?x)
@@ -195,7 +196,7 @@ def is_placeholder(value: str) -> bool:
         return True
     if any(marker in lowered for marker in PLACEHOLDER_MARKERS) or _TEMPLATE.search(value):
         return True
-    if _is_placeholder_word(lowered):
+    if _is_placeholder_word(lowered, value):
         return True
     if len(set(lowered)) <= 3 or _RUN.search(value) or _few_runs(lowered):
         return True
@@ -217,7 +218,7 @@ def _encodes_placeholder(value: str) -> bool:
     return is_placeholder(text.partition(":")[2] or text)
 
 
-def _is_placeholder_word(lowered: str) -> bool:
+def _is_placeholder_word(lowered: str, original: str) -> bool:
     """``password1``, ``P@55w0rd!``, ``mypassword``, ``a secret``: placeholder words, dressed up.
 
     A word with digits or punctuation after it, in leetspeak, behind "my"/"your"/"some", or
@@ -234,7 +235,16 @@ def _is_placeholder_word(lowered: str) -> bool:
             bare = _FILLER.sub("", candidate)
             if candidate in PLACEHOLDER_VALUES or bare in PLACEHOLDER_VALUES:
                 return True
-    return False
+    return _is_placeholder_phrase(_DIGITS_AND_PUNCT.sub("", original) or original)
+
+
+def _is_placeholder_phrase(value: str) -> bool:
+    """``SomeKindOfPassword123!``, ``PassWordMustBeAtLeast6Chars``: a camelCase phrase with a
+    placeholder word in it. Long words only (random text splits into many short ones)."""
+    parts = _CAMEL_WORDS.findall(value)
+    if not parts or "".join(parts) != value or len(parts) * 3 > len(value):
+        return False
+    return any(len(p) >= 3 and p.lower() in PLACEHOLDER_VALUES for p in parts if p.isalpha())
 
 
 def _few_runs(lowered: str) -> bool:
