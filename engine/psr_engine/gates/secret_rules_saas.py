@@ -60,10 +60,10 @@ def _hex_before_suffix(value: str) -> bool:
 SAAS_RULES: tuple[SecretRule, ...] = (
     rule(
         # Base64 of the bot's numeric id, a 6-character timestamp, an HMAC: no literal prefix,
-        # so this rule runs on every text; the id part must decode to digits.
+        # so no keywords; it runs on texts with a `.xxxxxx.` part, and the id must be digits.
         "discord-bot-token",
         "Discord bot token",
-        # The charset first, then the boundary: lets the regex engine skip to M, N and O.
+        # The character set first, then the boundary: the regex engine skips to M, N and O.
         r"(?P<secret>[MNO](?<![A-Za-z0-9_\-][MNO])[A-Za-z0-9_\-]{23,25}\.[A-Za-z0-9_\-]{6}"
         r"\.[A-Za-z0-9_\-]{27,38})(?![A-Za-z0-9_\-])",
         shape=r"[MNO][A-Za-z0-9_\-]{23,25}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,38}",
