@@ -77,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from psr_engine.gates.runner import judge, scan_gate, write_baseline
+    from psr_engine.gates.runner import judge_with_remarks, scan_gate, write_baseline
 
     gate = _gate(args)
     base_dir = os.getcwd()
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         count = write_baseline(exclude_findings(scan.findings, args.exclude), args.write_baseline)
         sys.stderr.write(f"wrote {count} fingerprints to {args.write_baseline}\n")
         return 0
-    report = judge(gate, scan, base_dir=base_dir)
+    report, remarks = judge_with_remarks(gate, scan, base_dir=base_dir)
     summary = (report.message or "").splitlines()[0]
     if args.output == "json":
         import json
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             "summary": summary,
             "counts": report.counts,
             "findings": list(report.findings),
-            "notes": [*scan.remarks, *scan.notes],
+            "notes": [*remarks, *scan.notes],
             "sarif": report.sarif,
         }
         sys.stdout.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(f"{args.kind}: {report.status}: {summary}\n")
         if report.sarif:
             sys.stdout.write(f"SARIF written to {args.sarif}\n")
-        notes = [*scan.remarks, *scan.notes]
+        notes = [*remarks, *scan.notes]
         for note in notes[:MAX_NOTES]:
             sys.stderr.write(f"note: {note}\n")
         if len(notes) > MAX_NOTES:

@@ -181,13 +181,14 @@ def _finding(dep: Dependency, advisory: Advisory, base: Path, unscored_as: Sever
     aliases = f" ({', '.join(advisory.aliases)})" if advisory.aliases else ""
     remedy = f"fixed in {fixed}" if fixed else "no fixed version known"
     unscored = advisory.severity is None
-    # Said in the message itself, so the console table, SARIF and JSON all carry it.
-    why = f"; unscored advisory, counted as {unscored_as} (unscoredAs)" if unscored else ""
+    # Said in the message itself, first, so the console table (which clips messages), SARIF
+    # and JSON all carry it.
+    why = f" (unscored: counted as {unscored_as})" if unscored else ""
     return Finding(
         tool=TOOL,
         rule_id=advisory.id,
         severity=advisory.severity or unscored_as,
-        message=f"{dep.name}=={version}: {advisory.summary}{aliases}; {remedy}{why}",
+        message=f"{dep.name}=={version}{why}: {advisory.summary}{aliases}; {remedy}",
         file=_relative(dep.source, base),
         line=dep.line,
         confidence="high",  # an exact version inside an advisory's affected set

@@ -121,6 +121,14 @@ def scan_gate(gate: PlannedGate, *, base_dir: str) -> GateScan:
 
 def judge(gate: PlannedGate, scan: GateScan, *, base_dir: str, duration: float = 0.0) -> GateReport:
     """Apply ``exclude``, ``baseline`` and ``failOn``; write the SARIF when the gate asks."""
+    return judge_with_remarks(gate, scan, base_dir=base_dir, duration=duration)[0]
+
+
+def judge_with_remarks(
+    gate: PlannedGate, scan: GateScan, *, base_dir: str, duration: float = 0.0
+) -> tuple[GateReport, list[str]]:
+    """``judge``, and the remarks its message carries (the scan's, and which of the findings
+    that remain after ``exclude`` and the baseline are unscored advisories)."""
     findings = exclude_findings(scan.findings, gate.options.get("exclude") or ())
     accepted = 0
     if gate.baseline:
@@ -135,11 +143,12 @@ def judge(gate: PlannedGate, scan: GateScan, *, base_dir: str, duration: float =
         sarif_path = gate.sarif
     rows = tuple(f.to_dict() for f in findings)
     message = summary(findings, fail_on=gate.fail_on, status=status, accepted=accepted)
-    if scan.remarks:
-        message += "\n" + _indent("\n".join(f"note: {remark}" for remark in scan.remarks))
+    remarks = [*scan.remarks, *_unscored_remark(findings)]
+    if remarks:
+        message += "\n" + _indent("\n".join(f"note: {remark}" for remark in remarks))
     if status == "blocked":
         message += "\n" + _indent(findings_table(rows, limit=MAX_TABLE_ROWS))
-    return GateReport(
+    report = GateReport(
         name=gate.name,
         status=status,
         counts=count_by_severity(findings),
@@ -148,6 +157,7 @@ def judge(gate: PlannedGate, scan: GateScan, *, base_dir: str, duration: float =
         message=message,
         duration=duration,
     )
+    return report, remarks
 
 
 def write_sarif(
@@ -205,7 +215,8 @@ def _scan_secrets(gate: PlannedGate, base: Path) -> GateScan:
         if path.is_dir():
             report = scanner.scan_tree(path)
             findings += _rebased(report.findings, path, base)
-            note = report.skipped_note()
+            too_large = tuple(_rebase_file(f, path.resolve(), base) for f in report.too_large)
+            note = replace(report, too_large=too_large).skipped_note()
             if note:
                 remarks.append(note)
         else:
@@ -237,23 +248,22 @@ def _scan_dependencies(gate: PlannedGate, base: Path) -> GateScan:
         settings["unscored_as"] = str(options["unscoredAs"])
     scanner = DependencyVulnerabilityScanner(**settings)
     findings = scanner.scan(sources, root=base)
-    remarks = [_unscored_remark(scanner.unscored, scanner.unscored_as)] if scanner.unscored else []
     # The matching is ours, so the SARIF driver's version is psr-engine's.
-    return GateScan(
-        findings,
-        [ToolInfo(TOOL, __version__)],
-        [str(note) for note in scanner.notes],
-        remarks=remarks,
-    )
+    return GateScan(findings, [ToolInfo(TOOL, __version__)], [str(note) for note in scanner.notes])
 
 
-def _unscored_remark(ids: Sequence[str], unscored_as: str, shown: int = 5) -> str:
+def _unscored_remark(findings: Sequence[Finding], shown: int = 5) -> list[str]:
+    """One line naming the advisories whose records gave no severity, if any remain."""
+    unscored = [f for f in findings if f.properties.get("unscored")]
+    if not unscored:
+        return []
+    ids = sorted({f.rule_id for f in unscored})
     more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
-    return (
-        f"{len(ids)} advisor{'ies' if len(ids) != 1 else 'y'} carry no severity (no CVSS vector, "
-        f"no named level): counted as {unscored_as} (unscoredAs): "
-        f"{', '.join(ids[:shown])}{more}"
-    )
+    noun = "advisories carry" if len(ids) != 1 else "advisory carries"
+    return [
+        f"{len(ids)} {noun} no severity (no CVSS vector, no named level): counted as "
+        f"{unscored[0].severity} (unscoredAs): {', '.join(ids[:shown])}{more}"
+    ]
 
 
 # -- paths ----------------------------------------------------------------------------------
@@ -289,19 +299,16 @@ def _rebased(findings: Iterable[Finding], root: Path, base: Path) -> list[Findin
     root = root.resolve()
     if root == base:
         return list(findings)
-    out = []
-    for finding in findings:
-        if not finding.file:
-            out.append(finding)
-            continue
-        absolute = (root / finding.file).resolve()
-        file = (
-            absolute.relative_to(base).as_posix()
-            if absolute.is_relative_to(base)
-            else str(absolute)
-        )
-        out.append(replace(finding, file=file))
-    return out
+    return [
+        replace(finding, file=_rebase_file(finding.file, root, base)) if finding.file else finding
+        for finding in findings
+    ]
+
+
+def _rebase_file(file: str, root: Path, base: Path) -> str:
+    """``file`` (relative to ``root``) relative to ``base``, or absolute when outside it."""
+    absolute = (root / file).resolve()
+    return absolute.relative_to(base).as_posix() if absolute.is_relative_to(base) else str(absolute)
 
 
 def exclude_findings(findings: Sequence[Finding], patterns: Sequence[str]) -> list[Finding]:
@@ -326,6 +333,7 @@ __all__ = [
     "ToolInfo",
     "exclude_findings",
     "judge",
+    "judge_with_remarks",
     "load_baseline",
     "run_gate",
     "scan_gate",

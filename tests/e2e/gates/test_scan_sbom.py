@@ -14,9 +14,32 @@ def test_scan_secrets_exits_3_and_prints_a_table(planted) -> None:
 
 
 def test_scan_exits_0_when_nothing_reaches_fail_on(planted) -> None:
-    result = planted.cli("scan", "deps", "requirements.txt", "--osv-db", "osv")
+    result = planted.cli(
+        "scan", "deps", "requirements.txt", "--osv-db", "osv", "--unscored-as", "medium"
+    )
     assert result.code == 0, result.stderr
     assert "2 findings (2 medium); none at or above high" in result.stdout
+
+
+def test_scan_deps_blocks_on_unscored_advisories_by_default_and_names_them(planted) -> None:
+    # requests 2.19.0's two PYSEC advisories carry no CVSS vector and no named severity.
+    result = planted.cli("scan", "deps", "requirements.txt", "--osv-db", "osv")
+    assert result.code == 3, result.stdout + result.stderr
+    assert "2 findings (2 high); blocking at high" in result.stdout
+    assert "requests==2.19.0 (unscored: counted as high): Requests is" in result.stdout
+    assert (
+        "note: 2 advisories carry no severity (no CVSS vector, no named level): counted as high"
+        " (unscoredAs): PYSEC-2018-28, PYSEC-2023-74" in result.stderr
+    )
+    body = json.loads(planted.cli("scan", "deps", "--osv-db", "osv", "-o", "json").stdout)
+    assert any("counted as high (unscoredAs)" in note for note in body["notes"])
+
+
+def test_scan_secrets_says_which_files_were_too_large(planted) -> None:
+    planted.write("config/huge.log", "line without secrets\n" * 60_000)  # 1.3 MB
+    result = planted.cli("scan", "secrets", "config")
+    assert result.code == 3
+    assert "note: 1 file over 1 MB not scanned for secrets: config/huge.log" in result.stderr
 
 
 def test_scan_json_output_and_sarif(planted, sarif_valid) -> None:

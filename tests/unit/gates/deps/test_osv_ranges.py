@@ -148,8 +148,7 @@ def test_message_without_fix_or_aliases(scan, tmp_path):
     (finding,) = [f for f in scan.scan_requirements(requirements, root=tmp_path)]
     assert finding.rule_id == "T-LAST"
     assert finding.message == (
-        "demo==2.1: problem T-LAST; no fixed version known"
-        "; unscored advisory, counted as high (unscoredAs)"
+        "demo==2.1 (unscored: counted as high): problem T-LAST; no fixed version known"
     )
     assert finding.file == "requirements.txt" and finding.line == 1
 

@@ -69,11 +69,11 @@ def test_finding_names_package_aliases_and_first_fix_above(scanner):
     by_rule = {f.rule_id: f for f in findings if f.properties["package"] == "jinja2"}
 
     sandbox = by_rule["PYSEC-2019-217"]
-    assert sandbox.message.startswith("jinja2==2.10: In Pallets Jinja before 2.10.1")
-    assert "(CVE-2019-10906, GHSA-462w-v97r-4m45)" in sandbox.message
-    assert sandbox.message.endswith(
-        "; fixed in 2.10.1; unscored advisory, counted as high (unscoredAs)"
+    assert sandbox.message.startswith(
+        "jinja2==2.10 (unscored: counted as high): In Pallets Jinja before 2.10.1"
     )
+    assert "(CVE-2019-10906, GHSA-462w-v97r-4m45)" in sandbox.message
+    assert sandbox.message.endswith("; fixed in 2.10.1")
     assert sandbox.severity == "high"  # the record has no vector and no named severity
     assert sandbox.line == 2
     assert sandbox.properties == {

@@ -53,6 +53,7 @@ def test_the_four_old_pins_block_at_the_default_threshold(project):
     summary = report.message.splitlines()
     assert summary[0].endswith("blocking at high")
     assert "counted as high (unscoredAs)" in summary[1]
+    assert "(unscored: counted as high)" in report.message  # in the table's clipped rows too
     packages = {f["message"].split("==")[0] for f in report.findings}
     assert packages == {"pyyaml", "django", "jinja2", "pillow"}
 
@@ -65,7 +66,7 @@ def test_each_unscored_finding_says_so_in_its_message_and_properties(project):
     for finding in unscored:
         assert finding.severity == "high"
         assert finding.properties["severity_source"] == "unscored"
-        assert finding.message.endswith("; unscored advisory, counted as high (unscoredAs)")
+        assert " (unscored: counted as high): " in finding.message
     # The YAML arbitrary code execution (CVE-2019-20477) is among them.
     assert "PYSEC-2020-176" in scanner.unscored
 
@@ -87,7 +88,7 @@ def test_the_sarif_carries_the_unscored_word_in_each_result(project):
     )
     anyio.run(lambda: run_gate(gate, base_dir=str(project)))
     results = json.loads(sarif.read_text())["runs"][0]["results"]
-    assert results and all("unscored advisory" in r["message"]["text"] for r in results)
+    assert results and all("(unscored: counted as high)" in r["message"]["text"] for r in results)
     assert {r["level"] for r in results} == {"error"}
 
 

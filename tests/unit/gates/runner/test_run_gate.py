@@ -49,12 +49,16 @@ def test_findings_below_fail_on_pass(gate, scan) -> None:
             "dependencies",
             requirements=["requirements.txt"],
             fail_on="high",
-            options={"osvDb": "osv"},
+            options={"osvDb": "osv", "unscoredAs": "medium"},
         )
     )
     assert report.status == "passed"
     assert report.counts["medium"] == 2
-    assert report.message == "2 findings (2 medium); none at or above high"
+    assert report.message == (
+        "2 findings (2 medium); none at or above high\n"
+        "  note: 2 advisories carry no severity (no CVSS vector, no named level): counted as"
+        " medium (unscoredAs): PYSEC-2018-28, PYSEC-2023-74"
+    )
 
 
 def test_baseline_accepts_known_findings_whatever_the_gate_type(project, gate, scan) -> None:
@@ -189,5 +193,5 @@ def test_a_secrets_gate_says_which_files_were_too_large_to_scan(project, gate, s
     (project / "config" / "dump.sql").write_text("-- rows\n" * 200_000)  # 1.6 MB of text
     report = scan(gate("secrets", paths=["config"]))
     lines = report.message.splitlines()
-    assert lines[1] == "  note: 1 file over 1 MB not scanned for secrets: dump.sql"
+    assert lines[1] == "  note: 1 file over 1 MB not scanned for secrets: config/dump.sql"
     assert report.status == "blocked"  # the token beside it is still found
