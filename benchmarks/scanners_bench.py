@@ -17,7 +17,11 @@ leaves out a tree walk). Per run:
 Runs alternate (psr, detect-secrets, psr, detect-secrets, ...) so that load from elsewhere on a
 shared machine falls on both; the ratios printed are medians over the pairs.
 
-    python benchmarks/scanners_bench.py [--root PATH] [--workers N] [--repeat PAIRS]
+detect-secrets needs ~20 CPU-minutes for a whole site-packages; ``--sample K`` copies every K-th
+file psr-engine would read (in path order, so every kind of file is in it) into a temporary
+tree, and both scanners scan that instead.
+
+    python benchmarks/scanners_bench.py [--root PATH] [--workers N] [--repeat PAIRS] [--sample K]
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -127,6 +132,9 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=Path(sysconfig.get_paths()["purelib"]))
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--repeat", type=int, default=3, help="alternating pairs (default 3)")
+    parser.add_argument(
+        "--sample", type=int, default=1, metavar="K", help="scan every K-th file (default 1: all)"
+    )
     parser.add_argument("--child", choices=("psr", "detect-secrets"), help=argparse.SUPPRESS)
     parser.add_argument("--file-list", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -141,10 +149,17 @@ def main() -> None:
 
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # both scanners run from compiled .pyc
-    files = scanned_files(args.root)
+    files = sorted(scanned_files(args.root))
+    root, sample_dir = args.root, None
+    if args.sample > 1:
+        files = files[:: args.sample]
+        root = Path(sample_dir := tempfile.mkdtemp(prefix="scanners-bench-"))
+        for rel in files:
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(args.root / rel, root / rel)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
         listing.write("\n".join(files) + "\n")
-    base = [sys.executable, __file__, "--root", str(args.root), "--workers", str(args.workers)]
+    base = [sys.executable, __file__, "--root", str(root), "--workers", str(args.workers)]
     runs: list[tuple[Run, Run]] = []
     try:
         for pair in range(args.repeat):
@@ -158,10 +173,15 @@ def main() -> None:
             print(f"pair {pair + 1}: {ours}\n        {theirs}", file=sys.stderr)
     finally:
         os.unlink(listing.name)
+        if sample_dir:
+            shutil.rmtree(sample_dir)
 
+    size = sum((args.root / rel).stat().st_size for rel in files) / 1e6
+    sampled = f"every {args.sample}th file of " if args.sample > 1 else ""
     print(
-        f"tree: {args.root} ({len(files)} text files; {args.workers} workers; "
-        f"{args.repeat} alternating pairs; load average at the end {os.getloadavg()[0]:.1f})"
+        f"tree: {sampled}{args.root} ({len(files)} text files, {size:.0f} MB; "
+        f"{args.workers} workers; {args.repeat} alternating pairs; "
+        f"load average at the end {os.getloadavg()[0]:.1f})"
     )
     print(f"{'scanner':<16}{'CPU s':>10}{'wall s':>10}{'peak RSS MB':>13}{'findings':>10}")
     for index, name in enumerate(("psr-engine", "detect-secrets")):
