@@ -1,14 +1,18 @@
 """The facade: the one module that knows every stage. The CLI and Python users go through it.
+It wires stages together and holds no rule of its own: each is in the stage it belongs to.
 
-load(path)                      -> Manifest         (manifest/)
-compile(path, params=...)       -> Plan             (manifest/ + plan/)
-validate(path)                  -> ValidationResult (both, never raising for bad input)
-run(plan, ...)                  -> RunResult        (run/, events/, sinks)  [async: arun]
+load(path)                        -> Manifest          (manifest/)
+make_plan(path, params=...)       -> Plan              (manifest/ + plan/)
+make_plan_cached(path, ...)       -> Plan              (plan/cache.py; manifest/ on a miss)
+validate(path)                    -> ValidationReport  (both, never raising for bad input)
+select, describe_dry_run, script_plan                  (plan/)
+build_sinks(plan, ...)            -> sinks             (events/, tracing/, the registry)
+run(plan, ...)                    -> WorkflowResult    (run/)  [async: arun]
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +24,9 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
-class ValidationResult:
+class ValidationReport:
+    """What `validate` found: the diagnostics, and the Plan when there are none."""
+
     path: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
     plan: Plan | None = None
@@ -56,7 +62,7 @@ def _not_a_mapping(path: str) -> Exception:
     )
 
 
-def resolve_params(
+def params_for(
     manifest: Manifest,
     *,
     params: Mapping[str, Any] | None = None,
@@ -84,7 +90,7 @@ def resolve_params(
     return _resolve(manifest.params, given, source=source, positions=positions or None)
 
 
-def compile(
+def make_plan(
     path_or_manifest: str | Manifest,
     *,
     params: Mapping[str, Any] | None = None,
@@ -95,12 +101,12 @@ def compile(
     from psr_engine.plan.compile import compile_plan
 
     manifest = load(path_or_manifest) if isinstance(path_or_manifest, str) else path_or_manifest
-    resolved = resolve_params(manifest, params=params, params_file=params_file)
+    resolved = params_for(manifest, params=params, params_file=params_file)
     return compile_plan(manifest, resolved, concurrency=concurrency)
 
 
-def validate(path: str, *, params: Mapping[str, Any] | None = None) -> ValidationResult:
-    """Everything `compile` checks, for any values of params the user has not given.
+def validate(path: str, *, params: Mapping[str, Any] | None = None) -> ValidationReport:
+    """Everything `make_plan` checks, for any values of params the user has not given.
 
     Required params without a value get a placeholder of their type, so a manifest with
     required params validates on its own; `plan` and `apply` insist on real values.
@@ -111,11 +117,11 @@ def validate(path: str, *, params: Mapping[str, Any] | None = None) -> Validatio
     try:
         manifest = load(path)
         given = {**placeholder_params(manifest.params), **(params or {})}
-        resolved = resolve_params(manifest, params=given)
+        resolved = params_for(manifest, params=given)
         plan = compile_plan(manifest, resolved)
     except DiagnosedError as error:
-        return ValidationResult(path, list(error.diagnostics))
-    return ValidationResult(path, [], plan, warnings=ungranted_mentions(manifest, plan))
+        return ValidationReport(path, list(error.diagnostics))
+    return ValidationReport(path, [], plan, warnings=ungranted_mentions(manifest, plan))
 
 
 _PLACEHOLDERS: dict[str, Any] = {
@@ -161,7 +167,7 @@ def gate_runner(plan: Plan) -> Any:
 
 def plan_loader(path: str, params: Mapping[str, Any]) -> Plan:
     """How the runtime compiles a sub-workflow: the facade lends it the manifest stage."""
-    return compile(path, params=dict(params))
+    return make_plan(path, params=dict(params))
 
 
 def start_tracing_early(*, trace: bool = False) -> Any:
@@ -193,30 +199,30 @@ def build_sinks(
     `early_tracing`: start_tracing_early's exporter process, for the otel sink."""
     import os
 
+    from psr_engine.events.hooks import TraceHeadersUser
     from psr_engine.plugins import create_sink
+    from psr_engine.settings import PluginConfig
 
     sinks: list[Any] = []
     if console:
         from psr_engine.events.sinks.console import ConsoleSink
 
         sinks.append(ConsoleSink(quiet=quiet))
-    for config in plan.sinks:
-        # A manifest's {type: history} is the history sink with options, built below: built bare
-        # it would record no task digests, and resume would then refuse.
-        # history and otel are built below with what they need from the plan.
-        if config.get("type") not in ("history", "otel"):
-            sinks.append(create_sink(config))
+    # A manifest's {type: history} is the history sink with options, built below: built bare
+    # it would record no task digests, and resume would then refuse. history and otel are
+    # built below with what they need from the plan.
+    sinks.extend(create_sink(c) for c in plan.sinks if c.type not in ("history", "otel"))
     if events_jsonl:
-        sinks.append(create_sink({"type": "jsonl", "path": events_jsonl}))
+        sinks.append(create_sink(PluginConfig("jsonl", {"path": events_jsonl})))
     if history and os.environ.get("PSR_HISTORY", "1") != "0":
         from psr_engine.run.resume import history_sink
 
-        custom = next((c for c in plan.sinks if c.get("type") == "history"), {})
+        custom = next((c for c in plan.sinks if c.type == "history"), None)
         sinks.append(
             history_sink(
                 plan,
-                state_dir=state_dir or _state_dir(plan),
-                path=custom.get("path"),
+                state_dir=state_dir or state_dir_for(plan),
+                path=None if custom is None else custom.options.get("path"),
                 resumed_from=resumed_from,
             )
         )
@@ -226,12 +232,12 @@ def build_sinks(
     if otel is not None:
         sinks.append(otel)
         for sink in sinks:
-            if getattr(sink, "name", "") == "webhook":
-                sink.trace_headers = otel.trace_headers
+            if isinstance(sink, TraceHeadersUser):
+                sink.use_trace_headers(source=otel.trace_headers)
     if junit:
-        sinks.append(create_sink({"type": "junit", "path": junit}))
+        sinks.append(create_sink(PluginConfig("junit", {"path": junit})))
     if summary_md:
-        sinks.append(create_sink({"type": "summary", "path": summary_md}))
+        sinks.append(create_sink(PluginConfig("summary", {"path": summary_md})))
     return sinks
 
 
@@ -242,9 +248,9 @@ def prepare_resume(
 
     `resume="auto"` with nothing to resume gives the plan back unchanged, no reuse, no id."""
     from psr_engine.run.resume import AUTO, plan_auto_resume, plan_resume
-    from psr_engine.store import RunStore, state_dir_for_manifest
+    from psr_engine.store import RunStore
 
-    with RunStore.open(state_dir_for_manifest(plan.manifest_path)) as store:
+    with RunStore.open(state_dir_for(plan)) as store:
         if resume == AUTO:
             found = plan_auto_resume(plan, store, force=force, from_task=from_task)
             if found is None:
@@ -271,20 +277,16 @@ async def arun(
     cost is attributed as it ends; crossing a `fail` budget stops the run (reason `budget`)."""
     from psr_engine.run.engine import WorkflowEngine
 
-    state_dir = state_dir or _state_dir(plan)
-    engines: list[WorkflowEngine] = []
-    annotate = None
+    state_dir = state_dir or state_dir_for(plan)
+    hooks = []
     if plan.cost:
         from psr_engine import cost
 
         projected = cost.projection(plan, state_dir)
         cost.check_budget_before_run(plan, projected)
-        annotate = cost.annotator(
-            plan,
-            stop=lambda reason: engines[0].stop(reason),
-            projected=projected,
-            state_dir=state_dir,
-        )
+        annotator = cost.annotator(plan, projected=projected, state_dir=state_dir)
+        if annotator is not None:
+            hooks.append(annotator)
     engine = WorkflowEngine(
         executor=executor,
         sinks=build_sinks(plan) if sinks is None else sinks,
@@ -293,10 +295,9 @@ async def arun(
         gate_runner=gate_runner(plan),
         handle_signals=handle_signals,
         concurrency=concurrency,
-        annotate=annotate,
+        task_hooks=hooks,
         log_events=log_events,
     )
-    engines.append(engine)
     return await engine.run(plan, run_id=run_id, reuse=reuse)
 
 
@@ -307,205 +308,65 @@ def run(plan: Plan, **options: Any) -> Any:
     return anyio.run(lambda: arun(plan, **options))
 
 
-def _state_dir(plan: Plan) -> str:
-    import os
+def state_dir_for(plan: Plan) -> str:
+    """The state folder of runs of `plan`: $PSR_STATE_DIR, else `.psr/` beside its manifest."""
+    from psr_engine.store.paths import state_dir_for_manifest
 
-    return os.environ.get("PSR_STATE_DIR") or os.path.join(
-        os.path.dirname(plan.manifest_path), ".psr"
-    )
-
-
-# Bumped when what a cached plan must hold changes within one version (2: Plan.withheld, which
-# an older cached plan lacks and would silently read as "withhold nothing").
-_PLAN_CACHE_GENERATION = 2
+    return state_dir_for_manifest(plan.manifest_path)
 
 
-def compile_cached(
+def make_plan_cached(
     path: str,
     *,
     params: Mapping[str, Any] | None = None,
     params_file: str | None = None,
 ) -> Plan:
-    """`compile`, remembered under .psr/plans/ by everything the plan depends on.
+    """`make_plan`, remembered in the plan cache (plan/cache.py) by everything the plan
+    depends on: a hit reads JSON and loads nothing of the manifest stage."""
+    import functools
 
-    A repeated `apply` of an unchanged manifest then skips YAML, the schema and the graph
-    library entirely (together ~250 ms of imports alone). The key covers the manifest's bytes
-    and absolute path, the raw params and params file, the engine's version and the machine
-    defaults the planner fills in.
-    """
-    import hashlib
-    import json
-    import os
+    from psr_engine.plan import cache
 
-    from psr_engine._version import __version__
-    from psr_engine.plan.model import Plan
-    from psr_engine.secrets import sealed
+    entry = cache.entry_for(path, params=params, params_file=params_file)
+    if entry is None:
+        return make_plan(path, params=params, params_file=params_file)  # it reports the error
+    seal: Callable[[str], bytes] | None = None
+    unseal: Callable[[bytes], str | None] | None = None
+    if entry.sealed:
+        # Values given on the command line may be secrets: such a plan is cached sealed with a
+        # key derived from those values (secrets/sealed.py), or not at all without
+        # `cryptography`.
+        from psr_engine.secrets import sealed
 
-    try:
-        with open(path, "rb") as handle:
-            manifest_bytes = handle.read()
-        params_bytes = b""
-        if params_file:
-            with open(params_file, "rb") as handle:
-                params_bytes = handle.read()
-    except OSError:
-        return compile(path, params=params, params_file=params_file)  # it reports the error
-    key_material = (
-        json.dumps(
-            [
-                _PLAN_CACHE_GENERATION,
-                __version__,
-                os.path.abspath(path),
-                sorted((params or {}).items()),
-                hashlib.sha256(params_bytes).hexdigest(),
-                os.cpu_count(),
-                _physical_memory(),
-            ],
-            default=str,
-        ).encode()
-        + manifest_bytes
-    )
-    key = hashlib.sha256(key_material).hexdigest()[:32]
-    state = os.environ.get("PSR_STATE_DIR") or os.path.join(
-        os.path.dirname(os.path.abspath(path)), ".psr"
-    )
-    # Values given on the command line may be secrets: such a plan is cached sealed with a
-    # key derived from those values (secrets/sealed.py), or not at all without `cryptography`.
-    given = params_bytes + json.dumps(sorted((params or {}).items()), default=str).encode()
-    sealing = bool(params or params_file)
-    if sealing and not sealed.available():
-        return compile(path, params=params, params_file=params_file)
-    cache = os.path.join(state, "plans", f"{key}.{'sealed' if sealing else 'json'}")
-    try:
-        with open(cache, "rb") as handle:
-            stored = handle.read()
-        text = sealed.unseal(stored, given) if sealing else stored.decode()
-        if text is not None:
-            return Plan.from_json(text)
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    plan = compile(path, params=params, params_file=params_file)
-    content = sealed.seal(plan.to_json(), given) if sealing else plan.to_json().encode()
-    _write_atomically(cache, content)
+        if not sealed.available():
+            return make_plan(path, params=params, params_file=params_file)
+        seal = functools.partial(sealed.seal, material=entry.given)
+        unseal = functools.partial(sealed.unseal, material=entry.given)
+    plan = cache.load_cached(entry, unseal=unseal)
+    if plan is None:
+        plan = make_plan(path, params=params, params_file=params_file)
+        cache.store_cached(entry, plan, seal=seal)
     return plan
 
 
-def _physical_memory() -> int:
-    import os
-
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):
-        return 0
-
-
-def _write_atomically(path: str, content: bytes) -> None:
-    """Write-then-rename: a reader never sees half a file, and a failure leaves nothing."""
-    import os
-    import tempfile
-
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a cache that cannot be written only costs speed
-
-
 def select(plan: Plan, names: list[str]) -> Plan:
-    """`--only`: the named tasks (names or instance ids) and everything they need, like make."""
-    from dataclasses import replace
+    """`--only`: the named tasks and everything they need (plan/select.py)."""
+    from psr_engine.plan.select import select as narrowed
 
-    from psr_engine.errors import ManifestError
-
-    by_id = {t.id: t for t in plan.tasks}
-    wanted: set[str] = set()
-    for name in names:
-        ids = plan.groups.get(name) or ((name,) if name in by_id else None)
-        if not ids:
-            import difflib
-
-            close = difflib.get_close_matches(name, [*plan.groups, *by_id], n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ManifestError(f"--only {name}: no such task in {plan.workflow}{hint}")
-        wanted.update(ids)
-    stack = list(wanted)
-    while stack:
-        for need in by_id[stack.pop()].needs:
-            if need not in wanted:
-                wanted.add(need)
-                stack.append(need)
-    tasks = tuple(t for t in plan.tasks if t.id in wanted)
-    groups = {g: tuple(i for i in ids if i in wanted) for g, ids in plan.groups.items()}
-    levels = tuple(
-        lv for lv in (tuple(i for i in level if i in wanted) for level in plan.levels) if lv
-    )
-    return replace(
-        plan, tasks=tasks, levels=levels, groups={g: ids for g, ids in groups.items() if ids}
-    )
+    return narrowed(plan, names)
 
 
 def describe_dry_run(plan: Plan) -> str:
-    """What `apply --dry-run` prints: each task in the order it could start, with its command
-    (expressions that need run-time values are left as written)."""
-    lines = [f"dry run of {plan.workflow}: {len(plan.tasks)} tasks, nothing executed"]
-    for level_number, level in enumerate(plan.levels or (tuple(t.id for t in plan.tasks),)):
-        lines.append(f"level {level_number}:")
-        for task_id in level:
-            task = plan.task(task_id)
-            what = (
-                task.command if task.kind == "run" else " ".join((task.command, *task.args)).strip()
-            )
-            first = what.strip().splitlines()[0] if what.strip() else ""
-            needs = f" (needs {', '.join(task.needs)})" if task.needs else ""
-            lines.append(f"  {task_id} [{task.kind}]{needs}: {first}")
-    for task in plan.on_exit:
-        lines.append(f"on exit: {task.id} [{task.kind}]")
-    return "\n".join(lines) + "\n"
+    """What `apply --dry-run` prints (plan/render.py)."""
+    from psr_engine.plan.render import describe_dry_run as described
+
+    return described(plan)
 
 
 def script_plan(
     script: str, args: list[str], *, timeout: str | None = None, retries: int = 0
 ) -> Plan:
-    """A one-task plan for `psr-engine run SCRIPT.py`: the script runs in the current folder."""
-    import os
-    import re
+    """A one-task plan for `psr-engine run SCRIPT.py` (plan/script.py)."""
+    from psr_engine.plan.script import script_plan as one_task
 
-    from psr_engine.errors import ManifestError
-    from psr_engine.plan.model import Plan, PlannedTask
-    from psr_engine.units import Resources, RetryPolicy, parse_duration
-
-    if not os.path.isfile(script):
-        raise ManifestError(f"{script}: no such file")
-    try:
-        seconds = parse_duration(timeout) if timeout else None
-    except ValueError as error:
-        raise ManifestError(f"--timeout: {error}") from None
-    if retries < 0:
-        raise ManifestError("--retries must be 0 or more")
-    name = (
-        re.sub(r"[^a-zA-Z0-9_-]+", "-", os.path.splitext(os.path.basename(script))[0]) or "script"
-    )
-    task = PlannedTask(
-        id=name,
-        task=name,
-        kind="python",
-        command=os.path.abspath(script),
-        args=tuple(args),
-        workdir=os.getcwd(),
-        timeout=seconds,
-        retries=RetryPolicy(limit=retries, backoff="exponential", delay=1.0, max_delay=30.0),
-    )
-    return Plan(
-        workflow=name.lower(),
-        manifest_path=os.path.join(os.getcwd(), "workflow.yaml"),
-        manifest_digest="",
-        params={},
-        tasks=(task,),
-        levels=((name,),),
-        groups={name: (name,)},
-        concurrency=1,
-        capacity=Resources(cpu=1e9, memory=2**62),
-    )
+    return one_task(script, args, timeout=timeout, retries=retries)

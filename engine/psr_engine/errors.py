@@ -1,14 +1,28 @@
-"""The exception tree. Every error psr-engine raises on purpose is a PsrError:
+"""The exception tree, all of it in this module. Every error psr-engine raises on purpose is a
+PsrError (other modules import theirs from here and re-export the public ones):
 
     PsrError                      exit_code 1 unless a subclass says otherwise
     +-- DiagnosedError            carries Diagnostics (file:line:col); exit 2
     |   +-- ManifestError         invalid input: YAML, schema, params
     |   +-- ExpressionError       a ${{ }} expression that cannot parse or evaluate
     |   +-- PlanError             the manifest cannot become a plan
-    |       +-- CycleError        needs form a cycle; .cycle names it
+    |   |   +-- CycleError        needs form a cycle; .cycle names it
+    |   +-- TemplateError         a template name, param or destination is wrong
     +-- ExecutionError            the engine itself failed while running (exit 1)
+    |   +-- CodeScanError         a code scanner could not run, or failed
+    |       +-- ScannerNotInstalled   bandit or semgrep is missing
     +-- GateBlocked               a security gate blocked the run (exit 3)
+    |   +-- BudgetExceeded        a `fail` budget would be exceeded: the run does not start
     +-- SecretError               a secret could not be resolved (exit 2)
+    |   +-- ProviderError         one secret operation failed; .reason says why in a word
+    |   +-- SecretsUnresolved     several failed at once; .failures, one ProviderError each
+    +-- PluginError               no such plug-in, or its extra is not installed (exit 2)
+    +-- TracingConfigError        a tracing setting that cannot be used (exit 2)
+    +-- CostError                 cost settings that cannot be priced (exit 2)
+    +-- HistoryError              the run history cannot answer (exit 2)
+    +-- StoreBusyError            the history database stayed locked too long (exit 1)
+    +-- ResumeRefused             the earlier run cannot be resumed as asked (exit 2)
+    +-- Interrupted               SIGINT or SIGTERM (exit 130)
 
 The CLI turns a PsrError into its message on stderr and its exit code, never a traceback.
 """
@@ -16,6 +30,7 @@ The CLI turns a PsrError into its message on stderr and its exit code, never a t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +128,99 @@ class Interrupted(PsrError):
     """The run was interrupted by SIGINT or SIGTERM."""
 
     exit_code = 130
+
+
+class TemplateError(DiagnosedError):
+    """A template name, a template param or a scaffold destination is wrong (exit 2)."""
+
+
+class CodeScanError(ExecutionError):
+    """A code scanner could not run, or failed; the message says which, why and what to do."""
+
+
+SECURITY_INSTALL_HINT = "pip install 'psr-engine[security]'"
+
+
+class ScannerNotInstalled(CodeScanError):
+    """bandit or semgrep is missing: the security extra is not installed."""
+
+    def __init__(self, tool: str) -> None:
+        super().__init__(f"{tool} is not installed: {SECURITY_INSTALL_HINT}")
+        self.tool = tool
+
+
+class BudgetExceeded(GateBlocked):
+    """A budget with `action: fail` would be exceeded by the run: it does not start (exit 3)."""
+
+
+Reason = Literal["not_found", "denied", "unreachable", "invalid"]
+
+
+class ProviderError(SecretError):
+    """One secret operation failed. ``reason`` says why, in a word a program can test:
+    not_found | denied | unreachable | invalid. The message names the secret and its
+    provider and says how to fix it; it never holds a value or a token."""
+
+    def __init__(
+        self, reason: Reason, *, secret: str, provider: str, detail: str, hint: str = ""
+    ) -> None:
+        self.reason: Reason = reason
+        self.secret = secret
+        self.provider = provider
+        self.detail = detail
+        self.hint = hint
+        text = f"secret {secret} ({provider}): {detail}"
+        if hint:
+            text += f"\n  hint: {hint}"
+        super().__init__(text)
+
+
+class SecretsUnresolved(SecretError):
+    """Several secrets failed at once; ``failures`` holds one ProviderError per secret."""
+
+    def __init__(self, failures: list[ProviderError]) -> None:
+        self.failures = sorted(failures, key=lambda f: (f.secret, f.provider))
+        count = len(self.failures)
+        lines = [f"{count} secret{'s' if count != 1 else ''} could not be resolved:"]
+        for failure in self.failures:
+            where = f"{failure.secret} ({failure.provider}) [{failure.reason}]"
+            lines.append(f"  - {where}: {failure.detail}")
+            if failure.hint:
+                lines.append(f"      hint: {failure.hint}")
+        super().__init__("\n".join(lines))
+
+
+class PluginError(PsrError):
+    """No plug-in of that name, or its optional dependencies are not installed."""
+
+    exit_code = 2
+
+
+class TracingConfigError(PsrError):
+    """A tracing setting (manifest or OTEL_* variable) that cannot be used."""
+
+    exit_code = 2
+
+
+class CostError(PsrError):
+    """Cost settings that cannot be priced: an unknown instance type, region or currency."""
+
+    exit_code = 2
+
+
+class HistoryError(PsrError):
+    """The run history cannot answer: no database, no such run, a newer schema..."""
+
+    exit_code = 2
+
+
+class StoreBusyError(PsrError):
+    """The database stayed locked by other processes for longer than we are willing to wait."""
+
+    exit_code = 1
+
+
+class ResumeRefused(PsrError):
+    """The earlier run cannot be resumed as asked (changed manifest, unknown task...)."""
+
+    exit_code = 2

@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from psr_engine.errors import DiagnosedError, Diagnostic
+from psr_engine.errors import Diagnostic
+
+# Defined in errors.py (the one exception tree); importable from here as before.
+from psr_engine.errors import TemplateError as TemplateError
 
 METADATA = "template.yaml"
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
-
-
-class TemplateError(DiagnosedError):
-    """A template name, a template param or a scaffold destination is wrong (exit 2)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -201,3 +201,31 @@ class RetryPolicy:
             on=tuple(int(c) for c in data.get("on", ())),  # type: ignore[attr-defined]
             on_timeout=bool(data.get("onTimeout", False)),
         )
+
+
+def capacity_problems(
+    task: str, wanted: Resources, capacity: Resources, *, whose: str
+) -> list[tuple[str, str, str]]:
+    """(field, message, hint) for cpu and for memory when a task asks for more than the whole
+    capacity: it could never start. `whose` names the capacity: "spec.capacity's", "this
+    machine's". The one rule the builder (spec.capacity) and the planner (any other) apply."""
+    found = []
+    if wanted.cpu > capacity.cpu + 1e-9:
+        found.append(
+            (
+                "cpu",
+                f"task {task!r} requests {wanted.cpu:g} cpu, more than {whose} "
+                f"{capacity.cpu:g}: it could never start",
+                "lower the request or raise spec.capacity.cpu",
+            )
+        )
+    if wanted.memory > capacity.memory:
+        found.append(
+            (
+                "memory",
+                f"task {task!r} requests {format_memory(wanted.memory)} of memory, more than "
+                f"{whose} {format_memory(capacity.memory)}: it could never start",
+                "lower the request or raise spec.capacity.memory",
+            )
+        )
+    return found

@@ -46,7 +46,7 @@ def test_the_engine_is_not_dumpable_once_a_run_declares_secrets(tmp_path: Path) 
         from psr_engine import api
         libc = ctypes.CDLL(None)
         before = libc.prctl(3, 0, 0, 0, 0)
-        result = api.run(api.compile("workflow.yaml"), sinks=[])
+        result = api.run(api.make_plan("workflow.yaml"), sinks=[])
         print(before, libc.prctl(3, 0, 0, 0, 0), result.status)
         """
     )

@@ -136,7 +136,7 @@ def test_a_shell_reference_to_a_declared_secret_grants_it() -> None:
                 sh_script: {script: 'echo "$DB"', interpreter: sh}
             """,
         )
-        plan = api.compile(str(path))
+        plan = api.make_plan(str(path))
     granted = {t.id: t.secrets for t in plan.tasks}
     assert granted == {
         "dollar": ("DB_PASSWORD",),

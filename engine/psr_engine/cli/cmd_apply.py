@@ -87,7 +87,7 @@ def _apply(args: argparse.Namespace, early_tracing: object) -> int:
         from psr_engine.errors import ManifestError
 
         raise ManifestError("--max-parallel must be at least 1")
-    plan = api.compile_cached(
+    plan = api.make_plan_cached(
         args.file, params=parse_param_args(args.param), params_file=args.params_file
     )
     if args.only:

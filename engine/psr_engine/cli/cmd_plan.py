@@ -18,7 +18,9 @@ def run(args: argparse.Namespace) -> int:
     from psr_engine import api
     from psr_engine.cli.options import parse_param_args, use_color
 
-    plan = api.compile(args.file, params=parse_param_args(args.param), params_file=args.params_file)
+    plan = api.make_plan(
+        args.file, params=parse_param_args(args.param), params_file=args.params_file
+    )
     if args.output == "json":
         sys.stdout.write(plan.to_json(indent=2) + "\n")
     else:

@@ -4,7 +4,7 @@ clouds' own figures (actuals).
     rates_for(plan.cost) -> Rates                 the vCPU-hour and GiB-hour prices
     projection(plan, state_dir) -> ProjectedCost  before a run (`psr-engine plan`)
     check_budget_before_run(plan, projected)      BudgetExceeded (exit 3) or a warning
-    annotator(plan, stop=engine.stop)             the engine's annotate hook: costs on events
+    annotator(plan)                               the engine's TaskEndHook: costs on events
     chargeback(rows, by=...)                      `psr-engine cost report`
     CloudCostTracker(labels=...)                  `psr-engine cost actual` (AWS, Azure, GCP)
 

@@ -6,21 +6,25 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from psr_engine.cost.model import Measured, Rates, task_cost
 from psr_engine.cost.projection import Budget, ProjectedCost, money, projection
-from psr_engine.errors import GateBlocked
+
+# Defined in errors.py (the one exception tree); importable from here as before.
+from psr_engine.errors import BudgetExceeded as BudgetExceeded
 from psr_engine.plan.model import Plan, PlannedTask
 
 Warn = Callable[[str], None]
-Annotate = Callable[[PlannedTask, Measured], Mapping[str, Any] | None]
 
 STOP_REASON = "budget"
 
 
-class BudgetExceeded(GateBlocked):
-    """A budget with `action: fail` would be exceeded by the run: it does not start (exit 3)."""
+class Attempted(Measured, Protocol):
+    """What a finished task reports, with how many attempts it made (run.results.TaskResult)."""
+
+    @property
+    def attempts(self) -> int: ...
 
 
 def _stderr(message: str) -> None:
@@ -56,8 +60,9 @@ def check_budget_before_run(
 
 
 class CostAnnotator:
-    """The engine's `annotate` hook: each finished task's reserved and used cost, the run's
-    running total, and the budget's standing; stops the run when a `fail` budget is crossed."""
+    """The engine's TaskEndHook (run/hooks.py): each finished task's reserved and used cost,
+    the run's running total, and the budget's standing on its task.finished event; stops the
+    run when a `fail` budget is crossed."""
 
     def __init__(
         self,
@@ -66,7 +71,6 @@ class CostAnnotator:
         workflow: str,
         budget: Budget | None = None,
         spent_before: float = 0.0,
-        stop: Callable[[str], None] | None = None,
         warn: Warn | None = None,
     ) -> None:
         self.rates = rates
@@ -76,11 +80,12 @@ class CostAnnotator:
         self.run_reserved = 0.0
         self.run_used = 0.0
         self.crossed = False
-        self._stop = stop
         self._warn = warn or _stderr
 
-    def __call__(self, task: PlannedTask, result: Measured) -> Mapping[str, Any] | None:
-        if not getattr(result, "attempts", 1):
+    def task_ended(
+        self, *, task: PlannedTask, result: Attempted, stop: Callable[[str], None]
+    ) -> Mapping[str, Any] | None:
+        if not result.attempts:
             return None  # never started: nothing was reserved
         cost = task_cost(
             self.rates, cpu=task.resources.cpu, memory=task.resources.memory, result=result
@@ -91,10 +96,10 @@ class CostAnnotator:
         data["runReserved"] = round(self.run_reserved, 8)
         data["runUsed"] = round(self.run_used, 8)
         if self.budget is not None:
-            data["budget"] = self._check(task)
+            data["budget"] = self._check(task, stop)
         return {"cost": data}
 
-    def _check(self, task: PlannedTask) -> dict[str, Any]:
+    def _check(self, task: PlannedTask, stop: Callable[[str], None]) -> dict[str, Any]:
         budget = self.budget
         assert budget is not None
         spent = self.spent_before + self.run_reserved
@@ -107,9 +112,9 @@ class CostAnnotator:
             )
             # onExit tasks still run after a stop; stopping them too would skip the cleanup
             # the stop is meant to leave room for.
-            if budget.action == "fail" and self._stop is not None and not task.on_exit:
+            if budget.action == "fail" and not task.on_exit:
                 self._warn(message + "; cancelling the remaining tasks (reason: budget)")
-                self._stop(STOP_REASON)
+                stop(STOP_REASON)
             else:
                 self._warn(message)
         return standing
@@ -118,12 +123,11 @@ class CostAnnotator:
 def annotator(
     plan: Plan,
     *,
-    stop: Callable[[str], None] | None,
     projected: ProjectedCost | None = None,
     state_dir: str | None = None,
     warn: Warn | None = None,
 ) -> CostAnnotator | None:
-    """The engine's annotate hook for `plan` (None when the plan has no `spec.cost`).
+    """The engine's TaskEndHook for `plan` (None when the plan has no `spec.cost`).
 
     `projected`: the projection already made for the run (its rates, budget and what the
     day/month spent before); without it one is made from `state_dir`'s history."""
@@ -136,6 +140,5 @@ def annotator(
         workflow=plan.workflow,
         budget=projected.budget,
         spent_before=projected.spent_in_scope,
-        stop=stop,
         warn=warn,
     )

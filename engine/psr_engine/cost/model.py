@@ -19,11 +19,11 @@ without a memory request at its peak RSS: a run is never free because requests w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from psr_engine.cost.prices import CostError, InstancePrice, PriceTable, load_table
+from psr_engine.settings import CostSettings
 
 GIB = float(2**30)
 
@@ -86,31 +86,19 @@ def split_price(price: InstancePrice, vcpu_per_gib: float) -> Rates:
     return Rates(vcpu_per_gib * gib_hour, gib_hour, price.currency, source)
 
 
-def rates_for(cost: Mapping[str, Any], *, table: PriceTable | None = None) -> Rates:
-    """The rates of a plan's `cost` settings (Plan.cost: provider, region, instance_type, rates,
-    budget). Own `rates` win over the price table; their currency is the budget's."""
-    own = cost.get("rates") or {}
-    budget = cost.get("budget") or {}
-    currency = str(budget.get("currency") or "USD")
-    if own:
-        if "vcpuHour" not in own or "gibHour" not in own:
-            raise CostError(
-                "spec.cost.rates needs both vcpuHour and gibHour (prices per hour of one vCPU "
-                "and of one GiB of memory)"
-            )
-        return Rates(float(own["vcpuHour"]), float(own["gibHour"]), currency, "rates")
-    provider = cost.get("provider")
-    if provider in (None, "static"):
-        raise CostError(
-            "spec.cost needs provider, region and instanceType (e.g. aws, us-east-1, m5.large),"
-            " or rates: {vcpuHour, gibHour}"
-        )
-    region = cost.get("region")
-    instance = cost.get("instance_type") or cost.get("instanceType")
-    if not region or not instance:
-        raise CostError(f"spec.cost with provider {provider} needs region and instanceType")
+def rates_for(cost: CostSettings, *, table: PriceTable | None = None) -> Rates:
+    """The rates of a plan's `cost` settings. Own `rates` win over the price table; their
+    currency is the budget's. The compiler has checked that the settings can be priced
+    (CostSettings.problems); the price table may still not know the instance or region."""
+    currency = cost.currency
+    if cost.rates is not None:
+        return Rates(cost.rates.vcpu_hour, cost.rates.gib_hour, currency, "rates")
+    problems = cost.problems()
+    if problems:  # settings made in Python, not compiled from a manifest
+        raise CostError(problems[0][1])
+    provider, region, instance = str(cost.provider), str(cost.region), str(cost.instance_type)
     table = table or load_table()
-    rates = split_price(table.find(str(provider), str(region), str(instance)), table.vcpu_per_gib)
+    rates = split_price(table.find(provider, region, instance), table.vcpu_per_gib)
     if currency != rates.currency:
         raise CostError(
             f"spec.cost.budget.currency is {currency} but {provider} list prices are in "

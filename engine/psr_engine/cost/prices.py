@@ -16,15 +16,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from psr_engine.errors import PsrError
+# Defined in errors.py (the one exception tree); importable from here as before.
+from psr_engine.errors import CostError as CostError
 
 PROVIDERS = ("aws", "azure", "gcp")
-
-
-class CostError(PsrError):
-    """Cost settings that cannot be priced: an unknown instance type, region or currency."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True, slots=True)

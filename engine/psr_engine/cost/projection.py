@@ -13,38 +13,15 @@ from psr_engine.cost.history import median_durations, opened, spent_since
 from psr_engine.cost.model import Rates, priced_request, rates_for, reserved_cost
 from psr_engine.cost.prices import PriceTable
 from psr_engine.plan.model import Plan, PlannedTask
+from psr_engine.settings import BudgetSettings
 from psr_engine.units import format_duration
 
 if TYPE_CHECKING:
     from psr_engine.store import RunStore
 
 
-@dataclass(frozen=True, slots=True)
-class Budget:
-    limit: float
-    currency: str = "USD"
-    action: str = "warn"  # warn | fail
-    scope: str = "run"  # run | day | month
-
-    @classmethod
-    def of(cls, plan: Plan) -> Budget | None:
-        raw = (plan.cost or {}).get("budget")
-        if not raw:
-            return None
-        return cls(
-            limit=float(raw["limit"]),
-            currency=str(raw.get("currency") or "USD"),
-            action=str(raw.get("action") or "warn"),
-            scope=str(raw.get("scope") or "run"),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "limit": self.limit,
-            "currency": self.currency,
-            "action": self.action,
-            "scope": self.scope,
-        }
+# spec.cost.budget, as the Plan holds it (limit, currency, action, scope; to_dict()).
+Budget = BudgetSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +121,7 @@ def projection(
     if not plan.cost:
         return None
     rates = rates_for(plan.cost, table=table)
-    budget = Budget.of(plan)
+    budget = plan.cost.budget
     start = scope_start(budget.scope, time.time() if now is None else now) if budget else None
     with opened(store_or_state_dir) as store:
         medians = median_durations(store, plan.workflow)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from psr_engine.status import GateStatus, RunStatus, TaskState
+
 EVENT_VERSION = 1
 
 EventType = Literal[
@@ -27,18 +29,6 @@ EventType = Literal[
     "task.log",
 ]
 
-TASK_STATES = (
-    "pending",
-    "running",
-    "retrying",
-    "succeeded",
-    "failed",
-    "timed_out",
-    "skipped",
-    "cancelled",
-)
-RUN_STATES = ("running", "succeeded", "failed", "blocked", "cancelled")
-
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -48,10 +38,11 @@ class Event:
     ts: float = field(default_factory=_time.time)  # seconds since the epoch
     task: str | None = None  # instance id: "transform[region=eu,size=large]"
     attempt: int | None = None
-    status: str | None = None
+    status: TaskState | RunStatus | GateStatus | None = None  # of the run, task or gate
     reason: str | None = None
     exit_code: int | None = None
-    duration_s: float | None = None
+    duration_s: float | None = None  # task.finished: summed over its attempts
+    attempt_duration_s: float | None = None  # the (last) attempt's own
     cpu_user_s: float | None = None
     cpu_sys_s: float | None = None
     max_rss_bytes: int | None = None

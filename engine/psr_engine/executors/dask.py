@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import pickle
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from importlib.util import find_spec
 from typing import Any
@@ -44,6 +44,29 @@ CANCEL_POLL = 0.5
 # Beyond the kill grace, how long the engine waits for a cancelled attempt to report its end.
 CANCEL_SLACK = 5.0
 _EVENT_PREFIX = "psr-engine-cancel-"
+
+
+_SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+
+
+def validate_options(options: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The registry's check of `spec.executor: {type: dask, ...}` at compile time, without
+    importing distributed: the scheduler's address must be one Dask can connect to."""
+    address = options.get("address")
+    if address is None:
+        return []
+    if not isinstance(address, str) or not address.strip():
+        return [("address", "the dask scheduler's address must be text like tcp://host:8786")]
+    scheme, found, _ = address.partition("://")
+    if found and scheme not in _SCHEMES:
+        return [
+            (
+                "address",
+                f"dask cannot connect to {address!r}: use one of the schemes "
+                f"{', '.join(_SCHEMES)} (e.g. tcp://scheduler:8786)",
+            )
+        ]
+    return []
 
 
 class DaskExecutor:

@@ -17,12 +17,30 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from fnmatch import fnmatchcase
+from typing import Any
 
 import anyio.lowlevel
 
 from psr_engine.executors.base import ProcessResult, ProcessSpec
 
 Script = int | Callable[[ProcessSpec], "int | ProcessResult"]
+
+
+def validate_options(options: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The registry's check of `spec.executor: {type: fake, results: {GLOB: CODE}, default}`:
+    from a manifest, every scripted result is an exit code."""
+    problems = []
+    results = options.get("results", {})
+    if not isinstance(results, Mapping):
+        problems.append(("results", "results must map command-line globs to exit codes"))
+    else:
+        for pattern, code in results.items():
+            if not isinstance(code, int) or isinstance(code, bool):
+                problems.append(("results", f"results[{pattern!r}] must be an exit code"))
+    default = options.get("default", 0)
+    if not isinstance(default, int) or isinstance(default, bool):
+        problems.append(("default", "default must be an exit code"))
+    return problems
 
 
 class FakeExecutor:

@@ -41,11 +41,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from psr_engine.errors import ExecutionError
+from psr_engine.errors import SECURITY_INSTALL_HINT
+
+# Defined in errors.py (the one exception tree); importable from here as before.
+from psr_engine.errors import CodeScanError as CodeScanError
+from psr_engine.errors import ScannerNotInstalled as ScannerNotInstalled
 from psr_engine.gates.findings import Confidence, Finding, Severity
 from psr_engine.gates.sarif import ToolRun, sarif_json
 
-INSTALL_HINT = "pip install 'psr-engine[security]'"
+INSTALL_HINT = SECURITY_INSTALL_HINT
 TOOLS: tuple[str, ...] = ("bandit", "semgrep")
 INFORMATION_URIS = {
     "bandit": "https://github.com/PyCQA/bandit",
@@ -72,18 +76,6 @@ SEMGREP_SEVERITY: dict[str, Severity] = {
 # Directories nobody means to scan for their own code (anchored at the scanned path, so a
 # project that itself lives under a "venv" directory is still scanned).
 BANDIT_EXCLUDED_DIRS = (".venv", "venv", "node_modules", ".tox", ".nox", ".git", "__pycache__")
-
-
-class CodeScanError(ExecutionError):
-    """A code scanner could not run, or failed; the message says which, why and what to do."""
-
-
-class ScannerNotInstalled(CodeScanError):
-    """bandit or semgrep is missing: the security extra is not installed."""
-
-    def __init__(self, tool: str) -> None:
-        super().__init__(f"{tool} is not installed: {INSTALL_HINT}")
-        self.tool = tool
 
 
 class CodeAnalyzer:

@@ -4,10 +4,7 @@ Importing this package is cheap: the YAML parser and jsonschema load on first us
 """
 
 from psr_engine.manifest.model import (
-    BudgetSpec,
     CacheSpec,
-    CostSpec,
-    ExecutorSpec,
     GateSpec,
     JsonPath,
     Manifest,
@@ -15,19 +12,14 @@ from psr_engine.manifest.model import (
     ParamSpec,
     Position,
     SecretSpec,
-    SinkSpec,
     Source,
     TaskSpec,
-    TracingSpec,
 )
 from psr_engine.manifest.params import resolve_params
 from psr_engine.manifest.parser import ValidationResult, WorkflowParser, load_manifest
 
 __all__ = [
-    "BudgetSpec",
     "CacheSpec",
-    "CostSpec",
-    "ExecutorSpec",
     "GateSpec",
     "JsonPath",
     "Manifest",
@@ -35,10 +27,8 @@ __all__ = [
     "ParamSpec",
     "Position",
     "SecretSpec",
-    "SinkSpec",
     "Source",
     "TaskSpec",
-    "TracingSpec",
     "ValidationResult",
     "WorkflowParser",
     "load_manifest",

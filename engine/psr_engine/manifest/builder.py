@@ -1,9 +1,11 @@
 """Schema-valid mapping -> Manifest: defaults merged, units parsed, paths made absolute.
 
 The schema has already checked the shape; this module adds what a schema cannot say without
-knowing the whole document (a request larger than the capacity, a task asking for a secret
-nobody declared, ...). Checks that need the DAG (needs, cycles, expression references)
-belong to the planner. Every problem is collected and reported at once.
+knowing the whole document (a task asking for a secret nobody declared, an onExit task named
+like a main task, a near miss of a plug-in's name...). Checks that need the DAG (needs,
+cycles, expression references), the capacity planned for (a request larger than it) or a
+plug-in's own option check belong to the planner. Every problem is collected and reported
+at once.
 """
 
 from __future__ import annotations
@@ -14,21 +16,23 @@ from typing import Any, TypeVar
 
 from psr_engine.errors import Diagnostic, ManifestError
 from psr_engine.manifest.model import (
-    BudgetSpec,
     CacheSpec,
-    CostSpec,
-    ExecutorSpec,
     GateSpec,
     JsonPath,
     Manifest,
     MatrixSpec,
     ParamSpec,
     SecretSpec,
-    SinkSpec,
     Source,
     TaskKind,
     TaskSpec,
-    TracingSpec,
+)
+from psr_engine.settings import (
+    BudgetSettings,
+    CostRates,
+    CostSettings,
+    PluginConfig,
+    TracingSettings,
 )
 from psr_engine.units import Resources, RetryPolicy, parse_cpu, parse_duration, parse_memory
 
@@ -55,10 +59,10 @@ T = TypeVar("T")
 
 def build_manifest(data: Mapping[str, Any], source: Source) -> Manifest:
     """The Manifest for a mapping that passed the schema; ManifestError lists every problem."""
-    return _Builder(source).manifest(data)
+    return _ManifestBuilder(source).manifest(data)
 
 
-class _Builder:
+class _ManifestBuilder:
     def __init__(self, source: Source) -> None:
         self.source = source
         self.base = os.path.dirname(os.path.abspath(source.path))
@@ -110,9 +114,9 @@ class _Builder:
             tasks=tasks,
             on_exit=on_exit,
             sinks=tuple(self.sink(s) for s in spec.get("sinks", [])),
-            tracing=self.tracing(spec["tracing"]) if "tracing" in spec else None,
+            tracing=TracingSettings.from_options(spec["tracing"]) if "tracing" in spec else None,
             cost=self.cost(spec["cost"]) if "cost" in spec else None,
-            executor=self.executor(spec.get("executor", {"type": "local"})),
+            executor=PluginConfig.from_dict(spec.get("executor", {"type": "local"})),
         )
         self.check(manifest, spec)
         if self.problems:
@@ -126,13 +130,12 @@ class _Builder:
             self.check_plugin("secrets", secret.provider, ("spec", "secrets", secret.name))
         for index, sink in enumerate(manifest.sinks):
             self.check_plugin("sinks", sink.type, ("spec", "sinks", index))
+        self.check_plugin("executors", manifest.executor.type, ("spec", "executor"))
         declared = {secret.name for secret in manifest.secrets}
         every = (*manifest.tasks, *manifest.on_exit)
         for task in every:
             section = "onExit" if task.is_on_exit else "tasks"
             self.check_secrets(task, declared, ("spec", section, task.name, "secrets"))
-            if manifest.capacity is not None:
-                self.check_capacity(task, manifest.capacity, spec, section)
         for name in spec.get("onExit", {}):
             if name in spec.get("tasks", {}):
                 self.report(
@@ -156,7 +159,7 @@ class _Builder:
         close = None if name in known else suggest(name, known)
         if close is None:
             return
-        what = {"secrets": "secret provider", "sinks": "sink type"}[group]
+        what = {"secrets": "secret provider", "sinks": "sink type", "executors": "executor"}[group]
         field = "provider" if group == "secrets" else "type"
         self.report(
             (*path, field),
@@ -177,33 +180,6 @@ class _Builder:
                     "declare",
                     f"did you mean {close!r}?" if close else "declare it under spec.secrets",
                 )
-
-    def check_capacity(
-        self, task: TaskSpec, capacity: Resources, spec: Mapping[str, Any], section: str
-    ) -> None:
-        from psr_engine.units import format_memory
-
-        own = spec[section][task.name]
-        where: JsonPath = (
-            ("spec", section, task.name, "resources")
-            if "resources" in own
-            else ("spec", "defaults", "resources")
-        )
-        wanted = task.resources
-        if wanted.cpu > capacity.cpu + 1e-9:
-            self.report(
-                (*where, "cpu"),
-                f"task {task.name!r} requests {wanted.cpu:g} cpu, more than spec.capacity's "
-                f"{capacity.cpu:g}: it could never start",
-                "lower the request or raise spec.capacity.cpu",
-            )
-        if wanted.memory > capacity.memory:
-            self.report(
-                (*where, "memory"),
-                f"task {task.name!r} requests {format_memory(wanted.memory)} of memory, more than "
-                f"spec.capacity's {format_memory(capacity.memory)}: it could never start",
-                "lower the request or raise spec.capacity.memory",
-            )
 
     # -- sections ------------------------------------------------------------------------
     def params(self, raw: Mapping[str, Any]) -> tuple[ParamSpec, ...]:
@@ -388,32 +364,30 @@ class _Builder:
             exclude=tuple(dict(x) for x in raw.get("exclude", ())),
         )
 
-    def sink(self, raw: Mapping[str, Any]) -> SinkSpec:
+    def sink(self, raw: Mapping[str, Any]) -> PluginConfig:
         options = {k: v for k, v in raw.items() if k != "type"}
         if isinstance(options.get("path"), str):
             options["path"] = self.absolute(options["path"])
-        return SinkSpec(type=raw["type"], options=options)
+        return PluginConfig(raw["type"], options)
 
-    def tracing(self, raw: Mapping[str, Any]) -> TracingSpec:
-        named = {"enabled", "serviceName", "sampler", "ratio", "endpoint", "protocol"}
-        return TracingSpec(
-            enabled=bool(raw.get("enabled", True)),
-            service_name=raw.get("serviceName"),
-            sampler=raw.get("sampler"),
-            ratio=raw.get("ratio"),
-            endpoint=raw.get("endpoint"),
-            protocol=raw.get("protocol"),
-            options={k: v for k, v in raw.items() if k not in named},
-        )
-
-    def cost(self, raw: Mapping[str, Any]) -> CostSpec:
-        budget = raw.get("budget")
-        return CostSpec(
+    def cost(self, raw: Mapping[str, Any]) -> CostSettings:
+        budget, rates = raw.get("budget"), raw.get("rates")
+        own = None
+        if rates:
+            if "vcpuHour" in rates and "gibHour" in rates:
+                own = CostRates(float(rates["vcpuHour"]), float(rates["gibHour"]))
+            else:
+                self.report(
+                    ("spec", "cost", "rates"),
+                    "spec.cost.rates needs both vcpuHour and gibHour (prices per hour of one "
+                    "vCPU and of one GiB of memory)",
+                )
+        return CostSettings(
             provider=raw.get("provider"),
             region=raw.get("region"),
             instance_type=raw.get("instanceType"),
-            rates={k: float(v) for k, v in raw.get("rates", {}).items()},
-            budget=BudgetSpec(
+            rates=own,
+            budget=BudgetSettings(
                 limit=float(budget["limit"]),
                 currency=budget.get("currency", "USD"),
                 action=budget.get("action", "warn"),
@@ -422,9 +396,6 @@ class _Builder:
             if budget
             else None,
         )
-
-    def executor(self, raw: Mapping[str, Any]) -> ExecutorSpec:
-        return ExecutorSpec(type=raw["type"], options={k: v for k, v in raw.items() if k != "type"})
 
 
 def merge_defaults(defaults: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:

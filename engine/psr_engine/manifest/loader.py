@@ -73,7 +73,7 @@ def load_bytes(raw: bytes, *, path: str, format: Format = "yaml") -> LoadedDocum
     node = _compose(text, path)
     if node is None:
         raise _error(path, 1, 1, "the file is empty: it holds only comments", "")
-    builder = _Builder(path, text)
+    builder = _PlainData(path, text)
     builder.positions[()] = _position(node)
     try:
         data = builder.build(node, ())
@@ -146,7 +146,7 @@ def _check_json(text: str, path: str) -> None:
     """JSON syntax errors in JSON's own words, before the YAML parser sees the text."""
 
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        return dict(pairs)  # duplicates are reported with both positions by _Builder
+        return dict(pairs)  # duplicates are reported with both positions by _PlainData
 
     try:
         json.loads(text, object_pairs_hook=no_duplicates)
@@ -230,7 +230,7 @@ def _syntax_error(exc: Any, text: str, path: str) -> ManifestError:
     return _error(path, line, column, f"invalid YAML: {problem}", hint)
 
 
-class _Builder:
+class _PlainData:
     """Turns composed nodes into plain data, recording positions and bounding aliases."""
 
     def __init__(self, path: str, text: str = "") -> None:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from psr_engine.settings import LOCAL_EXECUTOR, CostSettings, PluginConfig, TracingSettings
 from psr_engine.units import Resources, RetryPolicy
 
 TaskKind = Literal["run", "python", "script", "workflow", "gate"]
@@ -160,46 +161,6 @@ class TaskSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class SinkSpec:
-    type: str
-    options: Mapping[str, Any] = field(default_factory=dict)  # paths already absolute
-
-
-@dataclass(frozen=True, slots=True)
-class TracingSpec:
-    enabled: bool = True
-    service_name: str | None = None
-    sampler: str | None = None
-    ratio: float | None = None
-    endpoint: str | None = None
-    protocol: str | None = None
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class BudgetSpec:
-    limit: float
-    currency: str = "USD"
-    action: Literal["warn", "fail"] = "warn"
-    scope: Literal["run", "day", "month"] = "run"
-
-
-@dataclass(frozen=True, slots=True)
-class CostSpec:
-    provider: str | None = None
-    region: str | None = None
-    instance_type: str | None = None
-    rates: Mapping[str, float] = field(default_factory=dict)  # vcpuHour, gibHour
-    budget: BudgetSpec | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutorSpec:
-    type: str = "local"
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
 class Manifest:
     api_version: str
     kind: str
@@ -215,10 +176,10 @@ class Manifest:
     gates: tuple[GateSpec, ...] = ()
     tasks: tuple[TaskSpec, ...] = ()  # manifest order
     on_exit: tuple[TaskSpec, ...] = ()
-    sinks: tuple[SinkSpec, ...] = ()
-    tracing: TracingSpec | None = None
-    cost: CostSpec | None = None
-    executor: ExecutorSpec = field(default_factory=ExecutorSpec)
+    sinks: tuple[PluginConfig, ...] = ()
+    tracing: TracingSettings | None = None
+    cost: CostSettings | None = None
+    executor: PluginConfig = LOCAL_EXECUTOR
 
     @property
     def base_dir(self) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import asdict
 from typing import Any
 
 from psr_engine.errors import CycleError, Diagnostic, ExpressionError, PlanError
@@ -22,7 +21,8 @@ from psr_engine.plan.machine import machine_capacity, machine_concurrency
 from psr_engine.plan.matrix import MatrixError, expand_matrix, instance_id
 from psr_engine.plan.model import Plan, PlannedGate, PlannedTask, SecretRequest
 from psr_engine.plan.secret_refs import shell_references, withheld_variables
-from psr_engine.units import Resources, format_memory
+from psr_engine.settings import PluginConfig
+from psr_engine.units import Resources, capacity_problems
 
 
 def compile_plan(
@@ -58,7 +58,7 @@ class _Compiler:
 
     def compile(self, *, capacity: Resources | None, concurrency: int | None) -> Plan:
         m = self.manifest
-        self._check_names()
+        self._check_settings()
         main_graph, main_order = self._dag(m.tasks, other=m.on_exit, main=True)
         exit_graph, exit_order = self._dag(m.on_exit, other=m.tasks, main=False)
         main_up = dag.Ancestry(main_graph, main_order)
@@ -82,11 +82,16 @@ class _Compiler:
                 self._add(placed.path, placed.message, placed.hint, at=(placed.text, placed.offset))
             secrets[task.name] = self._task_secrets(task, found.secrets, checker)
         plan_capacity = m.capacity or capacity or machine_capacity()
+        whose = (
+            "spec.capacity's"
+            if m.capacity
+            else ("the given capacity's" if capacity else "this machine's")
+        )
         for task in (*m.tasks, *m.on_exit):
-            self._check_capacity(task, plan_capacity)
+            self._check_capacity(task, plan_capacity, whose)
         self._raise_if_any()
         assert main_order is not None and exit_order is not None  # no cycles, or we raised
-        builder = _Builder(self, combos, secrets)
+        builder = _Instances(self, combos, secrets)
         main = builder.tasks(m.tasks, main_graph, main_order)
         on_exit = builder.tasks(m.on_exit, exit_graph, exit_order)
         weight = {t.name: t.timeout or 1.0 for t in m.tasks}
@@ -108,29 +113,17 @@ class _Compiler:
             # A secret no task receives is not resolved at all: fewer reads of the vault,
             # and nothing to leak.
             secrets=tuple(
-                SecretRequest(s.name, s.provider, _plain(s.options))
-                for s in m.secrets
-                if s.name in used
+                SecretRequest(s.name, s.provider, s.options) for s in m.secrets if s.name in used
             ),
             withheld=withheld_variables(m.secrets),
             concurrency=m.concurrency or concurrency or machine_concurrency(),
             capacity=plan_capacity,
             gates=tuple(_gate(g) for g in m.gates),
-            sinks=tuple({"type": s.type, **_plain(s.options)} for s in m.sinks),
-            tracing=None if m.tracing is None else _plain(asdict(m.tracing)),
-            cost=None if m.cost is None else _plain(asdict(m.cost)),
-            executor={"type": m.executor.type, **_plain(m.executor.options)},
+            sinks=m.sinks,
+            tracing=m.tracing,
+            cost=m.cost,
+            executor=m.executor,
         )
-
-    def _check_names(self) -> None:
-        main = {t.name for t in self.manifest.tasks}
-        for task in self.manifest.on_exit:
-            if task.name in main:
-                self._add(
-                    self.prefix[task.name],
-                    f"onExit task '{task.name}' has the name of a task in spec.tasks",
-                    "task names must be unique across spec.tasks and spec.onExit: rename one",
-                )
 
     def _dag(
         self, tasks: tuple[TaskSpec, ...], *, other: tuple[TaskSpec, ...], main: bool
@@ -231,31 +224,41 @@ class _Compiler:
         as shell references ``$NAME`` in shell code (see secret_refs), plus those it lists in
         ``secrets:``. It never receives the workflow's other secrets.
         """
-        prefix = self.prefix[task.name]
         declared = [s.name for s in self.manifest.secrets]
         names = set(referenced) | set(task.secrets) | shell_references(task, declared)
         for key, value in self.manifest.env.items():
             if key not in task.env and "${{" in value:
                 names |= checker.secrets_of(value)
-        for name in task.secrets:
-            if name not in declared:
-                self._add(
-                    (*prefix, "secrets"),
-                    f"task '{task.name}' asks for secret '{name}', which spec.secrets "
-                    "does not declare",
-                    "declare it under spec.secrets, or remove it from the task's secrets",
-                )
+        # A name spec.secrets does not declare is the builder's error; none gets here.
         return tuple(name for name in declared if name in names)
 
-    def _check_capacity(self, task: TaskSpec, capacity: Resources) -> None:
-        if task.resources.fits_in(capacity):
-            return
-        self._add(
-            (*self.prefix[task.name], "resources"),
-            f"task '{task.name}' asks for {_show(task.resources)}, more than the whole "
-            f"capacity ({_show(capacity)}): it could never start",
-            "lower its resources, or raise spec.capacity",
-        )
+    def _check_capacity(self, task: TaskSpec, capacity: Resources, whose: str) -> None:
+        """A request larger than the whole capacity: the task could never start. Reported at
+        the task's own resources, or at spec.defaults' when it has none of its own."""
+        where: JsonPath = (*self.prefix[task.name], "resources")
+        if where not in self.manifest.source.positions:
+            where = ("spec", "defaults", "resources")
+        for field, message, hint in capacity_problems(
+            task.name, task.resources, capacity, whose=whose
+        ):
+            self._add((*where, field), message, hint)
+
+    def _check_settings(self) -> None:
+        """Each sink's and the executor's own options, by the plug-in's validator (one
+        registered beside its factory), and whether spec.cost can be priced."""
+        from psr_engine import plugins
+
+        m = self.manifest
+        entries: list[tuple[JsonPath, str, PluginConfig]] = [
+            (("spec", "sinks", index), "sinks", sink) for index, sink in enumerate(m.sinks)
+        ]
+        entries.append((("spec", "executor"), "executors", m.executor))
+        for path, group, config in entries:
+            for option, message in plugins.check_options(group, config.type, config.options):
+                self._add((*path, option) if option else path, message)
+        if m.cost is not None:
+            for field, message in m.cost.problems():
+                self._add(("spec", "cost", field) if field else ("spec", "cost"), message)
 
     # -- diagnostics -------------------------------------------------------------------------
 
@@ -290,7 +293,7 @@ class _Compiler:
         raise PlanError(found)
 
 
-class _Builder:
+class _Instances:
     """Turns checked tasks into PlannedTasks, instance by instance, in topological order."""
 
     def __init__(
@@ -376,7 +379,7 @@ def _gate(gate: GateSpec) -> PlannedGate:
         requirements=tuple(gate.requirements),
         baseline=gate.baseline,
         sarif=gate.sarif,
-        options=_plain(gate.options),
+        options=gate.options,
     )
 
 
@@ -387,7 +390,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
-
-
-def _show(resources: Resources) -> str:
-    return f"cpu {resources.cpu:g}, memory {format_memory(resources.memory)}"

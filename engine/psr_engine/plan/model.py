@@ -9,9 +9,18 @@ Command lines, env values and ``when`` stay expression source text: they may ref
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from psr_engine.settings import (
+    EMPTY,
+    LOCAL_EXECUTOR,
+    CostSettings,
+    PluginConfig,
+    TracingSettings,
+    freeze,
+)
 from psr_engine.units import Resources, RetryPolicy
 
 PLAN_FORMAT = 1
@@ -21,7 +30,10 @@ PLAN_FORMAT = 1
 class SecretRequest:
     name: str  # env var name, and secrets.<name>
     provider: str
-    options: dict[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=lambda: EMPTY)  # read-only
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", freeze(self.options))
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +46,10 @@ class PlannedGate:
     requirements: tuple[str, ...] = ()
     baseline: str | None = None
     sarif: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=lambda: EMPTY)  # read-only
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", freeze(self.options))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +105,10 @@ class Plan:
     concurrency: int = 1
     capacity: Resources = field(default_factory=Resources)
     gates: tuple[PlannedGate, ...] = ()
-    sinks: tuple[dict[str, Any], ...] = ()
-    tracing: dict[str, Any] | None = None
-    cost: dict[str, Any] | None = None
-    executor: dict[str, Any] = field(default_factory=lambda: {"type": "local"})
+    sinks: tuple[PluginConfig, ...] = ()  # spec.sinks, options checked by each plug-in
+    tracing: TracingSettings | None = None
+    cost: CostSettings | None = None
+    executor: PluginConfig = LOCAL_EXECUTOR
     format: int = PLAN_FORMAT
 
     def task(self, task_id: str) -> PlannedTask:
@@ -103,7 +118,8 @@ class Plan:
         raise KeyError(task_id)
 
     def to_dict(self) -> dict[str, Any]:
-        return _encode(self)
+        encoded: dict[str, Any] = _encode(self)
+        return encoded
 
     def to_json(self, *, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=False)
@@ -117,14 +133,18 @@ class Plan:
         return cls.from_dict(json.loads(text))
 
 
+_WITH_OWN_FORM = (RetryPolicy, Resources, PluginConfig, TracingSettings, CostSettings)
+_RECORDS = (Plan, PlannedTask, PlannedGate, SecretRequest)
+
+
 def _encode(value: Any) -> Any:
-    if isinstance(value, RetryPolicy | Resources):
+    if isinstance(value, _WITH_OWN_FORM):
         return value.to_dict()
-    if hasattr(value, "__dataclass_fields__"):
+    if isinstance(value, _RECORDS):
         return {f.name: _encode(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, tuple | list):
         return [_encode(v) for v in value]
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {k: _encode(v) for k, v in value.items()}
     return value
 
@@ -176,9 +196,16 @@ def _decode_plan(data: dict[str, Any]) -> Plan:
             "withheld": _tuple(data.get("withheld")),
             "capacity": Resources.from_dict(data.get("capacity") or {}),
             "gates": tuple(g for g in (_decode_gate(g) for g in data.get("gates", ())) if g),
-            "sinks": tuple(data.get("sinks", ())),
+            "sinks": tuple(PluginConfig.from_dict(s) for s in data.get("sinks", ())),
+            "tracing": _maybe(TracingSettings.from_dict, data.get("tracing")),
+            "cost": _maybe(CostSettings.from_dict, data.get("cost")),
+            "executor": PluginConfig.from_dict(data.get("executor") or {"type": "local"}),
         }
     )
+
+
+def _maybe(decode: Any, data: Mapping[str, Any] | None) -> Any:
+    return None if data is None else decode(data)
 
 
 __all__ = ["PLAN_FORMAT", "Plan", "PlannedGate", "PlannedTask", "SecretRequest"]

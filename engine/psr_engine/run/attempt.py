@@ -60,12 +60,21 @@ def env_for(
     base: Mapping[str, str],
     secrets: Mapping[str, str],
     extra: Mapping[str, str],
+    workflow_env: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The engine's environment, then the task's env (workflow env merged in by the planner),
-    then only the secrets this task is entitled to, then the PSR_* variables."""
+    then only the secrets this task is entitled to, then the PSR_* variables.
+
+    `workflow_env`: spec.env as written. A value the task inherits unchanged from it is
+    taken from context["env"], where the engine rendered spec.env once for the run, rather
+    than rendered again for every attempt."""
     env = dict(base)
+    rendered = context["env"] if workflow_env else {}
     for key, value in task.env.items():
-        env[key] = expressions.render(value, context)
+        if workflow_env is not None and workflow_env.get(key) == value and key in rendered:
+            env[key] = rendered[key]
+        else:
+            env[key] = expressions.render(value, context)
     for name in task.secrets:
         if name in secrets:
             env[name] = secrets[name]

@@ -6,11 +6,12 @@ render would make a 5,000-task run quadratic.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from psr_engine.plan.model import Plan, PlannedTask
 from psr_engine.run.results import TaskResult
+from psr_engine.status import FAILED
 
 
 def _entry(result: TaskResult) -> dict[str, Any]:
@@ -41,7 +42,7 @@ class TasksView(Mapping[str, Any]):
             return _entry(done[0])
         results = [{"matrix": r.matrix, **_entry(r)} for r in done]
         statuses = {r.status for r in done}
-        if statuses & {"failed", "timed_out", "cancelled"}:
+        if statuses & FAILED:
             status = "failed"
         elif statuses == {"skipped"}:
             status = "skipped"
@@ -90,6 +91,3 @@ def for_task(context: dict[str, Any], task: PlannedTask) -> dict[str, Any]:
     if not task.matrix:
         return context
     return {**context, "matrix": task.matrix}
-
-
-Renderer = Callable[[str, Mapping[str, Any]], str]

@@ -16,13 +16,18 @@ import anyio
 from psr_engine import expressions
 from psr_engine.errors import PsrError
 from psr_engine.events.bus import EventBus, Sink
+from psr_engine.events.hooks import AttemptEnvHook
 from psr_engine.events.model import Event
 from psr_engine.executors.base import Executor
 from psr_engine.plan.model import Plan, PlannedGate, PlannedTask, SecretRequest
 from psr_engine.run.context import build_context
 from psr_engine.run.gating import GateOutcome, GateRunner
+from psr_engine.run.hooks import TaskEndHook
 from psr_engine.run.results import TaskResult, WorkflowResult
 from psr_engine.run.scheduler import RunShared, Scheduler
+from psr_engine.status import RunStatus
+from psr_engine.store.paths import run_dir as run_folder
+from psr_engine.store.paths import state_dir_for_manifest
 
 if TYPE_CHECKING:
     from psr_engine.secrets.masker import Masker
@@ -64,7 +69,7 @@ class WorkflowEngine:
         concurrency: int | None = None,
         log_events: bool = False,
         gate_runner: GateRunner | None = None,
-        annotate: Callable[[PlannedTask, TaskResult], Mapping[str, Any] | None] | None = None,
+        task_hooks: Sequence[TaskEndHook] = (),
         masked: Iterable[str] = (),
     ) -> None:
         """``masked``: values masked on top of the run's own secrets. A sub-workflow's engine
@@ -80,7 +85,7 @@ class WorkflowEngine:
         self._handle_signals = handle_signals
         self._concurrency = concurrency
         self._gate_runner = gate_runner
-        self._annotate = annotate
+        self._task_hooks = tuple(task_hooks)
         # task.log events cost a pipe and a line split per task: only when asked for.
         self._log_events = log_events
         self.bus = EventBus(self._sinks)
@@ -208,15 +213,15 @@ class WorkflowEngine:
     ) -> WorkflowResult:
         started = time.time()
         state_dir = os.path.abspath(
-            self._state_dir or os.path.join(os.path.dirname(plan.manifest_path), ".psr")
+            self._state_dir or state_dir_for_manifest(plan.manifest_path, environ=self._environ)
         )
-        run_dir = os.path.join(state_dir, "runs", run_id)
+        run_dir = run_folder(state_dir, run_id)
         os.makedirs(run_dir, exist_ok=True)
         run_info: dict[str, Any] = {"id": run_id, "status": "running", "startedAt": started}
-        env = {
-            k: expressions.render(v, {"params": plan.params, "env": {}})
-            for k, v in plan.env.items()
-        }
+        # spec.env, rendered once for the run (it may read params and secrets only); tasks
+        # that inherit a value unchanged take it from here (attempt.env_for).
+        workflow_context = {"params": plan.params, "secrets": secret_values, "env": {}}
+        env = {k: expressions.render(v, workflow_context) for k, v in plan.env.items()}
         results: dict[str, TaskResult] = {}
         # Least privilege: no task inherits a secret from the engine's own environment (the env
         # provider's variable, say); a granted task gets it under its name from env_for. A
@@ -240,8 +245,10 @@ class WorkflowEngine:
                 run_id, base_env, masker.values if masker is not None else ()
             ),
             run_gate=(lambda gate: self._gate(gate, run_id, plan.workflow)),
-            attempt_env=[s.attempt_env for s in self._sinks if hasattr(s, "attempt_env")],
-            annotate=self._annotate,
+            attempt_env=[s for s in self._sinks if isinstance(s, AttemptEnvHook)],
+            task_hooks=self._task_hooks,
+            stop_run=self.stop,
+            workflow_env=plan.env,
             log_events=self._log_events,
         )
         self.bus.emit(
@@ -413,7 +420,7 @@ class WorkflowEngine:
                 scope.cancel()
                 return
 
-    def _status(self, results: Mapping[str, TaskResult]) -> str:
+    def _status(self, results: Mapping[str, TaskResult]) -> RunStatus:
         if self.interrupted is not None:
             return "cancelled"
         if self._stopped_by is not None:
@@ -438,7 +445,7 @@ class WorkflowEngine:
                     _Nested(
                         self.bus,
                         task.id,
-                        [s.attempt_env for s in self._sinks if hasattr(s, "attempt_env")],
+                        [s for s in self._sinks if isinstance(s, AttemptEnvHook)],
                     )
                 ],
                 state_dir=self._state_dir,
@@ -460,20 +467,17 @@ class _Nested:
     name = "nested"
 
     def __init__(
-        self,
-        parent: EventBus,
-        task_id: str,
-        attempt_env: list[Callable[[str, int], Mapping[str, str]]] | None = None,
+        self, parent: EventBus, task_id: str, attempt_env: Sequence[AttemptEnvHook] = ()
     ) -> None:
         self._parent = parent
         self._prefix = task_id + "/"
-        self._attempt_env = attempt_env or []
+        self._attempt_env = tuple(attempt_env)
 
-    def attempt_env(self, task_id: str, attempt: int) -> Mapping[str, str]:
+    def attempt_env(self, *, task_id: str, attempt: int) -> Mapping[str, str]:
         """The parent's sinks (tracing) see the child's attempts under their nested ids."""
         merged: dict[str, str] = {}
-        for contribute in self._attempt_env:
-            merged.update(contribute(self._prefix + task_id, attempt))
+        for hook in self._attempt_env:
+            merged.update(hook.attempt_env(task_id=self._prefix + task_id, attempt=attempt))
         return merged
 
     async def start(self) -> None:
@@ -510,9 +514,8 @@ def _executor_for(plan: Plan) -> Executor:
     from psr_engine.errors import ExecutionError, ManifestError
     from psr_engine.executors import get_executor
 
-    options = dict(plan.executor or {})
     try:
-        return get_executor(str(options.pop("type", "local")), **options)
+        return get_executor(plan.executor.type, **plan.executor.options)
     except ExecutionError as error:  # a manifest naming what is not here is bad input: exit 2
         raise ManifestError(f"{plan.manifest_path}: spec.executor: {error}") from None
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from psr_engine.plan.model import PlannedGate
+from psr_engine.status import GateStatus
 
 
 @dataclass(frozen=True, slots=True)
 class GateOutcome:
     name: str
-    status: str  # passed | blocked | error
+    status: GateStatus
     counts: dict[str, int] = field(default_factory=dict)  # findings by severity
     findings: tuple[dict[str, Any], ...] = ()  # Finding.to_dict() of each, for events/history
     sarif: str | None = None  # where the SARIF was written

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from psr_engine.status import RunStatus, TaskStatus
+from psr_engine.store.model import task_result_dict
+
 
 @dataclass(frozen=True, slots=True)
 class TaskResult:
     id: str  # instance id
     task: str  # manifest task name
-    status: str  # succeeded | failed | timed_out | skipped | cancelled
+    status: TaskStatus
     reason: str | None = None
     attempts: int = 0
     exit_code: int | None = None
@@ -31,25 +34,14 @@ class TaskResult:
         return self.status in ("succeeded", "skipped") or self.continue_on_error
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "task": self.id,
-            "status": self.status,
-            "reason": self.reason,
-            "attempt": self.attempts,
-            "exitCode": self.exit_code,
-            "durationS": round(self.duration, 6),
-            "cpuUserS": round(self.cpu_user, 6),
-            "cpuSysS": round(self.cpu_sys, 6),
-            "maxRssBytes": self.max_rss,
-            "outputs": self.outputs,
-        }
+        return task_result_dict(self)
 
 
 @dataclass(frozen=True, slots=True)
 class WorkflowResult:
     run_id: str
     workflow: str
-    status: str  # succeeded | failed | cancelled | blocked
+    status: RunStatus
     started_at: float
     ended_at: float
     tasks: dict[str, TaskResult] = field(default_factory=dict)

@@ -1,7 +1,7 @@
 """Resume: run again only what did not succeed in an earlier run, and what depends on it.
 
-    plan, reuse = prepare_resume(plan, store, "last")
-    await WorkflowEngine(...).run(plan, reuse=reuse)
+    resume = plan_resume(plan, store, "last")
+    await WorkflowEngine(...).run(resume.plan, reuse=resume.reuse)
 
 Succeeded tasks of the earlier run are reused with their recorded outputs, unless their
 definition changed since: every task's digest (its planned form: command, args, env, kind,
@@ -22,7 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from typing import Any
 
-from psr_engine.errors import PsrError
+# Defined in errors.py (the one exception tree); importable from here as before.
+from psr_engine.errors import ResumeRefused as ResumeRefused
 from psr_engine.plan.model import Plan, PlannedTask
 from psr_engine.run.results import TaskResult
 from psr_engine.store import HistoryError, RunStore, TaskDigest, TaskRecord
@@ -33,12 +34,6 @@ _NOT_DIGESTED = frozenset({"line", "level"})
 _DIGESTED = tuple(f.name for f in fields(PlannedTask) if f.name not in _NOT_DIGESTED)
 _SHOWN_CHANGES = 8
 AUTO = "auto"  # --resume auto: the last run if it did not succeed, else a plain run
-
-
-class ResumeRefused(PsrError):
-    """The earlier run cannot be resumed as asked (changed manifest, unknown task...)."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,19 +91,6 @@ def history_sink(
         manifest_digest=plan.manifest_digest or None,
         resumed_from=resumed_from,
     )
-
-
-def prepare_resume(
-    plan: Plan,
-    store: RunStore,
-    ref: str,
-    *,
-    force: bool = False,
-    from_task: str | None = None,
-) -> tuple[Plan, dict[str, TaskResult]]:
-    """The plan to run and the `reuse` map for WorkflowEngine.run; see `plan_resume`."""
-    resume = plan_resume(plan, store, ref, force=force, from_task=from_task)
-    return resume.plan, resume.reuse
 
 
 def plan_auto_resume(

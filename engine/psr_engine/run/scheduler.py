@@ -19,6 +19,7 @@ import anyio
 
 from psr_engine import expressions
 from psr_engine.errors import ExpressionError, PsrError
+from psr_engine.events.hooks import AttemptEnvHook
 from psr_engine.events.model import Event, EventType
 from psr_engine.executors.base import ProcessResult, ProcessSpec
 from psr_engine.plan.model import Plan, PlannedGate, PlannedTask
@@ -26,9 +27,11 @@ from psr_engine.run import attempt as attempts
 from psr_engine.run import cache
 from psr_engine.run.context import for_task
 from psr_engine.run.gating import GateOutcome
+from psr_engine.run.hooks import TaskEndHook
 from psr_engine.run.outputs import read_outputs
 from psr_engine.run.results import TaskResult
 from psr_engine.run.triggers import Outcome, decide
+from psr_engine.status import TaskStatus
 from psr_engine.units import Resources
 
 if TYPE_CHECKING:
@@ -41,13 +44,18 @@ class _Progress:
 
     attempts: int = 0
     started_at: float | None = None
-    duration: float = 0.0
+    duration: float = 0.0  # summed over attempts
+    last_attempt: float | None = None  # the duration of the latest attempt alone
     cpu_user: float = 0.0
     cpu_sys: float = 0.0
     max_rss: int = 0
     exit_code: int | None = None
     logs: list[str] = field(default_factory=list)
     cache_key: str | None = None
+
+
+# How a task the engine carries out itself ended: (status, reason, message).
+_Ending = tuple[TaskStatus, str | None, str | None]
 
 
 @dataclass(slots=True)
@@ -71,10 +79,12 @@ class RunShared:
     run_gate: Callable[[PlannedGate], Awaitable[GateOutcome]] | None = None
     # Sinks that add variables to an attempt's environment (tracing: TRACEPARENT of the
     # attempt's span, which exists once task.started has been emitted).
-    attempt_env: list[Callable[[str, int], Mapping[str, str]]] = field(default_factory=list)
-    # Adds data to each task.finished event (cost attribution: data["cost"]); may call the
-    # engine's stop() (a budget crossed).
-    annotate: Callable[[PlannedTask, TaskResult], Mapping[str, Any] | None] | None = None
+    attempt_env: Sequence[AttemptEnvHook] = ()
+    # Called as each task ends (cost attribution: data["cost"] on its task.finished event).
+    task_hooks: Sequence[TaskEndHook] = ()
+    # The engine's stop(reason), for the hooks (a budget crossed).
+    stop_run: Callable[[str], None] = field(default=lambda reason: None)
+    workflow_env: Mapping[str, str] = field(default_factory=dict)  # spec.env as written
     log_events: bool = False  # each output line also as a task.log event
     stopping: bool = False
     stop_reason: str | None = None
@@ -204,6 +214,7 @@ class Scheduler:
     async def _attempt(self, task: PlannedTask) -> None:
         progress = self.progress[task.id]
         progress.attempts += 1
+        progress.last_attempt = 0.0  # until it ends: a cancelled attempt took no time of note
         number = progress.attempts
         if progress.started_at is None:
             progress.started_at = time.time()
@@ -225,8 +236,8 @@ class Scheduler:
                 # spec.env is the fresh dict _spec built for this attempt: added to in place
                 # (a copy per attempt is measurable when tracing 1,000 tasks).
                 env = cast(dict[str, str], spec.env)
-                for contribute in self.shared.attempt_env:
-                    env.update(contribute(task.id, number))
+                for hook in self.shared.attempt_env:
+                    env.update(hook.attempt_env(task_id=task.id, attempt=number))
             floor = _own_peak_rss()
             try:
                 result = await self.shared.executor.run(spec)
@@ -257,7 +268,12 @@ class Scheduler:
             "PSR_OUTPUT": stem + ".out",
         }
         env = attempts.env_for(
-            task, context, base=self.shared.base_env, secrets=self.shared.secrets, extra=extra
+            task,
+            context,
+            base=self.shared.base_env,
+            secrets=self.shared.secrets,
+            extra=extra,
+            workflow_env=self.shared.workflow_env,
         )
         return ProcessSpec(
             argv=attempts.argv_for(task, context),
@@ -276,12 +292,15 @@ class Scheduler:
     ) -> None:
         progress = self.progress[task.id]
         progress.duration += result.duration
+        progress.last_attempt = result.duration
         progress.cpu_user += result.cpu_user
         progress.cpu_sys += result.cpu_sys
         progress.max_rss = max(progress.max_rss, result.max_rss)
         progress.exit_code = result.exit_code
         progress.logs.append(spec.log_path)
-        status, reason, message = "succeeded", None, None
+        status: TaskStatus = "succeeded"
+        reason: str | None = None
+        message: str | None = None
         outputs: dict[str, str] = {}
         if result.timed_out:
             status, reason = "timed_out", "timeout"
@@ -306,6 +325,7 @@ class Scheduler:
                 reason=reason,
                 exit_code=result.exit_code,
                 duration_s=result.duration,
+                attempt_duration_s=result.duration,
                 log_path=spec.log_path,
                 data={"delayS": round(delay, 3)},
             )
@@ -329,7 +349,7 @@ class Scheduler:
         heapq.heappush(self.ready, (self.order[task.id], task.id))
         self._dispatch()
 
-    async def _subworkflow(self, task: PlannedTask) -> tuple[str, str | None, str | None]:
+    async def _subworkflow(self, task: PlannedTask) -> _Ending:
         if self.shared.run_subworkflow is None:
             raise PsrError("sub-workflows need the engine's plan loader")
         child = await self.shared.run_subworkflow(task, self._context(task))
@@ -337,7 +357,7 @@ class Scheduler:
             return "succeeded", None, None
         return "failed", f"sub-workflow {child.status}", None
 
-    async def _gate(self, task: PlannedTask) -> tuple[str, str | None, str | None]:
+    async def _gate(self, task: PlannedTask) -> _Ending:
         """A gate task: its findings decide, like spec.gates, but only for this branch."""
         if self.shared.run_gate is None or task.gate is None:
             raise PsrError("gate tasks need the engine's gate runner")
@@ -351,7 +371,7 @@ class Scheduler:
         self,
         task: PlannedTask,
         number: int,
-        work: Callable[[PlannedTask], Awaitable[tuple[str, str | None, str | None]]],
+        work: Callable[[PlannedTask], Awaitable[_Ending]],
     ) -> None:
         """A task the engine carries out itself (sub-workflow, gate) rather than a process:
         one attempt, timed, cancelled like any other."""
@@ -365,7 +385,9 @@ class Scheduler:
             raise
         except PsrError as error:
             status, reason, message = "failed", f"{task.kind} error", str(error)
-        self.progress[task.id].duration += time.monotonic() - started
+        spent = time.monotonic() - started
+        self.progress[task.id].duration += spent
+        self.progress[task.id].last_attempt = spent
         self._release(task)
         self._finish(task.id, status, reason, message=message)
 
@@ -374,7 +396,7 @@ class Scheduler:
     def _finish(
         self,
         task_id: str,
-        status: str,
+        status: TaskStatus,
         reason: str | None = None,
         *,
         outputs: Mapping[str, str] | None = None,
@@ -382,7 +404,9 @@ class Scheduler:
     ) -> None:
         """Record an ending, then decide every dependent whose needs have now all ended.
         A worklist, not recursion: a skip can cascade down a 10,000-task chain."""
-        work = [(task_id, status, reason, outputs, message)]
+        work: list[tuple[str, TaskStatus, str | None, Mapping[str, str] | None, str | None]] = [
+            (task_id, status, reason, outputs, message)
+        ]
         while work:
             tid, st, why, outs, msg = work.pop()
             self._record(tid, st, why, outputs=outs, message=msg)
@@ -416,7 +440,7 @@ class Scheduler:
     def _record(
         self,
         task_id: str,
-        status: str,
+        status: TaskStatus,
         reason: str | None = None,
         *,
         outputs: Mapping[str, str] | None = None,
@@ -449,7 +473,11 @@ class Scheduler:
         if status == "skipped":
             self._emit("task.skipped", task, status=status, reason=reason, message=message)
         else:
-            extra = self.shared.annotate(task, result) if self.shared.annotate else None
+            extra: dict[str, Any] = {}
+            for hook in self.shared.task_hooks:
+                extra.update(
+                    hook.task_ended(task=task, result=result, stop=self.shared.stop_run) or {}
+                )
             self._emit(
                 "task.finished",
                 task,
@@ -458,13 +486,16 @@ class Scheduler:
                 reason=reason,
                 exit_code=progress.exit_code,
                 duration_s=round(progress.duration, 6),
+                attempt_duration_s=None
+                if progress.last_attempt is None
+                else round(progress.last_attempt, 6),
                 cpu_user_s=round(progress.cpu_user, 6),
                 cpu_sys_s=round(progress.cpu_sys, 6),
                 max_rss_bytes=progress.max_rss or None,
                 outputs=result.outputs or None,
                 message=message,
                 log_path=progress.logs[-1] if progress.logs else None,
-                data=dict(extra) if extra else None,
+                data=extra or None,
             )
         self.ended += 1
         if self.ended == len(self.tasks):

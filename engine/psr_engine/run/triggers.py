@@ -11,28 +11,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-FAILED_STATES = frozenset({"failed", "timed_out", "cancelled"})
+from psr_engine.status import FAILED, TaskStatus
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """How one upstream task ended, as trigger rules see it."""
 
-    status: str
+    status: TaskStatus
     reason: str | None = None
     continue_on_error: bool = False
 
     @property
     def succeeded(self) -> bool:
-        return self.status == "succeeded" or (
-            self.continue_on_error and self.status in FAILED_STATES
-        )
+        return self.status == "succeeded" or (self.continue_on_error and self.status in FAILED)
 
     @property
     def failed(self) -> bool:
         if self.continue_on_error:
             return False
-        return self.status in FAILED_STATES or (
+        return self.status in FAILED or (
             self.status == "skipped" and self.reason == "upstream_failed"
         )
 

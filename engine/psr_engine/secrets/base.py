@@ -12,11 +12,14 @@ import importlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from psr_engine.errors import SecretError
+# Defined in errors.py (the one exception tree); importable from here as before.
+from psr_engine.errors import ProviderError as ProviderError
+from psr_engine.errors import Reason as Reason
+from psr_engine.errors import SecretError as SecretError
+from psr_engine.errors import SecretsUnresolved as SecretsUnresolved
 
-Reason = Literal["not_found", "denied", "unreachable", "invalid"]
 REASONS: tuple[Reason, ...] = ("not_found", "denied", "unreachable", "invalid")
 
 _T = TypeVar("_T")
@@ -56,40 +59,6 @@ class SecretProvider(Protocol):
     async def delete(self, path: str, **options: Any) -> None: ...
 
     async def list(self, path: str = "", **options: Any) -> list[str]: ...
-
-
-class ProviderError(SecretError):
-    """One secret operation failed. ``reason`` says why, in a word a program can test:
-    not_found | denied | unreachable | invalid. The message names the secret and its
-    provider and says how to fix it; it never holds a value or a token."""
-
-    def __init__(
-        self, reason: Reason, *, secret: str, provider: str, detail: str, hint: str = ""
-    ) -> None:
-        self.reason: Reason = reason
-        self.secret = secret
-        self.provider = provider
-        self.detail = detail
-        self.hint = hint
-        text = f"secret {secret} ({provider}): {detail}"
-        if hint:
-            text += f"\n  hint: {hint}"
-        super().__init__(text)
-
-
-class SecretsUnresolved(SecretError):
-    """Several secrets failed at once; ``failures`` holds one ProviderError per secret."""
-
-    def __init__(self, failures: list[ProviderError]) -> None:
-        self.failures = sorted(failures, key=lambda f: (f.secret, f.provider))
-        count = len(self.failures)
-        lines = [f"{count} secret{'s' if count != 1 else ''} could not be resolved:"]
-        for failure in self.failures:
-            where = f"{failure.secret} ({failure.provider}) [{failure.reason}]"
-            lines.append(f"  - {where}: {failure.detail}")
-            if failure.hint:
-                lines.append(f"      hint: {failure.hint}")
-        super().__init__("\n".join(lines))
 
 
 def scrub(text: str, *sensitive: str | None) -> str:

@@ -7,25 +7,55 @@ Field names in `to_dict()` are the events' names (camelCase: `exitCode`, `durati
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from psr_engine.errors import PsrError
-
-# Task and run states that mean "still going": a crashed owner turns them into `crashed`.
-LIVE_TASK_STATES = ("running", "retrying")
-FINAL_RUN_STATES = ("succeeded", "failed", "blocked", "cancelled", "crashed")
-
-
-class HistoryError(PsrError):
-    """The run history cannot answer: no database, no such run, a newer schema..."""
-
-    exit_code = 2
+# Defined in errors.py (the one exception tree); importable from here as before.
+from psr_engine.errors import HistoryError as HistoryError
+from psr_engine.errors import StoreBusyError as StoreBusyError
+from psr_engine.status import RunStatus, TaskState
 
 
-class StoreBusyError(PsrError):
-    """The database stayed locked by other processes for longer than we are willing to wait."""
+class TaskEnding(Protocol):
+    """How a task instance ended, as the engine's TaskResult and the history's TaskRecord
+    both tell it."""
 
-    exit_code = 1
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def exit_code(self) -> int | None: ...
+    @property
+    def duration(self) -> float: ...
+    @property
+    def cpu_user(self) -> float: ...
+    @property
+    def cpu_sys(self) -> float: ...
+    @property
+    def max_rss(self) -> int: ...
+    @property
+    def outputs(self) -> dict[str, str]: ...
+
+
+def task_result_dict(task: TaskEnding) -> dict[str, Any]:
+    """A task's ending in the events' names (camelCase): `apply --output json`, `status
+    --output json` and the event stream read alike."""
+    return {
+        "task": task.id,
+        "status": task.status,
+        "reason": task.reason,
+        "attempt": task.attempts,
+        "exitCode": task.exit_code,
+        "durationS": round(task.duration, 6),
+        "cpuUserS": round(task.cpu_user, 6),
+        "cpuSysS": round(task.cpu_sys, 6),
+        "maxRssBytes": task.max_rss,
+        "outputs": task.outputs,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +72,7 @@ class TaskDigest:
 class RunRecord:
     id: str
     workflow: str
-    status: str
+    status: RunStatus
     started_at: float
     manifest_path: str | None = None
     manifest_digest: str | None = None
@@ -92,7 +122,7 @@ class TaskRecord:
     run_id: str
     id: str  # instance id
     task: str  # manifest task name
-    status: str
+    status: TaskState
     reason: str | None = None
     attempts: int = 0
     exit_code: int | None = None
@@ -112,16 +142,7 @@ class TaskRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "task": self.id,
-            "status": self.status,
-            "reason": self.reason,
-            "attempt": self.attempts,
-            "exitCode": self.exit_code,
-            "durationS": round(self.duration, 6),
-            "cpuUserS": round(self.cpu_user, 6),
-            "cpuSysS": round(self.cpu_sys, 6),
-            "maxRssBytes": self.max_rss,
-            "outputs": self.outputs,
+            **task_result_dict(self),
             "startedAt": self.started_at,
             "endedAt": self.ended_at,
             "matrix": self.matrix,

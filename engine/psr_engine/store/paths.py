@@ -58,3 +58,8 @@ def db_path(state_dir: str) -> str:
 def run_dir(state_dir: str, run_id: str) -> str:
     """The folder holding one run's logs and outputs (the engine's layout)."""
     return os.path.join(state_dir, "runs", run_id)
+
+
+def state_dir_of_run(run_folder: str) -> str:
+    """The state folder a run's folder (`run_dir`) is in."""
+    return os.path.dirname(os.path.dirname(run_folder))

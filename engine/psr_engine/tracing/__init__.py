@@ -72,14 +72,13 @@ def build_sink(
     from psr_engine.tracing.config import resolve_config, tracing_requested
 
     try:
-        entries = [s for s in plan.sinks if s.get("type") == "otel"]
+        entries = [s for s in plan.sinks if s.type == "otel"]
         listed = bool(entries)
         if not tracing_requested(plan.tracing, environ=environ, force=force, sink_listed=listed):
             return None
         from psr_engine.tracing.sink import OtelSink
 
-        options: dict[str, Any] = {k: v for k, v in (entries[0] if entries else {}).items()}
-        options.pop("type", None)
+        options = entries[0].options if entries else {}
         # Resolved now, not when the run starts: a bad setting is the user's error (exit 2)
         # before anything runs, not a sink turned off with a warning.
         config = resolve_config(

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from psr_engine.errors import PsrError
+# Defined in errors.py (the one exception tree); importable from here as before.
+from psr_engine.errors import TracingConfigError as TracingConfigError
+from psr_engine.settings import TracingSettings
 
 SAMPLERS = (
     "always_on",
@@ -28,12 +30,6 @@ EXPORTERS = ("otlp", "console", "none")
 DEFAULT_SAMPLER = "parentbased_always_on"
 _DEFAULT_ENDPOINTS = {"http/protobuf": "http://localhost:4318", "grpc": "http://localhost:4317"}
 _TRUE = frozenset({"true", "1", "yes", "on"})
-
-
-class TracingConfigError(PsrError):
-    """A tracing setting (manifest or OTEL_* variable) that cannot be used."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +55,7 @@ def is_disabled(environ: Mapping[str, str]) -> bool:
 
 
 def tracing_requested(
-    tracing: Mapping[str, Any] | None,
+    tracing: TracingSettings | None,
     *,
     environ: Mapping[str, str] | None = None,
     force: bool = False,
@@ -74,7 +70,7 @@ def tracing_requested(
     if force:
         return True
     if tracing is not None:
-        return bool(tracing.get("enabled", True))
+        return tracing.enabled
     if sink_listed:
         return True
     return bool(
@@ -83,18 +79,18 @@ def tracing_requested(
 
 
 def resolve_config(
-    tracing: Mapping[str, Any] | None = None,
+    tracing: TracingSettings | None = None,
     *,
     workflow: str | None = None,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> TracingConfig:
-    """Merge a Plan's `tracing` dict (snake_case fields plus `options`), an otel sink's
-    options (`overrides`, manifest camelCase) and the OTEL_* variables of `environ`."""
+    """Merge a Plan's tracing settings, an otel sink's options (`overrides`, by their
+    manifest names) and the OTEL_* variables of `environ`."""
     env = os.environ if environ is None else environ
-    given = _manifest_fields(tracing or {}, overrides or {})
+    given = (tracing or TracingSettings()).overlay(overrides or {})
     protocol = str(
-        given.get("protocol")
+        given.protocol
         or env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
         or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
         or "http/protobuf"
@@ -104,7 +100,7 @@ def resolve_config(
             f"tracing: unknown OTLP protocol {protocol!r}; use one of {', '.join(PROTOCOLS)} "
             "(spec.tracing.protocol or OTEL_EXPORTER_OTLP_PROTOCOL)"
         )
-    exporter = str(given.get("exporter") or env.get("OTEL_TRACES_EXPORTER") or "otlp")
+    exporter = str(given.exporter or env.get("OTEL_TRACES_EXPORTER") or "otlp")
     exporter = exporter.split(",")[0].strip().lower()
     if exporter not in EXPORTERS:
         raise TracingConfigError(
@@ -113,9 +109,9 @@ def resolve_config(
         )
     sampler, ratio = _sampler(given, env)
     attributes = _parse_pairs(env.get("OTEL_RESOURCE_ATTRIBUTES", ""))
-    attributes.update({str(k): str(v) for k, v in (given.get("resourceAttributes") or {}).items()})
+    attributes.update(given.resource_attributes)
     service = (
-        given.get("serviceName")
+        given.service_name
         or env.get("OTEL_SERVICE_NAME")
         or attributes.get("service.name")
         or workflow
@@ -123,7 +119,7 @@ def resolve_config(
     )
     headers = _parse_pairs(env.get("OTEL_EXPORTER_OTLP_HEADERS", ""))
     headers.update(_parse_pairs(env.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "")))
-    headers.update({str(k): str(v) for k, v in (given.get("headers") or {}).items()})
+    headers.update(given.headers)
     parent = {}
     if env.get("TRACEPARENT"):
         parent["traceparent"] = env["TRACEPARENT"]
@@ -135,39 +131,22 @@ def resolve_config(
         ratio=ratio,
         exporter=exporter,  # type: ignore[arg-type]
         protocol=protocol,  # type: ignore[arg-type]
-        endpoint=_endpoint(given.get("endpoint"), env, protocol),
+        endpoint=_endpoint(given.endpoint, env, protocol),
         headers=headers,
         resource_attributes=attributes,
         parent=parent,
     )
 
 
-def _manifest_fields(tracing: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """The Plan keeps TracingSpec's snake_case fields and the rest under `options`; the sink
-    entry and Python callers use the manifest's camelCase names. One camelCase dict out."""
-    renamed = {"service_name": "serviceName", "resource_attributes": "resourceAttributes"}
-    out: dict[str, Any] = {}
-    for source in (tracing, tracing.get("options") or {}, overrides):
-        for key, value in source.items():
-            name = renamed.get(key, key)
-            if key == "options" or value is None:
-                continue
-            if isinstance(value, Mapping) and isinstance(out.get(name), Mapping):
-                out[name] = {**out[name], **value}  # headers, resourceAttributes: merged
-            else:
-                out[name] = value
-    return out
-
-
-def _sampler(given: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, float]:
-    name = str(given.get("sampler") or env.get("OTEL_TRACES_SAMPLER") or DEFAULT_SAMPLER)
+def _sampler(given: TracingSettings, env: Mapping[str, str]) -> tuple[str, float]:
+    name = str(given.sampler or env.get("OTEL_TRACES_SAMPLER") or DEFAULT_SAMPLER)
     name = name.strip().lower()
     if name not in SAMPLERS:
         raise TracingConfigError(
             f"tracing: unknown sampler {name!r}; use one of {', '.join(SAMPLERS)} "
             "(spec.tracing.sampler or OTEL_TRACES_SAMPLER)"
         )
-    raw = given.get("ratio")
+    raw: Any = given.ratio
     if raw is None:
         raw = env.get("OTEL_TRACES_SAMPLER_ARG") or 1.0
     try:

@@ -143,7 +143,7 @@ class OtelSink:
 
     # -- context for others -------------------------------------------------------------
 
-    def attempt_env(self, task_id: str, attempt: int) -> Mapping[str, str]:
+    def attempt_env(self, *, task_id: str, attempt: int) -> Mapping[str, str]:
         """TRACEPARENT/TRACESTATE of the attempt span opened by task.started: the scheduler
         adds them to the attempt's environment before spawning it."""
         if self._builder is not None:

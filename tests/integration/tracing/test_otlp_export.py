@@ -34,7 +34,7 @@ def clean_environ(**extra: str) -> dict[str, str]:
 
 
 def run_traced(manifest: Path, environ: dict[str, str]):
-    plan = api.compile(str(manifest))
+    plan = api.make_plan(str(manifest))
     sink = build_sink(plan, environ=environ)
     assert sink is not None, "tracing should be on"
     engine = WorkflowEngine(

@@ -29,7 +29,7 @@ def compile_manifest(tmp_path: Path) -> Callable[[str], Any]:
 
         path = tmp_path / name
         path.write_text(text)
-        return api.compile(str(path))
+        return api.make_plan(str(path))
 
     return compile_
 
@@ -91,15 +91,8 @@ def _run_plan(
     from psr_engine.run.engine import WorkflowEngine
 
     recorder = Recorder()
-    engine: WorkflowEngine | None = None
-
-    def stop(reason: str) -> None:
-        assert engine is not None
-        engine.stop(reason)
-
     hook = annotator(
         plan,
-        stop=stop,
         projected=projected,
         state_dir=state_dir,
         warn=(warnings.append if warnings is not None else None),
@@ -108,7 +101,7 @@ def _run_plan(
         executor=FakeExecutor(scripts),
         sinks=[recorder, *(extra_sinks or [])],
         state_dir=state_dir,
-        annotate=hook,
+        task_hooks=[hook] if hook is not None else [],
         concurrency=1,
     )
     result = engine.run_sync(plan)

@@ -151,6 +151,6 @@ def test_no_cost_settings_no_hook_no_projection(
         "apiVersion: psr-engine/v1\nkind: Workflow\nmetadata: {name: free}\n"
         "spec: {tasks: {a: {run: x}}}\n"
     )
-    assert annotator(plan, stop=None) is None
+    assert annotator(plan) is None
     assert projection(plan, str(tmp_path)) is None
     check_budget_before_run(plan, None)

@@ -20,7 +20,7 @@ def example(tmp_path: Path):
     from psr_engine import api
 
     shutil.copy(EXAMPLE, tmp_path / "costs.yaml")
-    return api.compile(str(tmp_path / "costs.yaml"))
+    return api.make_plan(str(tmp_path / "costs.yaml"))
 
 
 def test_example_plan_projects_from_timeouts(example, tmp_path: Path) -> None:
@@ -48,9 +48,7 @@ def test_example_run_shows_costs_in_summary_and_events(example, tmp_path: Path) 
     engine = WorkflowEngine(
         sinks=[ConsoleSink(stream=out, live=False, color=False), JsonlSink(str(events))],
         state_dir=str(tmp_path / ".psr"),
-        annotate=annotator(
-            example, stop=lambda reason: engine.stop(reason), state_dir=str(tmp_path / ".psr")
-        ),
+        task_hooks=[annotator(example, state_dir=str(tmp_path / ".psr"))],
     )
     result = engine.run_sync(example)
     assert result.status == "succeeded", out.getvalue()

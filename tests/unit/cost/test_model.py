@@ -16,6 +16,7 @@ from psr_engine.cost.model import (
     used_cost,
 )
 from psr_engine.cost.prices import CostError, InstancePrice, shipped_table
+from psr_engine.settings import BudgetSettings, CostRates, CostSettings
 
 GIB = 2**30
 
@@ -73,13 +74,13 @@ def test_split_without_published_rates_follows_the_ratio() -> None:
 
 def test_own_rates_win_and_take_the_budget_currency() -> None:
     rates = rates_for(
-        {
-            "provider": "aws",
-            "region": "us-east-1",
-            "instance_type": "m5.large",
-            "rates": {"vcpuHour": 0.04, "gibHour": 0.005},
-            "budget": {"limit": 1, "currency": "EUR"},
-        }
+        CostSettings(
+            provider="aws",
+            region="us-east-1",
+            instance_type="m5.large",
+            rates=CostRates(vcpu_hour=0.04, gib_hour=0.005),
+            budget=BudgetSettings(limit=1, currency="EUR"),
+        )
     )
     assert rates == Rates(0.04, 0.005, "EUR", "rates")
     # 2 h x (0.5 x 0.04 + 4 x 0.005) = 2 x 0.04 = 0.08
@@ -103,23 +104,17 @@ def test_missing_requests_are_priced_as_one_vcpu_and_the_peak_rss() -> None:
 @pytest.mark.parametrize(
     ("cost", "words"),
     [
-        ({"provider": "aws", "region": "us-east-1", "instance_type": "m9.huge"}, "m9.huge"),
-        ({"provider": "aws", "region": "mars-1", "instance_type": "m5.large"}, "mars-1"),
-        ({"provider": "static"}, "rates"),
-        ({"provider": "gcp"}, "region and instanceType"),
-        ({"rates": {"vcpuHour": 1}}, "gibHour"),
+        (CostSettings("aws", "us-east-1", "m9.huge"), "m9.huge"),
+        (CostSettings("aws", "mars-1", "m5.large"), "mars-1"),
+        (CostSettings("static"), "rates"),
+        (CostSettings("gcp"), "region and instanceType"),
         (
-            {
-                "provider": "aws",
-                "region": "us-east-1",
-                "instance_type": "m5.large",
-                "budget": {"limit": 1, "currency": "EUR"},
-            },
+            CostSettings("aws", "us-east-1", "m5.large", budget=BudgetSettings(1, "EUR")),
             "EUR",
         ),
     ],
 )
-def test_unpriceable_settings_say_what_to_fix(cost: dict, words: str) -> None:
+def test_unpriceable_settings_say_what_to_fix(cost: CostSettings, words: str) -> None:
     with pytest.raises(CostError, match=re.escape(words)) as caught:
         rates_for(cost)
     assert caught.value.exit_code == 2
@@ -127,4 +122,4 @@ def test_unpriceable_settings_say_what_to_fix(cost: dict, words: str) -> None:
 
 def test_unknown_instance_lists_known_ones() -> None:
     with pytest.raises(CostError, match=r"m5\.large"):
-        rates_for({"provider": "aws", "region": "us-east-1", "instance_type": "m5.nano"})
+        rates_for(CostSettings("aws", "us-east-1", "m5.nano"))

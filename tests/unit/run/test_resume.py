@@ -20,10 +20,15 @@ from psr_engine.run.resume import (
     history_sink,
     plan_auto_resume,
     plan_resume,
-    prepare_resume,
     task_digest,
 )
 from psr_engine.store import RunStore
+
+
+def prepare_resume(plan, store, ref, **options):
+    resume = plan_resume(plan, store, ref, **options)
+    return resume.plan, resume.reuse
+
 
 FLOW = """
 apiVersion: psr-engine/v1
@@ -62,7 +67,7 @@ class Project:
         (self.root / "workflow.yaml").write_text(textwrap.dedent(text).lstrip())
 
     def plan(self, **params: str) -> Plan:
-        return api.compile(str(self.root / "workflow.yaml"), params=params)
+        return api.make_plan(str(self.root / "workflow.yaml"), params=params)
 
     def run(self, plan: Plan, *, reuse=None, resumed_from=None) -> WorkflowResult:
         sink = history_sink(plan, state_dir=str(self.state), resumed_from=resumed_from)

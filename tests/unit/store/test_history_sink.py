@@ -42,7 +42,7 @@ spec:
 
 
 def _run(manifest: Path, state_dir: Path, **engine_options):
-    plan = api.compile(str(manifest))
+    plan = api.make_plan(str(manifest))
     sink = history_sink(plan, state_dir=str(state_dir))
     engine = WorkflowEngine(sinks=[sink], state_dir=str(state_dir), **engine_options)
     return engine.run_sync(plan)
@@ -148,7 +148,7 @@ async def test_gate_results_are_recorded(state_dir: Path) -> None:
 def test_a_history_that_cannot_be_written_never_fails_the_run(
     write_manifest: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    plan = api.compile(
+    plan = api.make_plan(
         str(
             write_manifest("""
         apiVersion: psr-engine/v1

@@ -31,7 +31,7 @@ spec:
 
 
 def _run(write_manifest: Callable[[str], Path], tmp_path: Path, *sinks) -> None:
-    plan = api.compile(str(write_manifest(FLOW)))
+    plan = api.make_plan(str(write_manifest(FLOW)))
     WorkflowEngine(sinks=list(sinks), state_dir=str(tmp_path / ".psr")).run_sync(plan)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from psr_engine.settings import TracingSettings
 from psr_engine.tracing.config import TracingConfigError, resolve_config, tracing_requested
 
 ENDPOINT = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}
@@ -16,12 +17,12 @@ ENDPOINT = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}
         (None, {}, False, False, False),
         (None, ENDPOINT, False, False, True),
         (None, {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c/v1/traces"}, False, False, True),
-        ({"enabled": True}, {}, False, False, True),
-        ({"enabled": False}, ENDPOINT, False, False, False),
-        ({"enabled": False}, {}, True, False, True),
+        (TracingSettings(enabled=True), {}, False, False, True),
+        (TracingSettings(enabled=False), ENDPOINT, False, False, False),
+        (TracingSettings(enabled=False), {}, True, False, True),
         (None, {}, True, False, True),
         (None, {}, False, True, True),
-        ({"enabled": True}, {"OTEL_SDK_DISABLED": "true"}, True, True, False),
+        (TracingSettings(enabled=True), {"OTEL_SDK_DISABLED": "true"}, True, True, False),
         (None, {**ENDPOINT, "OTEL_SDK_DISABLED": "TRUE"}, False, False, False),
         (None, {**ENDPOINT, "OTEL_SDK_DISABLED": "false"}, False, False, True),
     ],
@@ -64,15 +65,15 @@ def test_the_standard_variables_apply_when_the_manifest_is_silent():
 
 
 def test_the_manifest_wins_over_the_variables_and_sink_options_over_the_manifest():
-    plan_tracing = {
-        "enabled": True,
-        "service_name": "from-manifest",
-        "sampler": "always_off",
-        "ratio": None,
-        "endpoint": "http://manifest:4318",
-        "protocol": None,
-        "options": {"headers": {"x-team": "a"}, "resourceAttributes": {"team": "m"}},
-    }
+    plan_tracing = TracingSettings.from_options(
+        {
+            "serviceName": "from-manifest",
+            "sampler": "always_off",
+            "endpoint": "http://manifest:4318",
+            "headers": {"x-team": "a"},
+            "resourceAttributes": {"team": "m"},
+        }
+    )
     environ = {
         "OTEL_SERVICE_NAME": "from-env",
         "OTEL_TRACES_SAMPLER": "always_on",
@@ -103,7 +104,8 @@ def test_a_traces_specific_endpoint_is_used_as_given():
 def test_grpc_keeps_the_endpoint_as_it_is():
     config = resolve_config(None, environ={"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", **ENDPOINT})
     assert (config.protocol, config.endpoint) == ("grpc", "http://collector:4318")
-    assert resolve_config({"protocol": "grpc"}, environ={}).endpoint == "http://localhost:4317"
+    grpc = TracingSettings(protocol="grpc")
+    assert resolve_config(grpc, environ={}).endpoint == "http://localhost:4317"
 
 
 def test_the_console_exporter_is_chosen_by_OTEL_TRACES_EXPORTER():

@@ -27,7 +27,7 @@ def test_the_spec_tracing_example_validates(tmp_path):
     )
     result = api.validate(str(manifest))
     assert result.ok, [str(d) for d in result.diagnostics]
-    assert result.plan.tracing["sampler"] == "parentbased_traceidratio"
+    assert result.plan.tracing.sampler == "parentbased_traceidratio"
 
 
 def test_the_python_example_runs(tmp_path):

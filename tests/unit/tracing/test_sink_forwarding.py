@@ -55,7 +55,7 @@ def test_an_attempts_process_carries_the_span_id_the_exporter_is_given():
     sink, shipper = sink_with()
     sink.emit(ev("run.started"))
     sink.emit(ev("task.started", "load", attempt=1))
-    env = sink.attempt_env("load", 1)
+    env = sink.attempt_env(task_id="load", attempt=1)
     (_, (run_ids, parent)), (started, span_id) = shipper.records
     _, trace_id, attempt_id, flags = env["TRACEPARENT"].split("-")
     assert started.type == "task.started" and started.task == "load"
@@ -69,10 +69,10 @@ def test_a_retry_gets_a_span_of_its_own():
     sink, shipper = sink_with()
     sink.emit(ev("run.started"))
     sink.emit(ev("task.started", "load", attempt=1))
-    first = sink.attempt_env("load", 1)["TRACEPARENT"]
+    first = sink.attempt_env(task_id="load", attempt=1)["TRACEPARENT"]
     sink.emit(ev("task.retrying", "load", attempt=1, reason="exit code 75"))
     sink.emit(ev("task.started", "load", attempt=2))
-    second = sink.attempt_env("load", 2)["TRACEPARENT"]
+    second = sink.attempt_env(task_id="load", attempt=2)["TRACEPARENT"]
     assert first.split("-")[2] != second.split("-")[2]
     assert [e.type for e, _ in shipper.records][1:] == [
         "task.started",
@@ -89,7 +89,7 @@ def test_an_unsampled_run_forwards_nothing_and_still_propagates_its_decision():
     assert shipper.records == []
     # The task is not sampled either: a script's own spans follow the decision.
     sink.emit(ev("task.started", "report", attempt=1))
-    assert sink.attempt_env("report", 1)["TRACEPARENT"].endswith("-00")
+    assert sink.attempt_env(task_id="report", attempt=1)["TRACEPARENT"].endswith("-00")
 
 
 def test_only_the_events_that_make_spans_are_forwarded():

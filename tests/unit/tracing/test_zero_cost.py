@@ -24,7 +24,7 @@ def test_a_run_without_tracing_never_imports_opentelemetry(tmp_path):
         import sys
         from psr_engine import api
         import psr_engine.tracing
-        plan = api.compile("workflow.yaml")
+        plan = api.make_plan("workflow.yaml")
         sinks = api.build_sinks(plan, console=False)
         result = api.run(plan, sinks=sinks)
         assert result.status == "succeeded", result.status

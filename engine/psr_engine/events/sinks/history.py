@@ -22,6 +22,7 @@ from psr_engine.events.model import Event
 from psr_engine.store import GateRecord, RunRecord, RunStore, TaskDigest
 from psr_engine.store import writes as w
 from psr_engine.store.owner import ci_job_url, current_owner
+from psr_engine.store.paths import STATE_DIR_NAME, db_path, state_dir_of_run
 
 _STOP = object()
 _BATCH_WINDOW_S = 0.05  # how long a batch waits for more events before committing
@@ -60,7 +61,7 @@ class HistorySink:
         batch_window_s: float = _BATCH_WINDOW_S,
         **_: Any,
     ) -> None:
-        self.path = path or (os.path.join(state_dir, "runs.db") if state_dir else None)
+        self.path = path or (db_path(state_dir) if state_dir else None)
         self._tasks = tuple(tasks)
         self._task_names = {t.id: t.task for t in self._tasks}
         self._manifest_digest = manifest_digest
@@ -72,7 +73,6 @@ class HistorySink:
         self._store: RunStore | None = None
         self._run_id: str | None = None
         self._run_finished = False
-        self._attempt_time: dict[str, float] = {}  # task -> duration of its earlier attempts
 
     # -- the Sink protocol -----------------------------------------------------------------
 
@@ -146,8 +146,7 @@ class HistorySink:
             path = self.path
             if path is None:
                 run_dir = (event.data or {}).get("runDir")
-                state_dir = os.path.dirname(os.path.dirname(run_dir)) if run_dir else ".psr"
-                path = os.path.join(state_dir, "runs.db")
+                path = db_path(state_dir_of_run(run_dir) if run_dir else STATE_DIR_NAME)
                 self.path = path
             self._store = RunStore.open_file(path)
         return self._store
@@ -200,9 +199,6 @@ class HistorySink:
                 matrix=(event.data or {}).get("matrix"),
             )
         elif kind == "task.retrying" and event.task:
-            self._attempt_time[event.task] = self._attempt_time.get(event.task, 0.0) + (
-                event.duration_s or 0.0
-            )
             w.attempt_ended(
                 conn,
                 event.run_id,
@@ -212,7 +208,7 @@ class HistorySink:
                 reason=event.reason,
                 exit_code=event.exit_code,
                 ts=event.ts,
-                duration=event.duration_s,
+                duration=event.attempt_duration_s,
                 log_path=event.log_path,
                 task_status="retrying",
             )
@@ -248,7 +244,6 @@ class HistorySink:
         task_id = event.task or ""
         attempts = event.attempt or 0
         if event.type == "task.finished" and attempts:
-            earlier = self._attempt_time.pop(task_id, 0.0)
             w.attempt_ended(
                 conn,
                 event.run_id,
@@ -258,9 +253,7 @@ class HistorySink:
                 reason=event.reason,
                 exit_code=event.exit_code,
                 ts=event.ts,
-                duration=None
-                if event.duration_s is None
-                else round(max(0.0, event.duration_s - earlier), 6),
+                duration=event.attempt_duration_s,
                 log_path=event.log_path,
             )
         w.task_finished(

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from psr_engine.events.model import Event
+from psr_engine.units import parse_duration
 
 _STOP = object()
 
@@ -29,26 +30,31 @@ class WebhookSink:
         *,
         headers: Mapping[str, str] | None = None,
         batchSize: int = 100,
-        flushInterval: float = 1.0,
+        flushInterval: float | str = 1.0,
         retries: int = 3,
-        timeout: float = 5.0,
-        closeTimeout: float = 10.0,
+        timeout: float | str = 5.0,
+        closeTimeout: float | str = 10.0,
         **_: Any,
     ) -> None:
         self.url = url
         self._headers = {"Content-Type": "application/json", **(headers or {})}
         self._batch_size = max(1, int(batchSize))
-        self._interval = float(flushInterval)
+        # Durations as the manifest writes them (`timeout: 10s`) or seconds.
+        self._interval = parse_duration(flushInterval)
         self._retries = int(retries)
-        self._timeout = float(timeout)
-        self._close_timeout = float(closeTimeout)
+        self._timeout = parse_duration(timeout)
+        self._close_timeout = parse_duration(closeTimeout)
         self._queue: queue.Queue[Any] = queue.Queue()
-        # Set by the facade when tracing is on: the run span's `traceparent` for each POST.
-        self.trace_headers: Callable[[], Mapping[str, str]] | None = None
+        # Given by the facade when tracing is on: the run span's `traceparent` for each POST.
+        self._trace_headers: Callable[[], Mapping[str, str]] | None = None
         self._thread: threading.Thread | None = None
         self.delivered = 0
         self.dropped = 0
         self._error: str | None = None
+
+    def use_trace_headers(self, *, source: Callable[[], Mapping[str, str]]) -> None:
+        """TraceHeadersUser (events/hooks.py): each POST carries the run's trace headers."""
+        self._trace_headers = source
 
     async def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="psr-webhook", daemon=True)
@@ -98,7 +104,8 @@ class WebhookSink:
     def _post(self, batch: list[dict[str, Any]]) -> None:
         body = json.dumps(batch, separators=(",", ":"), default=str).encode()
         for attempt in range(self._retries + 1):
-            headers = {**self._headers, **(self.trace_headers() if self.trace_headers else {})}
+            traced = self._trace_headers() if self._trace_headers else {}
+            headers = {**self._headers, **traced}
             request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
             try:
                 with urllib.request.urlopen(request, timeout=self._timeout) as response:

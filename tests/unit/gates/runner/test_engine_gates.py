@@ -35,7 +35,7 @@ def run_manifest(project: Path, body: str):
         + textwrap.indent(textwrap.dedent(body).strip(), "  ")
         + "\n"
     )
-    plan = api.compile(str(path))
+    plan = api.make_plan(str(path))
 
     async def gate_runner(gate):
         report = await run_gate(gate, base_dir=str(project))
