@@ -4,18 +4,35 @@ Config}), tracing and cost. The builder makes them from the raw document once; t
 checks them (a plug-in's own option check included) and puts them in the Plan as they are;
 the runtime reads their fields. Nobody re-parses a dict.
 
-Frozen all the way down: a plug-in's options are a read-only mapping (nested mappings too;
-lists become tuples). ``to_dict``/``from_dict`` give the Plan's JSON form, cheap to decode.
+Frozen all the way down: a plug-in's options are a FrozenMap (nested mappings too; lists
+become tuples). ``to_dict``/``from_dict`` give the Plan's JSON form, cheap to decode.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
-EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+class FrozenMap(dict[str, Any]):
+    """A dict that refuses every change. A dict underneath, so it pickles (a gate's options
+    go to a worker process), encodes as JSON and compares equal to the dict it was made from,
+    at the cost of a dict; `types.FrozenMap` does neither of the first two."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("settings are read-only")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[type[FrozenMap], tuple[dict[str, Any]]]:
+        return (FrozenMap, (dict(self),))
+
+
+EMPTY: Mapping[str, Any] = FrozenMap()
 
 BudgetAction = Literal["warn", "fail"]
 BudgetScope = Literal["run", "day", "month"]
@@ -24,7 +41,7 @@ BudgetScope = Literal["run", "day", "month"]
 def freeze(value: Any) -> Any:
     """A read-only copy: mappings become read-only mappings, lists tuples, all the way down."""
     if isinstance(value, Mapping):
-        return MappingProxyType({str(k): freeze(v) for k, v in value.items()})
+        return FrozenMap({str(k): freeze(v) for k, v in value.items()})
     if isinstance(value, list | tuple):
         return tuple(freeze(v) for v in value)
     return value
@@ -48,7 +65,7 @@ class PluginConfig:
     options: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.options, MappingProxyType):
+        if not isinstance(self.options, FrozenMap):
             object.__setattr__(self, "options", freeze(self.options))
 
     def to_dict(self) -> dict[str, Any]:
@@ -103,7 +120,7 @@ class TracingSettings:
             if name is None or value is None:
                 continue
             if name in _MERGED:
-                value = MappingProxyType(
+                value = FrozenMap(
                     {**getattr(self, name), **{str(k): str(v) for k, v in value.items()}}
                 )
             elif name == "enabled":
@@ -133,10 +150,8 @@ class TracingSettings:
         return cls(
             **{
                 **data,
-                "headers": MappingProxyType(dict(data.get("headers") or {})),
-                "resource_attributes": MappingProxyType(
-                    dict(data.get("resource_attributes") or {})
-                ),
+                "headers": FrozenMap(data.get("headers") or {}),
+                "resource_attributes": FrozenMap(data.get("resource_attributes") or {}),
             }
         )
 
@@ -233,6 +248,7 @@ __all__ = [
     "BudgetSettings",
     "CostRates",
     "CostSettings",
+    "FrozenMap",
     "PluginConfig",
     "TracingSettings",
     "freeze",

@@ -9,13 +9,16 @@ For testing a manifest's logic (triggers, retries, conditions) in milliseconds::
 A pattern is a glob (``fnmatch``, case-sensitive) matched against the command line: the argv
 joined with spaces. The first matching pattern, in the mapping's order, wins; no match means
 ``default`` (0). A value is an exit code, or a callable given the ProcessSpec that returns an
-exit code or a whole ProcessResult (to script timeouts, or to write ``$PSR_OUTPUT``).
+exit code or a whole ProcessResult (to script timeouts, or to write ``$PSR_OUTPUT``); an
+``async def`` callable is awaited, so an attempt can take (anyio) time, block until a test
+lets it go, or be cancelled like a real process (httpx's MockTransport handlers, likewise).
 """
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -23,7 +26,8 @@ import anyio.lowlevel
 
 from psr_engine.executors.base import ProcessResult, ProcessSpec
 
-Script = int | Callable[[ProcessSpec], "int | ProcessResult"]
+Outcome = int | ProcessResult
+Script = int | Callable[[ProcessSpec], Outcome | Awaitable[Outcome]]
 
 
 def validate_options(options: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -68,7 +72,8 @@ class FakeExecutor:
         with open(spec.log_path, "wb") as log:
             log.write(line + b"\n")
         script = self._script_for(command)
-        outcome = script(spec) if callable(script) else script
+        answer = script(spec) if callable(script) else script
+        outcome = await answer if inspect.isawaitable(answer) else answer
         if isinstance(outcome, ProcessResult):
             return outcome
         return ProcessResult(

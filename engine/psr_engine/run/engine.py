@@ -506,7 +506,10 @@ def _render_deep(value: Any, context: Mapping[str, Any]) -> Any:
 async def _resolve_with_providers(requests: Sequence[SecretRequest]) -> Mapping[str, str]:
     from psr_engine.secrets import SecretRef, resolve_all
 
-    return await resolve_all([SecretRef(r.name, r.provider, r.options) for r in requests])
+    values: Mapping[str, str] = await resolve_all(
+        [SecretRef(r.name, r.provider, r.options) for r in requests]
+    )
+    return values
 
 
 def _executor_for(plan: Plan) -> Executor:

@@ -1,0 +1,297 @@
+"""The scheduler in process, on the FakeExecutor: order, triggers, retries, timeouts,
+cancellation, capacity, concurrency, maxParallel and onExit, in milliseconds and with no
+process started. The end-to-end tests (tests/e2e/apply) run the same rules through the CLI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import anyio
+import pytest
+from core_factory import Recorder, planned
+
+from psr_engine.executors.base import ProcessResult, ProcessSpec
+from psr_engine.executors.fake import FakeExecutor
+from psr_engine.run.engine import WorkflowEngine
+from psr_engine.units import Resources, RetryPolicy
+
+pytestmark = pytest.mark.anyio
+
+
+def engine_for(fake: FakeExecutor, recorder: Recorder, tmp_path: Path, **options) -> WorkflowEngine:
+    return WorkflowEngine(
+        executor=fake, sinks=[recorder], state_dir=str(tmp_path / ".psr"), **options
+    )
+
+
+def result(code: int = 0, *, timed_out: bool = False, duration: float = 0.0) -> ProcessResult:
+    return ProcessResult(code, None, timed_out, 0.0, duration, 0.0, 0.0, 0, 1)
+
+
+async def test_tasks_start_after_their_needs_in_plan_order(plan_of, recorder, tmp_path):
+    plan = plan_of(
+        planned("extract"),
+        planned("transform", needs=("extract",)),
+        planned("audit"),
+        planned("load", needs=("transform", "audit")),
+    )
+    outcome = await engine_for(FakeExecutor(), recorder, tmp_path).run(plan)
+    assert outcome.status == "succeeded"
+    order = recorder.started_order()
+    assert order.index("extract") < order.index("transform") < order.index("load")
+    assert order.index("audit") < order.index("load")
+    assert [e.task for e in recorder.of("task.finished")][-1] == "load"
+
+
+async def test_a_failure_skips_what_needs_it_and_fails_the_run(plan_of, recorder, tmp_path):
+    plan = plan_of(
+        planned("a", run="fail-here"),
+        planned("b", needs=("a",)),
+        planned("c", needs=("b",)),
+        planned("cleanup", needs=("a",), trigger="all_done"),
+        planned("alert", needs=("a",), trigger="one_failed"),
+    )
+    outcome = await engine_for(FakeExecutor({"*fail-here": 2}), recorder, tmp_path).run(plan)
+    statuses = {k: (r.status, r.reason) for k, r in outcome.tasks.items()}
+    assert statuses["a"] == ("failed", "exit code 2")
+    assert statuses["b"] == ("skipped", "upstream_failed")
+    assert statuses["c"] == ("skipped", "upstream_failed")  # the skip carries the failure on
+    assert statuses["cleanup"][0] == "succeeded"
+    assert statuses["alert"][0] == "succeeded"
+    assert outcome.status == "failed" and outcome.exit_code == 1
+
+
+async def test_continue_on_error_counts_as_success_downstream(plan_of, recorder, tmp_path):
+    plan = plan_of(
+        planned("flaky", run="boom", continue_on_error=True), planned("next", needs=("flaky",))
+    )
+    outcome = await engine_for(FakeExecutor({"*boom": 1}), recorder, tmp_path).run(plan)
+    assert outcome.tasks["flaky"].status == "failed"
+    assert outcome.tasks["next"].status == "succeeded"
+    assert outcome.status == "succeeded"
+
+
+async def test_a_failed_attempt_is_retried_up_to_the_limit(plan_of, recorder, tmp_path):
+    calls: list[int] = []
+
+    def twice_then_ok(spec: ProcessSpec) -> int:
+        calls.append(int(spec.env["PSR_ATTEMPT"]))
+        return 1 if len(calls) < 3 else 0
+
+    retries = RetryPolicy(limit=3, delay=0.0)
+    plan = plan_of(planned("t", run="flaky", retries=retries))
+    outcome = await engine_for(FakeExecutor({"*": twice_then_ok}), recorder, tmp_path).run(plan)
+    assert calls == [1, 2, 3]
+    assert outcome.tasks["t"].status == "succeeded" and outcome.tasks["t"].attempts == 3
+    assert [e.attempt for e in recorder.of("task.retrying")] == [1, 2]
+
+
+async def test_retries_stop_at_the_limit_and_only_for_the_listed_exit_codes(
+    plan_of, recorder, tmp_path
+):
+    plan = plan_of(
+        planned("limited", run="always-3", retries=RetryPolicy(limit=2, delay=0.0)),
+        planned("other-code", run="always-4", retries=RetryPolicy(limit=2, delay=0.0, on=(3,))),
+    )
+    fake = FakeExecutor({"*always-3*": 3, "*always-4*": 4})
+    outcome = await engine_for(fake, recorder, tmp_path).run(plan)
+    assert outcome.tasks["limited"].attempts == 3
+    assert outcome.tasks["other-code"].attempts == 1  # 4 is not in retries.on
+
+
+async def test_a_timed_out_attempt_is_retried_only_with_on_timeout(plan_of, recorder, tmp_path):
+    plan = plan_of(
+        planned("a", run="slow-a", retries=RetryPolicy(limit=1, delay=0.0)),
+        planned("b", run="slow-b", retries=RetryPolicy(limit=1, delay=0.0, on_timeout=True)),
+    )
+    fake = FakeExecutor({"*slow*": lambda spec: result(124, timed_out=True)})
+    outcome = await engine_for(fake, recorder, tmp_path).run(plan)
+    assert (outcome.tasks["a"].status, outcome.tasks["a"].reason) == ("timed_out", "timeout")
+    assert outcome.tasks["a"].attempts == 1
+    assert outcome.tasks["b"].attempts == 2
+
+
+async def test_attempt_durations_are_summed_on_the_task_and_kept_apart_per_attempt(
+    plan_of, recorder, tmp_path
+):
+    codes = iter([1, 0])
+    fake = FakeExecutor({"*": lambda spec: result(next(codes), duration=0.25)})
+    plan = plan_of(planned("t", retries=RetryPolicy(limit=1, delay=0.0)))
+    outcome = await engine_for(fake, recorder, tmp_path).run(plan)
+    assert outcome.tasks["t"].duration == pytest.approx(0.5)
+    [retrying] = recorder.of("task.retrying")
+    [finished] = recorder.of("task.finished")
+    assert retrying.attempt_duration_s == pytest.approx(0.25)
+    assert finished.duration_s == pytest.approx(0.5)
+    assert finished.attempt_duration_s == pytest.approx(0.25)
+
+
+async def test_concurrency_bounds_how_many_run_at_once(plan_of, recorder, tmp_path):
+    running = peak = 0
+
+    async def busy(spec: ProcessSpec) -> int:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await anyio.sleep(0.01)
+        running -= 1
+        return 0
+
+    plan = plan_of(*(planned(f"t{i}") for i in range(6)), concurrency=2)
+    await engine_for(FakeExecutor({"*": busy}), recorder, tmp_path).run(plan)
+    assert peak == 2
+
+
+async def test_max_parallel_bounds_the_instances_of_one_matrix_task(plan_of, recorder, tmp_path):
+    running: dict[str, int] = {"m": 0, "other": 0}
+    peak: dict[str, int] = {"m": 0, "other": 0}
+
+    async def busy(spec: ProcessSpec) -> int:
+        name = spec.env["PSR_TASK_NAME"]
+        running[name] += 1
+        peak[name] = max(peak[name], running[name])
+        await anyio.sleep(0.01)
+        running[name] -= 1
+        return 0
+
+    instances = [planned(f"m[i={i}]", task="m", matrix={"i": i}, max_parallel=2) for i in range(5)]
+    plan = plan_of(*instances, planned("other"), concurrency=8)
+    outcome = await engine_for(FakeExecutor({"*": busy}), recorder, tmp_path).run(plan)
+    assert outcome.status == "succeeded"
+    assert peak["m"] == 2
+    assert recorder.of("task.started")[0].data == {"matrix": {"i": 0}}
+
+
+async def test_cpu_capacity_holds_back_what_does_not_fit(plan_of, recorder, tmp_path):
+    running = peak = 0
+
+    async def busy(spec: ProcessSpec) -> int:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await anyio.sleep(0.01)
+        running -= 1
+        return 0
+
+    heavy = Resources(cpu=2)
+    plan = plan_of(
+        *(planned(f"t{i}", resources=heavy) for i in range(4)),
+        capacity=Resources(cpu=4, memory=2**30),
+    )
+    await engine_for(FakeExecutor({"*": busy}), recorder, tmp_path).run(plan)
+    assert peak == 2  # 2 + 2 cpu fill the capacity of 4
+
+
+async def test_a_false_condition_skips_the_task_and_what_needs_it(plan_of, recorder, tmp_path):
+    plan = plan_of(
+        planned("a", when="${{ 1 == 2 }}"),
+        planned("b", needs=("a",)),
+        planned("c", needs=("a",), trigger="none_failed"),
+    )
+    outcome = await engine_for(FakeExecutor(), recorder, tmp_path).run(plan)
+    assert (outcome.tasks["a"].status, outcome.tasks["a"].reason) == ("skipped", "condition")
+    assert (outcome.tasks["b"].status, outcome.tasks["b"].reason) == ("skipped", "upstream_skipped")
+    assert outcome.tasks["c"].status == "succeeded"
+    assert outcome.status == "succeeded"
+
+
+async def test_outputs_flow_to_the_tasks_that_need_them(plan_of, recorder, tmp_path):
+    def writes_rows(spec: ProcessSpec) -> int:
+        with open(spec.env["PSR_OUTPUT"], "a") as out:
+            out.write("rows=42\n")
+        return 0
+
+    plan = plan_of(
+        planned("extract", run="extract"),
+        planned("load", run="load ${{ tasks.extract.outputs.rows }}", needs=("extract",)),
+    )
+    fake = FakeExecutor({"*extract": writes_rows})
+    outcome = await engine_for(fake, recorder, tmp_path).run(plan)
+    assert outcome.tasks["extract"].outputs == {"rows": "42"}
+    assert fake.command_lines()[-1].endswith("load 42")
+    assert not os.path.exists(fake.calls[0].env["PSR_OUTPUT"])  # read, then removed
+
+
+async def test_stop_cancels_running_attempts_and_still_runs_on_exit(plan_of, recorder, tmp_path):
+    started = anyio.Event()
+
+    async def hangs(spec: ProcessSpec) -> int:
+        started.set()
+        await anyio.sleep(60)
+        return 0
+
+    plan = plan_of(
+        planned("long", run="hang"),
+        planned("after", needs=("long",)),
+        on_exit=(planned("cleanup", run="cleanup"),),
+    )
+    fake = FakeExecutor({"*hang": hangs})
+    engine = engine_for(fake, recorder, tmp_path)
+
+    async def stop_when_started() -> None:
+        await started.wait()
+        engine.stop("budget")
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(stop_when_started)
+            outcome = await engine.run(plan)
+    assert (outcome.tasks["long"].status, outcome.tasks["long"].reason) == ("cancelled", "budget")
+    assert (outcome.tasks["after"].status, outcome.tasks["after"].reason) == ("cancelled", "budget")
+    assert outcome.tasks["cleanup"].status == "succeeded"
+    assert (outcome.status, outcome.reason) == ("failed", "budget")
+    [finished] = recorder.of("run.finished")
+    assert finished.reason == "budget"
+
+
+async def test_on_exit_runs_after_a_failure_and_sees_the_run_status(plan_of, recorder, tmp_path):
+    plan = plan_of(
+        planned("a", run="bad"),
+        on_exit=(planned("report", run="report ${{ run.status }}"),),
+    )
+    fake = FakeExecutor({"*bad": 1})
+    outcome = await engine_for(fake, recorder, tmp_path).run(plan)
+    assert outcome.tasks["report"].status == "succeeded"
+    assert outcome.tasks["report"].on_exit
+    assert fake.command_lines()[-1].endswith("report failed")
+    assert outcome.status == "failed"  # onExit's success does not change the run's status
+
+
+async def test_a_reused_result_is_recorded_without_running(plan_of, recorder, tmp_path):
+    from psr_engine.run.results import TaskResult
+
+    plan = plan_of(
+        planned("a", run="first"),
+        planned("b", run="second ${{ tasks.a.outputs.n }}", needs=("a",)),
+    )
+    earlier = TaskResult(id="a", task="a", status="succeeded", attempts=1, outputs={"n": "7"})
+    fake = FakeExecutor()
+    outcome = await engine_for(fake, recorder, tmp_path).run(plan, reuse={"a": earlier})
+    assert fake.command_lines() == ["bash -eo pipefail -c second 7"]
+    assert (outcome.tasks["a"].status, outcome.tasks["a"].reason) == ("succeeded", "reused")
+
+
+async def test_the_workflow_env_is_rendered_once_with_params_and_secrets(
+    plan_of, recorder, tmp_path
+):
+    async def resolve(requests):
+        return {"TOKEN": "s3cr3t"}
+
+    from psr_engine.plan.model import SecretRequest
+
+    env = {"AUTH": "Bearer ${{ secrets.TOKEN }}", "WHO": "${{ params.who }}"}
+    plan = plan_of(
+        planned("a", env={**env, "OWN": "${{ env.WHO }}!"}, secrets=("TOKEN",)),
+        env=env,
+        params={"who": "world"},
+        secrets=(SecretRequest("TOKEN", "env", {"name": "T"}),),
+    )
+    fake = FakeExecutor()
+    engine = engine_for(fake, recorder, tmp_path, secrets_resolver=resolve)
+    outcome = await engine.run(plan)
+    assert outcome.status == "succeeded"
+    [spec] = fake.calls
+    assert spec.env["AUTH"] == "Bearer s3cr3t"
+    assert spec.env["WHO"] == "world"
+    assert spec.env["OWN"] == "world!"

@@ -1,0 +1,54 @@
+"""The runtime never reads manifests, at run time too: import-linter sees the static imports;
+these tests see what a process actually loads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+MANIFEST = """apiVersion: psr-engine/v1
+kind: Workflow
+metadata: {name: cached}
+spec:
+  tasks:
+    a: {run: echo a}
+    b: {run: echo b, needs: [a]}
+"""
+
+
+def _loaded(code: str, cwd: Path) -> list[str]:
+    script = f"import sys, json\n{code}\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=cwd
+    ).stdout.splitlines()[-1]
+    return json.loads(out)
+
+
+def test_importing_the_runtime_loads_nothing_of_the_manifest_stage(tmp_path: Path):
+    loaded = _loaded(
+        "import psr_engine.run.engine, psr_engine.run.scheduler, psr_engine.executors.local\n"
+        "import psr_engine.events.bus, psr_engine.plan, psr_engine.plan.model",
+        tmp_path,
+    )
+    assert "psr_engine.run.engine" in loaded
+    assert not [m for m in loaded if m.startswith("psr_engine.manifest")]
+    assert "psr_engine.plan.compile" not in loaded
+
+
+def test_a_cached_plan_runs_through_the_api_without_the_manifest_stage(tmp_path: Path):
+    (tmp_path / "workflow.yaml").write_text(MANIFEST)
+    warm = "from psr_engine import api\napi.make_plan_cached('workflow.yaml')"
+    assert any(m.startswith("psr_engine.manifest") for m in _loaded(warm, tmp_path))
+    loaded = _loaded(
+        "from psr_engine import api\n"
+        "from psr_engine.executors.fake import FakeExecutor\n"
+        "plan = api.make_plan_cached('workflow.yaml')\n"
+        "result = api.run(plan, sinks=[], executor=FakeExecutor())\n"
+        "assert result.status == 'succeeded', result",
+        tmp_path,
+    )
+    assert "psr_engine.run.engine" in loaded
+    assert not [m for m in loaded if m.startswith("psr_engine.manifest")]
+    assert not [m for m in loaded if m.startswith(("ruamel", "jsonschema", "networkx"))]
