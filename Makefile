@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO   := manifests/examples/daily-etl.yaml
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench install clean ci-tools release-check gitlab-component test-tools
+.PHONY: demo test lint coverage bench install clean ci-tools release-check gitlab-component test-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,15 @@ gitlab-component:
 	cp ci-templates/gitlab/component/gitlab-ci.yml $(COMPONENT_DIST)/.gitlab-ci.yml
 	cp -r ci-templates/gitlab/component/sample $(COMPONENT_DIST)/tests/sample
 	@echo "component project assembled in $(COMPONENT_DIST)"
+
+# The suite under coverage, subprocesses included (see [tool.coverage.run]), by file and by
+# package. Slower than `make test`.
+coverage: $(STAMP) ci-tools test-tools
+	$(BIN)/python -m coverage erase
+	$(BIN)/python -m coverage run -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m coverage combine -q
+	$(BIN)/python -m coverage report
+	$(BIN)/python tests/support/coverage_packages.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/plan_bench.py --quick
