@@ -22,7 +22,6 @@ PsrError (other modules import theirs from here and re-export the public ones):
     +-- HistoryError              the run history cannot answer (exit 2)
     +-- StoreBusyError            the history database stayed locked too long (exit 1)
     +-- ResumeRefused             the earlier run cannot be resumed as asked (exit 2)
-    +-- Interrupted               SIGINT or SIGTERM (exit 130)
 
 The CLI turns a PsrError into its message on stderr and its exit code, never a traceback.
 """
@@ -122,12 +121,6 @@ class SecretError(PsrError):
     """A secret could not be resolved. The message never contains a secret value."""
 
     exit_code = 2
-
-
-class Interrupted(PsrError):
-    """The run was interrupted by SIGINT or SIGTERM."""
-
-    exit_code = 130
 
 
 class TemplateError(DiagnosedError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from psr_engine.cost.model import Measured, Rates, task_cost
 from psr_engine.cost.projection import Budget, ProjectedCost, money, projection
@@ -18,13 +18,6 @@ from psr_engine.plan.model import Plan, PlannedTask
 Warn = Callable[[str], None]
 
 STOP_REASON = "budget"
-
-
-class Attempted(Measured, Protocol):
-    """What a finished task reports, with how many attempts it made (run.results.TaskResult)."""
-
-    @property
-    def attempts(self) -> int: ...
 
 
 def _stderr(message: str) -> None:
@@ -83,7 +76,7 @@ class CostAnnotator:
         self._warn = warn or _stderr
 
     def task_ended(
-        self, *, task: PlannedTask, result: Attempted, stop: Callable[[str], None]
+        self, *, task: PlannedTask, result: Measured, stop: Callable[[str], None]
     ) -> Mapping[str, Any] | None:
         if not result.attempts:
             return None  # never started: nothing was reserved

@@ -20,10 +20,11 @@ without a memory request at its peak RSS: a run is never free because requests w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from psr_engine.cost.prices import CostError, InstancePrice, PriceTable, load_table
 from psr_engine.settings import CostSettings
+from psr_engine.store.model import TaskEnding
 
 GIB = float(2**30)
 
@@ -46,18 +47,9 @@ class Rates:
         }
 
 
-class Measured(Protocol):
-    """What a finished task reports (run.results.TaskResult has these)."""
-
-    # Read-only: TaskResult is a frozen dataclass.
-    @property
-    def duration(self) -> float: ...
-    @property
-    def cpu_user(self) -> float: ...
-    @property
-    def cpu_sys(self) -> float: ...
-    @property
-    def max_rss(self) -> int: ...
+# What a finished task reports (run.results.TaskResult, store.TaskRecord): its duration,
+# CPU seconds and peak RSS are what it cost.
+Measured = TaskEnding
 
 
 @dataclass(frozen=True, slots=True)

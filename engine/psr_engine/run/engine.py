@@ -302,31 +302,37 @@ class WorkflowEngine:
             )
             await self._run_scheduler(on_exit)
             on_exit.cancel_pending("interrupted")
-        ended = time.time()
         counts: dict[str, int] = {}
         for result in results.values():
             counts[result.status] = counts.get(result.status, 0) + 1
+        return self._finished(
+            WorkflowResult(
+                run_id=run_id,
+                workflow=plan.workflow,
+                status=status,
+                started_at=started,
+                ended_at=time.time(),
+                tasks=dict(results),
+                reason=shared.stop_reason,
+            ),
+            {"counts": counts},
+        )
+
+    def _finished(self, result: WorkflowResult, data: dict[str, Any]) -> WorkflowResult:
+        """The run's last event, run.finished, then its result."""
         self.bus.emit(
             Event(
                 "run.finished",
-                run_id,
-                plan.workflow,
-                ts=ended,
-                status=status,
-                reason=shared.stop_reason,
-                duration_s=round(ended - started, 6),
-                data={"counts": counts},
+                result.run_id,
+                result.workflow,
+                ts=result.ended_at,
+                status=result.status,
+                reason=result.reason,
+                duration_s=round(result.duration, 6),
+                data=data,
             )
         )
-        return WorkflowResult(
-            run_id=run_id,
-            workflow=plan.workflow,
-            status=status,
-            started_at=started,
-            ended_at=ended,
-            tasks=dict(results),
-            reason=shared.stop_reason,
-        )
+        return result
 
     async def _run_gates(self, plan: Plan, run_id: str) -> list[GateOutcome]:
         """spec.gates, all at once, before any task."""
@@ -377,29 +383,18 @@ class WorkflowEngine:
         self, plan: Plan, run_id: str, started: float, outcomes: list[GateOutcome]
     ) -> WorkflowResult:
         """A gate blocked (or could not run): no task starts, the run ends `blocked`."""
-        ended = time.time()
         failing = [o.name for o in outcomes if not o.passed]
-        reason = f"blocked by gate {', '.join(failing)}"
-        self.bus.emit(
-            Event(
-                "run.finished",
-                run_id,
-                plan.workflow,
-                ts=ended,
+        return self._finished(
+            WorkflowResult(
+                run_id=run_id,
+                workflow=plan.workflow,
                 status="blocked",
-                reason=reason,
-                duration_s=round(ended - started, 6),
-                data={"counts": {}, "gates": [o.event_data() for o in outcomes]},
-            )
-        )
-        return WorkflowResult(
-            run_id=run_id,
-            workflow=plan.workflow,
-            status="blocked",
-            started_at=started,
-            ended_at=ended,
-            tasks={},
-            reason=reason,
+                started_at=started,
+                ended_at=time.time(),
+                tasks={},
+                reason=f"blocked by gate {', '.join(failing)}",
+            ),
+            {"counts": {}, "gates": [o.event_data() for o in outcomes]},
         )
 
     async def _run_scheduler(self, scheduler: Scheduler) -> None:

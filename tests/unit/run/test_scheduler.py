@@ -295,3 +295,31 @@ async def test_the_workflow_env_is_rendered_once_with_params_and_secrets(
     assert spec.env["AUTH"] == "Bearer s3cr3t"
     assert spec.env["WHO"] == "world"
     assert spec.env["OWN"] == "world!"
+
+
+async def test_stream_events_yields_the_run_as_it_happens(plan_of, recorder, tmp_path):
+    plan = plan_of(planned("a"), planned("b", needs=("a",)))
+    engine = engine_for(FakeExecutor(), recorder, tmp_path)
+    seen = [(e.type, e.task) async for e in engine.stream_events(plan)]
+    assert seen[0] == ("run.started", None)
+    assert ("task.finished", "b") in seen
+    assert seen[-1] == ("run.finished", None)
+
+
+def test_resolve_dependencies_gives_levels_and_refuses_a_cycle():
+    from psr_engine.errors import CycleError
+
+    engine = WorkflowEngine(executor=FakeExecutor())
+    tasks = [planned("c", needs=("a", "b")), planned("a"), planned("b", needs=("a",))]
+    assert engine.resolve_dependencies(tasks).levels == (("a",), ("b",), ("c",))
+    with pytest.raises(CycleError):
+        engine.resolve_dependencies([planned("x", needs=("y",)), planned("y", needs=("x",))])
+
+
+async def test_execute_parallel_runs_the_given_tasks_only(recorder, tmp_path):
+    fake = FakeExecutor({"*bad": 1})
+    engine = engine_for(fake, recorder, tmp_path)
+    results = await engine.execute_parallel(
+        [planned("one"), planned("two", run="bad", needs=("one", "elsewhere"))]
+    )
+    assert [(r.id, r.status) for r in results] == [("one", "succeeded"), ("two", "failed")]
