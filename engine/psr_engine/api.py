@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from psr_engine.errors import DiagnosedError, Diagnostic
 
 if TYPE_CHECKING:
-    from psr_engine.manifest.model import Manifest, ParamSpec
+    from psr_engine.manifest.model import Manifest
     from psr_engine.plan.model import Plan
 
 
@@ -54,40 +54,16 @@ def load(path: str) -> Manifest:
     return load_manifest(path)
 
 
-def _not_a_mapping(path: str) -> Exception:
-    from psr_engine.errors import ManifestError
-
-    return ManifestError(
-        Diagnostic(path, 1, 1, "a params file must be a mapping of param names to values")
-    )
-
-
 def params_for(
     manifest: Manifest,
     *,
     params: Mapping[str, Any] | None = None,
     params_file: str | None = None,
 ) -> dict[str, Any]:
-    """Merge a params file and -p values (the latter win) and type-check them."""
-    from psr_engine.manifest import resolve_params as _resolve
+    """A params file and -p values (the latter win), typed (manifest/params.py)."""
+    from psr_engine.manifest.params import params_from
 
-    given: dict[str, Any] = {}
-    positions: dict[str, Any] = {}
-    source = manifest.source.path
-    if params_file:
-        from psr_engine.manifest.loader import load_document
-
-        document = load_document(params_file)
-        if not isinstance(document.data, dict):
-            raise _not_a_mapping(params_file)
-        given.update(document.data)
-        # Errors in a param given by the file point at its line in the file.
-        positions = {str(k[0]): v for k, v in document.positions.items() if len(k) == 1}
-        source = params_file
-    for key in params or {}:
-        positions.pop(key, None)
-    given.update(params or {})
-    return _resolve(manifest.params, given, source=source, positions=positions or None)
+    return params_from(manifest, params=params, params_file=params_file)
 
 
 def make_plan(
@@ -111,6 +87,7 @@ def validate(path: str, *, params: Mapping[str, Any] | None = None) -> Validatio
     Required params without a value get a placeholder of their type, so a manifest with
     required params validates on its own; `plan` and `apply` insist on real values.
     """
+    from psr_engine.manifest.params import placeholder_params
     from psr_engine.plan.compile import compile_plan
     from psr_engine.plan.secret_refs import ungranted_mentions
 
@@ -122,29 +99,6 @@ def validate(path: str, *, params: Mapping[str, Any] | None = None) -> Validatio
     except DiagnosedError as error:
         return ValidationReport(path, list(error.diagnostics))
     return ValidationReport(path, [], plan, warnings=ungranted_mentions(manifest, plan))
-
-
-_PLACEHOLDERS: dict[str, Any] = {
-    "string": "placeholder",
-    "integer": 1,
-    "number": 1.0,
-    "boolean": False,
-    "object": {},
-}
-
-
-def placeholder_params(specs: tuple[ParamSpec, ...]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for spec in specs:
-        if spec.has_default:
-            continue
-        if spec.enum:
-            values[spec.name] = spec.enum[0]
-        elif spec.type == "array":
-            values[spec.name] = [_PLACEHOLDERS.get(spec.items or "string", "placeholder")]
-        else:
-            values[spec.name] = _PLACEHOLDERS[spec.type]
-    return values
 
 
 def gate_runner(plan: Plan) -> Any:

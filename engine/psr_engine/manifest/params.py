@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from psr_engine.errors import Diagnostic, ManifestError
-from psr_engine.manifest.model import ParamSpec, ParamType, Position
+from psr_engine.manifest.model import Manifest, ParamSpec, ParamType, Position
 
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
 _TRUE = {"true", "yes", "on", "1"}
@@ -188,3 +188,60 @@ def _known(declared: Mapping[str, ParamSpec]) -> str:
     if not declared:
         return "this workflow declares no params"
     return "declared params: " + ", ".join(declared)
+
+
+def _not_a_mapping(path: str) -> Exception:
+    return ManifestError(
+        Diagnostic(path, 1, 1, "a params file must be a mapping of param names to values")
+    )
+
+
+def params_from(
+    manifest: Manifest,
+    *,
+    params: Mapping[str, Any] | None = None,
+    params_file: str | None = None,
+) -> dict[str, Any]:
+    """Merge a params file and -p values (the latter win) and type-check them."""
+    given: dict[str, Any] = {}
+    positions: dict[str, Any] = {}
+    source = manifest.source.path
+    if params_file:
+        from psr_engine.manifest.loader import load_document
+
+        document = load_document(params_file)
+        if not isinstance(document.data, dict):
+            raise _not_a_mapping(params_file)
+        given.update(document.data)
+        # Errors in a param given by the file point at its line in the file.
+        positions = {str(k[0]): v for k, v in document.positions.items() if len(k) == 1}
+        source = params_file
+    for key in params or {}:
+        positions.pop(key, None)
+    given.update(params or {})
+    return resolve_params(manifest.params, given, source=source, positions=positions or None)
+
+
+_PLACEHOLDERS: dict[str, Any] = {
+    "string": "placeholder",
+    "integer": 1,
+    "number": 1.0,
+    "boolean": False,
+    "object": {},
+}
+
+
+def placeholder_params(specs: tuple[ParamSpec, ...]) -> dict[str, Any]:
+    """A value of its type for each param without a default: `validate` checks a manifest
+    with required params on its own; `plan` and `apply` insist on real values."""
+    values: dict[str, Any] = {}
+    for spec in specs:
+        if spec.has_default:
+            continue
+        if spec.enum:
+            values[spec.name] = spec.enum[0]
+        elif spec.type == "array":
+            values[spec.name] = [_PLACEHOLDERS.get(spec.items or "string", "placeholder")]
+        else:
+            values[spec.name] = _PLACEHOLDERS[spec.type]
+    return values
