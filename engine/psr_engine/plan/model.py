@@ -23,7 +23,9 @@ from psr_engine.settings import (
 )
 from psr_engine.units import Resources, RetryPolicy
 
-PLAN_FORMAT = 1
+# 2: settings are typed records (sinks, executor: {type, ...options}; tracing and cost by
+# their fields). A Plan of another format is not decoded: the plan cache compiles afresh.
+PLAN_FORMAT = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +186,8 @@ def _decode_task(data: dict[str, Any]) -> PlannedTask:
 
 
 def _decode_plan(data: dict[str, Any]) -> Plan:
+    if data.get("format") != PLAN_FORMAT:
+        raise ValueError(f"a plan of format {data.get('format')}, not {PLAN_FORMAT}")
     return Plan(
         **{
             **data,
