@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from recorder import Recorder
 
 from psr_engine.executors.base import ProcessResult, ProcessSpec
 
@@ -53,27 +54,6 @@ def _measured(
         )
 
     return script
-
-
-class Recorder:
-    """A sink keeping every event."""
-
-    name = "recorder"
-
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-
-    async def start(self) -> None:
-        return None
-
-    def emit(self, event: Any) -> None:
-        self.events.append(event)
-
-    async def aclose(self) -> None:
-        return None
-
-    def finished(self) -> dict[str, Any]:
-        return {e.task: e for e in self.events if e.type == "task.finished"}
 
 
 def _run_plan(

@@ -1,38 +1,15 @@
 """Test helpers of the runtime core (imported as ``core_factory``; conftest.py puts this folder
 on sys.path): Plans made with the model's constructors, no manifest stage, and a sink that
-records every event."""
+records every event (tests/support/recorder.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from psr_engine.events.model import Event
+from recorder import Recorder
+
 from psr_engine.plan.model import Plan, PlannedTask
 from psr_engine.units import Resources
-
-
-class Recorder:
-    """A sink that keeps every event."""
-
-    name = "recorder"
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    async def start(self) -> None:
-        return None
-
-    def emit(self, event: Event) -> None:
-        self.events.append(event)
-
-    async def aclose(self) -> None:
-        return None
-
-    def of(self, kind: str) -> list[Event]:
-        return [e for e in self.events if e.type == kind]
-
-    def started_order(self) -> list[str]:
-        return [e.task or "" for e in self.of("task.started")]
 
 
 def planned(task_id: str, *, run: str | None = None, **fields: Any) -> PlannedTask:
@@ -73,3 +50,6 @@ def plan_with(
 
 def _fields(task: PlannedTask) -> dict[str, Any]:
     return {name: getattr(task, name) for name in task.__dataclass_fields__}
+
+
+__all__ = ["ROOMY", "Recorder", "plan_with", "planned"]

@@ -25,6 +25,21 @@ def engine_for(fake: FakeExecutor, recorder: Recorder, tmp_path: Path, **options
     )
 
 
+class Busy:
+    """An async FakeExecutor script: each attempt takes 10 ms; `peak` is the most that ran at
+    once."""
+
+    def __init__(self) -> None:
+        self.running = self.peak = 0
+
+    async def __call__(self, spec: ProcessSpec) -> int:
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+        await anyio.sleep(0.01)
+        self.running -= 1
+        return 0
+
+
 def result(code: int = 0, *, timed_out: bool = False, duration: float = 0.0) -> ProcessResult:
     return ProcessResult(code, None, timed_out, 0.0, duration, 0.0, 0.0, 0, 1)
 
@@ -128,19 +143,11 @@ async def test_attempt_durations_are_summed_on_the_task_and_kept_apart_per_attem
 
 
 async def test_concurrency_bounds_how_many_run_at_once(plan_of, recorder, tmp_path):
-    running = peak = 0
-
-    async def busy(spec: ProcessSpec) -> int:
-        nonlocal running, peak
-        running += 1
-        peak = max(peak, running)
-        await anyio.sleep(0.01)
-        running -= 1
-        return 0
+    busy = Busy()
 
     plan = plan_of(*(planned(f"t{i}") for i in range(6)), concurrency=2)
     await engine_for(FakeExecutor({"*": busy}), recorder, tmp_path).run(plan)
-    assert peak == 2
+    assert busy.peak == 2
 
 
 async def test_max_parallel_bounds_the_instances_of_one_matrix_task(plan_of, recorder, tmp_path):
@@ -164,15 +171,7 @@ async def test_max_parallel_bounds_the_instances_of_one_matrix_task(plan_of, rec
 
 
 async def test_cpu_capacity_holds_back_what_does_not_fit(plan_of, recorder, tmp_path):
-    running = peak = 0
-
-    async def busy(spec: ProcessSpec) -> int:
-        nonlocal running, peak
-        running += 1
-        peak = max(peak, running)
-        await anyio.sleep(0.01)
-        running -= 1
-        return 0
+    busy = Busy()
 
     heavy = Resources(cpu=2)
     plan = plan_of(
@@ -180,7 +179,7 @@ async def test_cpu_capacity_holds_back_what_does_not_fit(plan_of, recorder, tmp_
         capacity=Resources(cpu=4, memory=2**30),
     )
     await engine_for(FakeExecutor({"*": busy}), recorder, tmp_path).run(plan)
-    assert peak == 2  # 2 + 2 cpu fill the capacity of 4
+    assert busy.peak == 2  # 2 + 2 cpu fill the capacity of 4
 
 
 async def test_a_false_condition_skips_the_task_and_what_needs_it(plan_of, recorder, tmp_path):
