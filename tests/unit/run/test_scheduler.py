@@ -322,3 +322,138 @@ async def test_execute_parallel_runs_the_given_tasks_only(recorder, tmp_path):
         [planned("one"), planned("two", run="bad", needs=("one", "elsewhere"))]
     )
     assert [(r.id, r.status) for r in results] == [("one", "succeeded"), ("two", "failed")]
+
+
+def gate(name: str):
+    from psr_engine.plan.model import PlannedGate
+
+    return PlannedGate(name=name, type="secrets")
+
+
+class Gates:
+    """A gate runner (what the facade lends the engine) that passes or blocks by name."""
+
+    def __init__(self, blocked: set[str]) -> None:
+        self.blocked = blocked
+        self.ran: list[str] = []
+
+    async def __call__(self, planned_gate):
+        from psr_engine.run.gating import GateOutcome
+
+        self.ran.append(planned_gate.name)
+        status = "blocked" if planned_gate.name in self.blocked else "passed"
+        return GateOutcome(planned_gate.name, status, counts={"high": 1}, message=status)
+
+
+async def test_a_blocking_spec_gate_ends_the_run_before_any_task(plan_of, recorder, tmp_path):
+    plan = plan_of(planned("a"), gates=(gate("secrets"), gate("code")))
+    gates = Gates({"code"})
+    fake = FakeExecutor()
+    outcome = await engine_for(fake, recorder, tmp_path, gate_runner=gates).run(plan)
+    assert sorted(gates.ran) == ["code", "secrets"]
+    assert (outcome.status, outcome.reason, outcome.exit_code) == (
+        "blocked",
+        "blocked by gate code",
+        3,
+    )
+    assert fake.calls == [] and outcome.tasks == {}
+    [finished] = recorder.of("run.finished")
+    assert [g["gate"] for g in finished.data["gates"]] == ["secrets", "code"]
+
+
+async def test_a_gate_task_blocks_only_its_branch(plan_of, recorder, tmp_path):
+    from dataclasses import replace
+
+    check = replace(planned("check", needs=("build",)), kind="gate", gate=gate("check"))
+    plan = plan_of(planned("build"), check, planned("publish", needs=("check",)), planned("docs"))
+    outcome = await engine_for(
+        FakeExecutor(), recorder, tmp_path, gate_runner=Gates({"check"})
+    ).run(plan)
+    assert (outcome.tasks["check"].status, outcome.tasks["check"].reason) == (
+        "failed",
+        "gate blocked",
+    )
+    assert outcome.tasks["publish"].reason == "upstream_failed"
+    assert outcome.tasks["docs"].status == "succeeded"
+    assert outcome.status == "failed"
+
+
+async def test_a_sub_workflow_runs_its_plan_under_the_parent_task(plan_of, recorder, tmp_path):
+    from dataclasses import replace
+
+    from core_factory import plan_with
+
+    child = plan_with(str(tmp_path / "child.yaml"), planned("inner", run="inner ${{ params.n }}"))
+    loaded: list[tuple[str, dict]] = []
+
+    def loader(path: str, params):
+        loaded.append((path, dict(params)))
+        return replace(child, params=dict(params))
+
+    step = replace(
+        planned("etl"), kind="workflow", command="child.yaml", with_={"n": "${{ 6 * 7 }}"}
+    )
+    fake = FakeExecutor()
+    engine = engine_for(fake, recorder, tmp_path, plan_loader=loader)
+    outcome = await engine.run(plan_of(step))
+    assert loaded == [("child.yaml", {"n": 42})]
+    assert outcome.tasks["etl"].status == "succeeded"
+    assert fake.command_lines() == ["bash -eo pipefail -c inner 42"]
+    assert "etl/inner" in [e.task for e in recorder.of("task.finished")]
+
+
+async def test_a_command_that_cannot_render_fails_with_reason_expression(
+    plan_of, recorder, tmp_path
+):
+    plan = plan_of(planned("a", run="echo ${{ tasks.nope.outputs.x.y }}"))
+    outcome = await engine_for(FakeExecutor(), recorder, tmp_path).run(plan)
+    assert (outcome.tasks["a"].status, outcome.tasks["a"].reason) == ("failed", "expression")
+
+
+async def test_a_matrix_task_is_seen_whole_by_what_needs_it(plan_of, recorder, tmp_path):
+    def writes(spec: ProcessSpec) -> int:
+        region = spec.env["PSR_TASK"].split("=")[1].rstrip("]")
+        with open(spec.env["PSR_OUTPUT"], "a") as out:
+            out.write(f"rows_{region}=1\n")
+        return 1 if region == "us" else 0
+
+    instances = [
+        planned(f"m[r={r}]", task="m", run=f"m {r}", matrix={"r": r}, continue_on_error=True)
+        for r in ("eu", "us")
+    ]
+    report = planned(
+        "report",
+        run="report ${{ tasks.m.status }} ${{ tasks.m.outputs.rows_eu }} "
+        "${{ tasks.m.results | length }}",
+        needs=("m[r=eu]", "m[r=us]"),
+    )
+    fake = FakeExecutor({"*m *": writes})
+    outcome = await engine_for(fake, recorder, tmp_path).run(plan_of(*instances, report))
+    assert outcome.tasks["report"].status == "succeeded"
+    assert fake.command_lines()[-1].endswith("report failed 1 2")
+
+
+async def test_an_unchanged_cached_task_is_not_run_again(plan_of, recorder, tmp_path):
+    (tmp_path / "in.txt").write_text("data")
+
+    def build(spec: ProcessSpec) -> int:
+        (tmp_path / "out.txt").write_text("built")
+        with open(spec.env["PSR_OUTPUT"], "a") as out:
+            out.write("size=4\n")
+        return 0
+
+    task = planned(
+        "build",
+        run="build",
+        workdir=str(tmp_path),
+        cache={"inputs": ("in.txt",), "outputs": ("out.txt",)},
+    )
+    fake = FakeExecutor({"*build": build})
+    first = await engine_for(fake, recorder, tmp_path).run(plan_of(task))
+    second = await engine_for(fake, recorder, tmp_path).run(plan_of(task))
+    assert len(fake.calls) == 1
+    assert (second.tasks["build"].status, second.tasks["build"].reason) == ("succeeded", "cached")
+    assert second.tasks["build"].outputs == first.tasks["build"].outputs == {"size": "4"}
+    (tmp_path / "in.txt").write_text("changed")
+    await engine_for(fake, recorder, tmp_path).run(plan_of(task))
+    assert len(fake.calls) == 2
