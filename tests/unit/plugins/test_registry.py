@@ -120,3 +120,21 @@ def test_the_builtin_dask_validator_checks_the_address_without_distributed():
     assert plugins.check_options("executors", "dask", {"address": "tcp://s:8786"}) == []
     [(field, message)] = plugins.check_options("executors", "dask", {"address": "http://s:1"})
     assert field == "address" and "tcp" in message
+
+
+def test_the_fake_executor_is_named_with_exit_codes_only(tmp_path):
+    path = tmp_path / "workflow.yaml"
+    path.write_text(
+        MANIFEST.replace(
+            "    type: nomad\n    datacenter: dc-1\n    region: moon\n",
+            "    type: fake\n    results: {'*hello*': 3, '*other*': three}\n    default: yes\n",
+        ).replace('  sinks:\n    - {type: kafka, brokers: "localhost:9092"}\n', "")
+    )
+    problems = {(d.path, d.message) for d in api.validate(str(path)).diagnostics}
+    assert problems == {
+        ("spec.executor.results", "results['*other*'] must be an exit code"),
+        ("spec.executor.default", "default must be an exit code"),
+    }
+    path.write_text(path.read_text().replace(", '*other*': three", "").replace("yes", "0"))
+    result = api.run(api.make_plan(str(path)), sinks=[])
+    assert (result.status, result.tasks["hello"].exit_code) == ("failed", 3)
