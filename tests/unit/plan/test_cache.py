@@ -1,5 +1,6 @@
 """The plan cache (plan/cache.py): a hit gives the Plan compiled before, equal; a file of
-another plan format, or one that cannot be read, is compiled afresh and replaced."""
+another plan format, or one that cannot be read, is compiled afresh and replaced; a plan
+given values on the command line is stored sealed, never as JSON."""
 
 from __future__ import annotations
 
@@ -16,46 +17,56 @@ MANIFEST = """apiVersion: psr-engine/v1
 kind: Workflow
 metadata: {name: cached}
 spec:
+  params:
+    n: {type: integer, default: 1}
   sinks: [{type: jsonl, path: events.jsonl}]
   tasks:
-    a: {run: echo a}
+    a: {run: 'echo ${{ params.n }}'}
 """
 
 
 @pytest.fixture
-def cached(tmp_path: Path, monkeypatch) -> tuple[Path, Plan, str]:
-    """A manifest compiled through the cache: its path, its Plan, its key."""
+def cached(tmp_path: Path, monkeypatch) -> tuple[Path, Plan, cache.CacheEntry]:
+    """A manifest compiled through the cache: its path, its Plan, its cache entry."""
     monkeypatch.delenv("PSR_STATE_DIR", raising=False)
     path = tmp_path / "workflow.yaml"
     path.write_text(MANIFEST)
     plan = api.make_plan_cached(str(path))
-    key = cache.plan_key(str(path))
-    assert key is not None
-    return path, plan, key
+    entry = cache.entry_for(str(path))
+    assert entry is not None
+    return path, plan, entry
 
 
 def test_a_hit_gives_the_same_plan(cached, tmp_path: Path):
-    path, first, key = cached
-    stored = Path(cache.cache_path(str(path), key))
-    assert stored.parent == tmp_path / ".psr" / "plans"
-    assert cache.load_cached(str(path), key) == first
+    path, first, entry = cached
+    assert Path(entry.file).parent == tmp_path / ".psr" / "plans"
+    assert not entry.sealed
+    assert cache.load_cached(entry) == first
     assert api.make_plan_cached(str(path)) == first
 
 
 def test_a_plan_of_another_format_is_compiled_afresh(cached):
-    path, plan, key = cached
-    stored = Path(cache.cache_path(str(path), key))
+    path, plan, entry = cached
+    stored = Path(entry.file)
     old = json.loads(stored.read_text())
     old["format"] = 1
     old["sinks"] = [{"type": "something-else"}]
     stored.write_text(json.dumps(old))
-    assert cache.load_cached(str(path), key) is None
+    assert cache.load_cached(entry) is None
     assert api.make_plan_cached(str(path)) == plan
     assert json.loads(stored.read_text())["format"] == plan.format
 
 
-def test_params_are_part_of_the_key(tmp_path: Path):
+def test_params_are_part_of_the_key_and_seal_the_entry(tmp_path: Path):
     path = tmp_path / "workflow.yaml"
     path.write_text(MANIFEST)
-    assert cache.plan_key(str(path), params={"n": 1}) != cache.plan_key(str(path))
-    assert cache.plan_key(str(tmp_path / "missing.yaml")) is None
+    plain, given = cache.entry_for(str(path)), cache.entry_for(str(path), params={"n": 2})
+    assert plain is not None and given is not None
+    assert plain.file != given.file
+    assert given.sealed and given.file.endswith(".sealed")
+    assert cache.entry_for(str(tmp_path / "missing.yaml")) is None
+    # A sealed entry is neither written nor read without the facade's seal and unseal.
+    plan = api.make_plan(str(path), params={"n": 2})
+    cache.store_cached(given, plan)
+    assert not Path(given.file).exists()
+    assert cache.load_cached(given) is None
