@@ -41,15 +41,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from psr_engine.errors import SECURITY_INSTALL_HINT
-
 # Defined in errors.py (the one exception tree); importable from here as before.
 from psr_engine.errors import CodeScanError as CodeScanError
 from psr_engine.errors import ScannerNotInstalled as ScannerNotInstalled
 from psr_engine.gates.findings import Confidence, Finding, Severity
 from psr_engine.gates.sarif import ToolRun, sarif_json
 
-INSTALL_HINT = SECURITY_INSTALL_HINT
 TOOLS: tuple[str, ...] = ("bandit", "semgrep")
 INFORMATION_URIS = {
     "bandit": "https://github.com/PyCQA/bandit",
