@@ -208,7 +208,7 @@ async def test_outputs_flow_to_the_tasks_that_need_them(plan_of, recorder, tmp_p
     fake = FakeExecutor({"*extract": writes_rows})
     outcome = await engine_for(fake, recorder, tmp_path).run(plan)
     assert outcome.tasks["extract"].outputs == {"rows": "42"}
-    assert fake.command_lines()[-1].endswith("load 42")
+    assert fake.command_lines()[-1].endswith("load '42'")
     assert not os.path.exists(fake.calls[0].env["PSR_OUTPUT"])  # read, then removed
 
 
@@ -253,7 +253,7 @@ async def test_on_exit_runs_after_a_failure_and_sees_the_run_status(plan_of, rec
     outcome = await engine_for(fake, recorder, tmp_path).run(plan)
     assert outcome.tasks["report"].status == "succeeded"
     assert outcome.tasks["report"].on_exit
-    assert fake.command_lines()[-1].endswith("report failed")
+    assert fake.command_lines()[-1].endswith("report 'failed'")
     assert outcome.status == "failed"  # onExit's success does not change the run's status
 
 
@@ -267,7 +267,7 @@ async def test_a_reused_result_is_recorded_without_running(plan_of, recorder, tm
     earlier = TaskResult(id="a", task="a", status="succeeded", attempts=1, outputs={"n": "7"})
     fake = FakeExecutor()
     outcome = await engine_for(fake, recorder, tmp_path).run(plan, reuse={"a": earlier})
-    assert fake.command_lines() == ["bash -eo pipefail -c second 7"]
+    assert fake.command_lines() == ["bash -eo pipefail -c second '7'"]
     assert (outcome.tasks["a"].status, outcome.tasks["a"].reason) == ("succeeded", "reused")
 
 
@@ -398,7 +398,7 @@ async def test_a_sub_workflow_runs_its_plan_under_the_parent_task(plan_of, recor
     outcome = await engine.run(plan_of(step))
     assert loaded == [("child.yaml", {"n": 42})]
     assert outcome.tasks["etl"].status == "succeeded"
-    assert fake.command_lines() == ["bash -eo pipefail -c inner 42"]
+    assert fake.command_lines() == ["bash -eo pipefail -c inner '42'"]
     assert "etl/inner" in [e.task for e in recorder.of("task.finished")]
 
 
@@ -430,7 +430,7 @@ async def test_a_matrix_task_is_seen_whole_by_what_needs_it(plan_of, recorder, t
     fake = FakeExecutor({"*m *": writes})
     outcome = await engine_for(fake, recorder, tmp_path).run(plan_of(*instances, report))
     assert outcome.tasks["report"].status == "succeeded"
-    assert fake.command_lines()[-1].endswith("report failed 1 2")
+    assert fake.command_lines()[-1].endswith("report 'failed' '1' '2'")
 
 
 async def test_an_unchanged_cached_task_is_not_run_again(plan_of, recorder, tmp_path):
