@@ -167,7 +167,8 @@ def build_sinks(
     # built below with what they need from the plan.
     sinks.extend(create_sink(c) for c in plan.sinks if c.type not in ("history", "otel"))
     if events_jsonl:
-        sinks.append(create_sink(PluginConfig("jsonl", {"path": events_jsonl})))
+        # --events-jsonl keeps everything the run sends, task.log lines too (--log-events).
+        sinks.append(create_sink(PluginConfig("jsonl", {"path": events_jsonl, "logs": True})))
     if history and os.environ.get("PSR_HISTORY", "1") != "0":
         from psr_engine.run.resume import history_sink
 
@@ -193,6 +194,12 @@ def build_sinks(
     if summary_md:
         sinks.append(create_sink(PluginConfig("summary", {"path": summary_md})))
     return sinks
+
+
+def sinks_want_logs(plan: Plan) -> bool:
+    """A manifest sink asking for task.log lines (jsonl's `logs: true`) turns them on for the
+    run, as --log-events does: lines cost a pipe per task, so only when someone keeps them."""
+    return any(c.type == "jsonl" and c.options.get("logs") is True for c in plan.sinks)
 
 
 def prepare_resume(

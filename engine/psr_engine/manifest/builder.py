@@ -38,6 +38,9 @@ from psr_engine.units import Resources, RetryPolicy, parse_cpu, parse_duration, 
 
 KINDS: tuple[TaskKind, ...] = ("run", "python", "script", "workflow", "gate")
 # Task fields whose mappings merge key by key with spec.defaults (the task's keys win).
+# A jsonl sink without a path writes here, relative to the manifest's folder (the schema says so).
+DEFAULT_EVENTS_JSONL = ".psr/events.jsonl"
+
 MERGED_FIELDS = ("retries", "resources", "env", "labels")
 # Fields that only mean something for some task kinds.
 KIND_FIELDS = {
@@ -366,6 +369,9 @@ class _ManifestBuilder:
 
     def sink(self, raw: Mapping[str, Any]) -> PluginConfig:
         options = {k: v for k, v in raw.items() if k != "type"}
+        if raw["type"] == "jsonl":
+            # The schema's documented default, beside the manifest like every sink path.
+            options.setdefault("path", DEFAULT_EVENTS_JSONL)
         if isinstance(options.get("path"), str):
             options["path"] = self.absolute(options["path"])
         return PluginConfig(raw["type"], options)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterable
 from typing import IO, Any
 
 from psr_engine.events.model import Event
@@ -16,10 +17,23 @@ _FLUSH_ON = frozenset({"run.started", "run.finished", "task.finished", "gate.fin
 
 
 class JsonlSink:
+    """Appends events to `path`. `events`: only these types (default: every type);
+    `logs`: keep task.log lines (they come only when the run sends them: --log-events, or a
+    manifest sink asking for `logs`)."""
+
     name = "jsonl"
 
-    def __init__(self, path: str, **_: Any) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        events: Iterable[str] | None = None,
+        logs: bool = False,
+        **_: Any,
+    ) -> None:
         self.path = path
+        self.types = frozenset(events) if events is not None else None
+        self.logs = logs
         self._file: IO[str] | None = None
         self._last_flush = 0.0
 
@@ -28,13 +42,18 @@ class JsonlSink:
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in aclose
 
     def emit(self, event: Event) -> None:
-        if self._file is None:
+        if self._file is None or not self.wants(event.type):
             return
         self._file.write(json.dumps(event.to_dict(), separators=(",", ":"), default=str) + "\n")
         now = time.monotonic()
         if event.type in _FLUSH_ON or now - self._last_flush > _FLUSH_EVERY_S:
             self._file.flush()
             self._last_flush = now
+
+    def wants(self, event_type: str) -> bool:
+        if event_type == "task.log" and not self.logs:
+            return False
+        return self.types is None or event_type in self.types
 
     async def aclose(self) -> None:
         if self._file is not None:
