@@ -197,9 +197,16 @@ def build_sinks(
 
 
 def sinks_want_logs(plan: Plan) -> bool:
-    """A manifest sink asking for task.log lines (jsonl's `logs: true`) turns them on for the
-    run, as --log-events does: lines cost a pipe per task, so only when someone keeps them."""
-    return any(c.type == "jsonl" and c.options.get("logs") is True for c in plan.sinks)
+    """A manifest sink asking for task.log lines (jsonl's `logs: true`, task.log among a
+    jsonl or webhook sink's `events`) turns them on for the run, as --log-events does: lines
+    cost a pipe per task, so only when someone keeps them."""
+    from psr_engine.events.selection import EventSelection
+
+    return any(
+        EventSelection.of(c.options.get("events"), logs=c.options.get("logs") is True).logs
+        for c in plan.sinks
+        if c.type in ("jsonl", "webhook")
+    )
 
 
 def prepare_resume(

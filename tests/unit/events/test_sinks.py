@@ -90,6 +90,38 @@ def test_webhook_posts_every_event_in_batches_and_retries_server_errors(hook):
     assert sink.dropped == 0
 
 
+def test_webhook_posts_only_the_event_types_its_events_option_names(hook):
+    # The schema offered `events:` and the sink ignored it (every event was posted).
+    server = hook()
+    sink = WebhookSink(server.url, flushInterval=0.05, events=["task.finished"])
+    _drive(
+        sink,
+        [
+            _event("task.started", "a"),
+            _event("task.log", "a", message="x"),
+            _event("task.finished", "a", status="succeeded"),
+            _event("run.finished"),
+        ],
+    )
+    assert [e["type"] for batch in server.batches for e in batch] == ["task.finished"]
+
+
+def test_a_jsonl_sink_keeps_task_log_lines_only_when_asked(tmp_path):
+    lines = [_event("task.started", "a"), _event("task.log", "a", message="x")]
+    _drive(JsonlSink(str(tmp_path / "plain.jsonl")), lines)
+    _drive(JsonlSink(str(tmp_path / "logs.jsonl"), logs=True), lines)
+    _drive(JsonlSink(str(tmp_path / "named.jsonl"), events=["task.log"]), lines)
+    kept = {
+        name: [json.loads(x)["type"] for x in (tmp_path / f"{name}.jsonl").read_text().splitlines()]
+        for name in ("plain", "logs", "named")
+    }
+    assert kept == {
+        "plain": ["task.started"],
+        "logs": ["task.started", "task.log"],
+        "named": ["task.log"],
+    }
+
+
 def test_a_dead_webhook_never_blocks_and_reports_what_it_dropped(capsys):
     sink = WebhookSink(
         "http://127.0.0.1:9/hook", retries=1, timeout=0.5, closeTimeout=5, flushInterval=0.01

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from psr_engine.events.model import Event
+from psr_engine.events.selection import EventSelection
 
 # Flush at most this often, and at run/task ends: other processes (`logs --follow`, CI
 # annotations) tail the file, but a flush per event costs too much on 10,000-task runs.
@@ -17,9 +18,8 @@ _FLUSH_ON = frozenset({"run.started", "run.finished", "task.finished", "gate.fin
 
 
 class JsonlSink:
-    """Appends events to `path`. `events`: only these types (default: every type);
-    `logs`: keep task.log lines (they come only when the run sends them: --log-events, or a
-    manifest sink asking for `logs`)."""
+    """Appends events to `path`, those `events` and `logs` select (events/selection.py):
+    task.log lines come only when the run sends them (--log-events, or a sink asking)."""
 
     name = "jsonl"
 
@@ -32,8 +32,7 @@ class JsonlSink:
         **_: Any,
     ) -> None:
         self.path = path
-        self.types = frozenset(events) if events is not None else None
-        self.logs = logs
+        self.selection = EventSelection.of(events, logs=logs)
         self._file: IO[str] | None = None
         self._last_flush = 0.0
 
@@ -42,18 +41,13 @@ class JsonlSink:
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in aclose
 
     def emit(self, event: Event) -> None:
-        if self._file is None or not self.wants(event.type):
+        if self._file is None or not self.selection.wants(event.type):
             return
         self._file.write(json.dumps(event.to_dict(), separators=(",", ":"), default=str) + "\n")
         now = time.monotonic()
         if event.type in _FLUSH_ON or now - self._last_flush > _FLUSH_EVERY_S:
             self._file.flush()
             self._last_flush = now
-
-    def wants(self, event_type: str) -> bool:
-        if event_type == "task.log" and not self.logs:
-            return False
-        return self.types is None or event_type in self.types
 
     async def aclose(self) -> None:
         if self._file is not None:

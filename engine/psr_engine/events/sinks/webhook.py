@@ -12,10 +12,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from psr_engine.events.model import Event
+from psr_engine.events.selection import EventSelection
 from psr_engine.units import parse_duration
 
 _STOP = object()
@@ -34,9 +35,11 @@ class WebhookSink:
         retries: int = 3,
         timeout: float | str = 5.0,
         closeTimeout: float | str = 10.0,
+        events: Iterable[str] | None = None,
         **_: Any,
     ) -> None:
         self.url = url
+        self.selection = EventSelection.of(events)
         self._headers = {"Content-Type": "application/json", **(headers or {})}
         self._batch_size = max(1, int(batchSize))
         # Durations as the manifest writes them (`timeout: 10s`) or seconds.
@@ -61,7 +64,7 @@ class WebhookSink:
         self._thread.start()
 
     def emit(self, event: Event) -> None:
-        if event.type != "task.log":
+        if self.selection.wants(event.type):
             self._queue.put(event.to_dict())
 
     async def aclose(self) -> None:
