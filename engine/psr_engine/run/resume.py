@@ -69,7 +69,14 @@ def _plain(value: Any) -> Any:
 def history_tasks(plan: Plan) -> list[TaskDigest]:
     """The plan's task instances with their digests, as the history sink records them."""
     return [
-        TaskDigest(id=t.id, task=t.task, digest=task_digest(t), on_exit=t.on_exit)
+        TaskDigest(
+            id=t.id,
+            task=t.task,
+            digest=task_digest(t),
+            on_exit=t.on_exit,
+            needs=t.needs,
+            level=t.level,
+        )
         for t in (*plan.tasks, *plan.on_exit)
     ]
 

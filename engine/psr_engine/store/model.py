@@ -66,6 +66,8 @@ class TaskDigest:
     task: str
     digest: str
     on_exit: bool = False
+    needs: tuple[str, ...] = ()  # instance ids, as the plan has them
+    level: int = 0  # the plan's topological level
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,8 @@ class TaskRecord:
     digest: str | None = None
     on_exit: bool = False
     cost: dict[str, Any] | None = None
+    needs: tuple[str, ...] = ()
+    level: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,6 +152,9 @@ class TaskRecord:
             "matrix": self.matrix,
             "logPath": self.log_path,
             "message": self.message,
+            "needs": list(self.needs),
+            "level": self.level,
+            "onExit": self.on_exit,
             **({"cost": self.cost} if self.cost is not None else {}),
         }
 

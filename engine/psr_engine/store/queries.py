@@ -22,7 +22,7 @@ _RUN_COLUMNS = (
 _TASK_COLUMNS = (
     "run_id, task_id, task_name, status, reason, attempts, exit_code, started_at, ended_at, "
     "duration, cpu_user, cpu_sys, max_rss, outputs, matrix, log_path, message, digest, on_exit, "
-    "cost"
+    "cost, needs, level"
 )
 _ATTEMPT_COLUMNS = (
     "run_id, task_id, attempt, status, reason, exit_code, started_at, ended_at, duration, log_path"
@@ -83,6 +83,8 @@ def _task(row: Sequence[Any]) -> TaskRecord:
         digest=row[17],
         on_exit=bool(row[18]),
         cost=_loads(row[19], None),
+        needs=tuple(_loads(row[20], [])),
+        level=row[21] or 0,
     )
 
 

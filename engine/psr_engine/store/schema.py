@@ -102,7 +102,18 @@ def _v3(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE tasks ADD COLUMN cost TEXT")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
+def _v4(conn: sqlite3.Connection) -> None:
+    """The plan's graph per run (each task's needs and level: the dashboard draws it as
+    planned), and the dashboard's runs-list filter by status in start order."""
+    for statement in (
+        "ALTER TABLE tasks ADD COLUMN needs TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE tasks ADD COLUMN level INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX runs_by_status_start ON runs (status, started_at)",
+    ):
+        conn.execute(statement)
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4)
 LATEST = len(MIGRATIONS)
 
 

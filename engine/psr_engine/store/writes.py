@@ -44,9 +44,9 @@ def begin_run(conn: sqlite3.Connection, run: RunRecord, tasks: Sequence[TaskDige
         ),
     )
     conn.executemany(
-        """INSERT INTO tasks (run_id, task_id, task_name, status, digest, on_exit)
-           VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING""",
-        [(run.id, t.id, t.task, t.digest, int(t.on_exit)) for t in tasks],
+        """INSERT INTO tasks (run_id, task_id, task_name, status, digest, on_exit, needs, level)
+           VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
+        [(run.id, t.id, t.task, t.digest, int(t.on_exit), _json(t.needs), t.level) for t in tasks],
     )
 
 

@@ -199,3 +199,18 @@ def test_events_after_close_are_not_lost_before_aclose_returns(state_dir: Path) 
     with RunStore.open(str(state_dir)) as store:
         assert len(store.tasks("r1")) == 50
         assert store.run("r1").status == "succeeded"
+
+
+def test_the_plans_graph_is_recorded_per_task_needs_and_level(
+    write_manifest: Callable[[str], Path], state_dir: Path
+) -> None:
+    """The dashboard draws a run's DAG from the history alone: each instance's needs and
+    its level as the plan laid them out."""
+    result = _run(write_manifest(FLOW), state_dir)
+    with RunStore.open(str(state_dir)) as store:
+        tasks = {t.id: t for t in store.tasks(result.run_id)}
+
+    assert tasks["after"].needs == ("broken",)
+    assert (tasks["broken"].level, tasks["after"].level) == (0, 1)
+    assert tasks["fan[n=1]"].needs == ()
+    assert tasks["after"].to_dict()["needs"] == ["broken"]

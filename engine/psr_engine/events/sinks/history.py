@@ -79,7 +79,9 @@ class HistorySink:
     def use_mask(self, *, mask: Callable[[str], str]) -> None:
         """The planned ids come from the plan, not from (masked) events: a matrix value equal
         to a secret is part of one. Mask them as the events' ids are masked."""
-        self._tasks = tuple(replace(t, id=mask(t.id)) for t in self._tasks)
+        self._tasks = tuple(
+            replace(t, id=mask(t.id), needs=tuple(mask(n) for n in t.needs)) for t in self._tasks
+        )
         self._task_names = {t.id: t.task for t in self._tasks}
 
     async def start(self) -> None:
