@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[all,test]'
+	$(BIN)/python -m pip install --quiet -e '.[all,test,bench]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -92,7 +92,7 @@ coverage: $(STAMP) ci-tools test-tools
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/plan_bench.py --quick
-	$(BIN)/python benchmarks/exec_bench.py --quick --history
+	$(BIN)/python benchmarks/exec_bench.py --history
 	$(BIN)/python benchmarks/spawn_bench.py
 	$(BIN)/python benchmarks/secrets_bench.py
 	$(BIN)/python benchmarks/scanners_bench.py --repeat 1

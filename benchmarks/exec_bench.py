@@ -1,4 +1,5 @@
-"""Per-task cost of `psr-engine apply` against plain-Python loops that spawn the same processes.
+"""Per-task cost of `psr-engine apply` against plain-Python loops, doit and make -j2 spawning the
+same processes.
 
 Workloads (each a fresh process, timed as a whole, median of --repeat runs):
   S1  one `run: "true"` task                 (start-up)
@@ -9,11 +10,21 @@ The engine runs `true` as `bash -eo pipefail -c true` with stdout/stderr to a lo
 attempt; the baselines spawn exactly that, also into one file per spawn:
   threads  a pool of 2 threads calling subprocess.run (the fastest plain loop here)
   asyncio  asyncio.create_subprocess_exec under a Semaphore(2)
+and the peers, each as its users run it:
+  doit     `doit -n 2 -P thread` of a dodo.py whose tasks' action is that argv (no shell);
+           doit captures the output through pipes, keeps its dependency db in a file
+  make     `make -j2` of a Makefile whose recipes are `bash -eo pipefail -c true` (make execs
+           such a recipe directly, without /bin/sh); make writes no log files
+All five peers of a workload run interleaved, round after round (the one going first rotates),
+so every ratio compares runs made side by side on a machine whose speed drifts.
 Marginal cost per task = (T(W) - T(S1)) / (tasks - 1). Printed: ms per task and the ratio of
-the engine's to the thread loop's. The engine's plan cache is warmed first (an untimed run), as
-it is for any repeated `apply` of an unchanged manifest.
+the engine's to each peer's. The engine's plan cache is warmed first (an untimed run), as it is
+for any repeated `apply` of an unchanged manifest; doit and make are warmed the same way.
 
     python benchmarks/exec_bench.py [--quick] [--repeat N] [--history] [--trace] [--pairs N]
+                                    [--only S1,W1]
+doit comes with the `bench` extra (`pip install -e '.[bench]'`); without it, that column is
+left out.
 
 --history and --trace compare W1 with the feature on and off in alternating pairs of runs
 (the one going first alternates too) and report the median of the pairs' on/off ratios.
@@ -79,32 +90,84 @@ def timed(argv: list[str], cwd: str, env: dict[str, str] | None = None) -> float
     return time.perf_counter() - start
 
 
-def engine_time(
-    root: Path,
-    name: str,
-    n: int,
-    chain: bool,
-    repeat: int,
-) -> float:
+DODO = """
+ARGV = {argv!r}
+N, CHAIN = {n}, {chain}
+def task_bench():
+    for i in range(N):
+        yield {{"basename": f"t{{i}}", "actions": [ARGV], "verbosity": 0,
+               "task_dep": [f"t{{i - 1}}"] if CHAIN and i else []}}
+"""
+
+
+def doit_available() -> bool:
+    try:
+        import doit  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def prepare(root: Path, name: str, n: int, chain: bool) -> dict[str, tuple[list[str], str]]:
+    """Each peer's command line and working folder for one workload, warmed once (untimed)."""
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "workflow.yaml").write_text(manifest(n, chain))
-    argv = [sys.executable, "-m", "psr_engine", "apply", "-q"]
-    timed(argv, str(folder))  # warms the plan cache
-    return statistics.median(timed(argv, str(folder)) for _ in range(repeat))
-
-
-def baseline_time(root: Path, code: str, n: int, chain: bool, repeat: int) -> float:
-    program = f"ARGV = {ARGV!r}\n" + code
-    results = []
-    for _ in range(repeat):
-        out = tempfile.mkdtemp(dir=root)
-        results.append(
-            timed(
-                [sys.executable, "-c", program, str(n), "chain" if chain else "set", out], str(root)
-            )
+    argvs: dict[str, tuple[list[str], str]] = {}
+    for label, code in (("threads", THREADS), ("asyncio", ASYNCIO)):
+        out = folder / f"{label}-logs"
+        out.mkdir()
+        program = f"ARGV = {ARGV!r}\n" + code
+        argvs[label] = (
+            [sys.executable, "-c", program, str(n), "chain" if chain else "set", str(out)],
+            str(root),
         )
-    return statistics.median(results)
+    argvs["engine"] = ([sys.executable, "-m", "psr_engine", "apply", "-q"], str(folder))
+    if doit_available():
+        (folder / "dodo.py").write_text(DODO.format(argv=ARGV, n=n, chain=chain))
+        argvs["doit"] = (
+            [
+                sys.executable,
+                "-m",
+                "doit",
+                "-f",
+                "dodo.py",
+                "--db-file",
+                ".doit.db",
+                "-n",
+                "2",
+                "-P",
+                "thread",
+            ],
+            str(folder),
+        )
+    recipe = " ".join(ARGV)
+    targets = [f"t{i}" for i in range(n)]
+    rules = [f".PHONY: all {' '.join(targets)}", f"all: {' '.join(targets)}"]
+    for i, target in enumerate(targets):
+        need = f"t{i - 1}" if chain and i else ""
+        rules.append(f"{target}: {need}\n\t@{recipe}")
+    (folder / "Makefile").write_text("\n".join(rules) + "\n")
+    argvs["make"] = (["make", "-s", "-j2", "-f", "Makefile"], str(folder))
+    for argv, cwd in argvs.values():
+        timed(argv, cwd)  # warms the plan cache, doit's db, the page cache
+    return argvs
+
+
+def interleaved(argvs: dict[str, tuple[list[str], str]], repeat: int) -> dict[str, list[float]]:
+    """`repeat` runs of each peer, run round after round, the first rotating."""
+    times: dict[str, list[float]] = {label: [] for label in argvs}
+    labels = list(argvs)
+    for round_ in range(repeat):
+        shift = round_ % len(labels)
+        for label in labels[shift:] + labels[:shift]:
+            times[label].append(timed(*argvs[label]))
+    return times
+
+
+def noise(values: list[float]) -> float:
+    """The spread of one peer's runs, (max - min) / median, in percent."""
+    return (max(values) - min(values)) / statistics.median(values) * 100
 
 
 def _otlp_receiver() -> str:
@@ -129,7 +192,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="W1 with 300 tasks, no W3")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument(
         "--history",
         action="store_true",
@@ -146,42 +209,69 @@ def main() -> None:
         default=20,
         help="on/off pairs for --history and --trace (default 20)",
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        metavar="S1,W1,...",
+        help="run only these workloads (S1 is always run: marginal costs need it)",
+    )
     args = parser.parse_args()
     w1 = 300 if args.quick else 1000
     workloads = [("S1", 1, False), ("W1", w1, False), ("W2", 300, True)]
     if not args.quick:
         workloads.append(("W3", 5000, False))
+    if args.only:
+        wanted = {"S1", *args.only.split(",")}
+        workloads = [w for w in workloads if w[0] in wanted]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         rows: dict[str, dict[str, float]] = {}
+        spreads: dict[str, dict[str, float]] = {}
         for name, n, chain in workloads:
-            rows[name] = {
-                "threads": baseline_time(root, THREADS, n, chain, args.repeat),
-                "asyncio": baseline_time(root, ASYNCIO, n, chain, args.repeat),
-                "engine": engine_time(root, name, n, chain, args.repeat),
-            }
-        header = f"{'':4} {'tasks':>6} {'threads':>9} {'asyncio':>9} {'engine':>9}"
-        print(f"{header}   (seconds, median of {args.repeat})")
-        for name, n, _ in workloads:
-            r = rows[name]
-            print(f"{name:4} {n:>6} {r['threads']:9.3f} {r['asyncio']:9.3f} {r['engine']:9.3f}")
+            times = interleaved(prepare(root, name, n, chain), args.repeat)
+            rows[name] = {p: statistics.median(values) for p, values in times.items()}
+            spreads[name] = {p: noise(values) for p, values in times.items()}
+        peers = list(rows["S1"])
         print(
-            f"\nstart-up (S1): engine {rows['S1']['engine'] * 1000:.0f} ms, "
-            f"threads {rows['S1']['threads'] * 1000:.0f} ms"
+            f"{'':4} {'tasks':>6} "
+            + " ".join(f"{p:>9}" for p in peers)
+            + f"   (seconds, median of {args.repeat}, interleaved)"
         )
+        for name, n, _ in workloads:
+            print(f"{name:4} {n:>6} " + " ".join(f"{rows[name][p]:9.3f}" for p in peers))
         print(
-            f"\n{'':4} {'marginal ms/task':>17} {'threads':>8} {'asyncio':>8} {'engine':>8} "
-            f"{'engine/threads':>15}"
+            "noise, (max - min) / median: "
+            + "; ".join(
+                f"{name} " + " ".join(f"{spreads[name][p]:.0f}%" for p in peers)
+                for name, _, _ in workloads
+            )
+        )
+        s1 = rows["S1"]
+        print(
+            "\nstart-up (S1): "
+            + ", ".join(f"{p} {s1[p] * 1000:.0f} ms" for p in peers)
+            + "\n  engine/"
+            + ", engine/".join(f"{p} {s1['engine'] / s1[p]:.2f}x" for p in peers if p != "engine")
+        )
+        others = [p for p in peers if p != "engine"]
+        print(
+            f"\n{'marginal ms/task':17} "
+            + " ".join(f"{p:>8}" for p in peers)
+            + "  "
+            + " ".join(f"{'/' + p:>9}" for p in others)
+            + "  (engine / peer)"
         )
         marginal = {}
         for name, n, _ in workloads[1:]:
             m = {k: (rows[name][k] - rows["S1"][k]) / (n - 1) * 1000 for k in rows[name]}
             marginal[name] = m
             print(
-                f"{name:4} {'':>17} {m['threads']:8.3f} {m['asyncio']:8.3f} {m['engine']:8.3f} "
-                f"{m['engine'] / m['threads']:15.2f}x"
+                f"{name:17} "
+                + " ".join(f"{m[p]:8.3f}" for p in peers)
+                + "  "
+                + " ".join(f"{m['engine'] / m[p]:8.2f}x" for p in others)
             )
-        if "W3" in marginal:
+        if "W3" in marginal and "W1" in marginal:
             ratio = marginal["W3"]["engine"] / marginal["W1"]["engine"]
             print(f"\nW3 per-task cost / W1 per-task cost (engine): {ratio:.2f}")
         endpoint = _otlp_receiver() if args.trace else ""
