@@ -4,12 +4,13 @@ failed attempt is retried and after how long.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import re
 import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from psr_engine import expressions
@@ -17,12 +18,48 @@ from psr_engine.executors.base import ProcessResult
 from psr_engine.plan.model import PlannedTask
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.=-]+")
+# An id made only of these, and not too long, names its files as it is (`load.1.log`).
+_READABLE = re.compile(r"[A-Za-z0-9_=-][A-Za-z0-9_.=-]{0,79}")
+_READABLE_PART = 60  # characters of a hashed name kept readable
 _POSIX_SHELLS = frozenset({"sh", "dash", "ksh", "zsh", "ash"})
 
 
-def log_stem(task_id: str, attempt: int) -> str:
-    """`transform[region=eu,size=large]`, attempt 2 -> `transform_region=eu_size=large_.2`."""
-    return f"{_UNSAFE.sub('_', task_id)}.{attempt}"
+def instance_stem(
+    task_id: str, *, mask: Callable[[str], str] | None = None, key: bytes = b""
+) -> str:
+    """The file name stem of one task instance, injective over ids.
+
+    A plain id stays as it is (`load`); any other gets a readable part plus `+` and a hash of
+    the exact id: `transform[region=São Paulo]` -> `transform_region=S_o_Paulo_+1f0c9e2ab4`.
+    `+` never occurs in a plain id, so plain and hashed names cannot meet, and `São Paulo` and
+    `São_Paulo` hash apart. An id holding a secret (`mask` changes it) is hashed with `key`, a
+    random key of the run, so its name says nothing about the secret, not even to a guesser.
+    """
+    shown = mask(task_id) if mask is not None else task_id
+    if shown == task_id and _READABLE.fullmatch(task_id):
+        return task_id
+    digest = hashlib.blake2b(
+        task_id.encode("utf-8", "surrogatepass"),
+        digest_size=5,
+        key=key if shown != task_id else b"",
+    ).hexdigest()
+    return f"{_UNSAFE.sub('_', shown)[:_READABLE_PART]}+{digest}"
+
+
+def log_stem(
+    task_id: str, attempt: int, *, mask: Callable[[str], str] | None = None, key: bytes = b""
+) -> str:
+    """`load`, attempt 2 -> `load.2`; `transform[region=eu]`, 1 -> `transform_region=eu_+<hash>.1`.
+    The attempt number is the last dotted part: ids with dots stay apart."""
+    return f"{instance_stem(task_id, mask=mask, key=key)}.{attempt}"
+
+
+def workflow_folder(
+    task_id: str, *, mask: Callable[[str], str] | None = None, key: bytes = b""
+) -> str:
+    """The sub-folder of its parent's run folder a sub-workflow task's run writes in: a child
+    task named like a parent task keeps its own log and outputs."""
+    return f"{instance_stem(task_id, mask=mask, key=key)}.workflow"
 
 
 def argv_for(task: PlannedTask, context: Mapping[str, Any]) -> tuple[str, ...]:

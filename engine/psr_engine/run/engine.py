@@ -20,6 +20,7 @@ from psr_engine.events.hooks import AttemptEnvHook
 from psr_engine.events.model import Event
 from psr_engine.executors.base import Executor
 from psr_engine.plan.model import Plan, PlannedGate, PlannedTask, SecretRequest
+from psr_engine.run import attempt as attempts
 from psr_engine.run.context import build_context
 from psr_engine.run.gating import GateOutcome, GateRunner
 from psr_engine.run.hooks import TaskEndHook
@@ -71,15 +72,20 @@ class WorkflowEngine:
         gate_runner: GateRunner | None = None,
         task_hooks: Sequence[TaskEndHook] = (),
         masked: Iterable[str] = (),
+        run_dir: str | None = None,
     ) -> None:
         """``masked``: values masked on top of the run's own secrets. A sub-workflow's engine
         gets every value its parent masks: masking is per run tree, so a parent secret passed
-        through ``with:`` is masked in the child's logs and events too."""
+        through ``with:`` is masked in the child's logs and events too.
+
+        ``run_dir``: the folder the run's logs and outputs go in, instead of the state folder's
+        `runs/<run id>`; a sub-workflow's engine gets a sub-folder of its parent's."""
         self._executor = executor
         self._sinks = list(sinks)
         self._state_dir = state_dir
         self._environ = dict(os.environ if environ is None else environ)
         self._masked = tuple(masked)
+        self._run_dir = run_dir
         self._resolve_secrets = secrets_resolver
         self._plan_loader = plan_loader
         self._handle_signals = handle_signals
@@ -215,8 +221,10 @@ class WorkflowEngine:
         state_dir = os.path.abspath(
             self._state_dir or state_dir_for_manifest(plan.manifest_path, environ=self._environ)
         )
-        run_dir = run_folder(state_dir, run_id)
+        run_dir = self._run_dir or run_folder(state_dir, run_id)
         os.makedirs(run_dir, exist_ok=True)
+        name_key = _random.token_bytes(16)
+        mask = masker.mask_text if masker is not None else None
         run_info: dict[str, Any] = {"id": run_id, "status": "running", "startedAt": started}
         # spec.env, rendered once for the run (it may read params and secrets only); tasks
         # that inherit a value unchanged take it from here (attempt.env_for).
@@ -240,9 +248,15 @@ class WorkflowEngine:
             secrets=secret_values,
             output_filter=masker,
             filter_window=masker.window if masker is not None else 0,
-            mask=masker.mask_text if masker is not None else None,
+            mask=mask,
+            name_key=name_key,
             run_subworkflow=self._subworkflow_runner(
-                run_id, base_env, masker.values if masker is not None else ()
+                run_id,
+                base_env,
+                masker.values if masker is not None else (),
+                folder=lambda task_id: os.path.join(
+                    run_dir, attempts.workflow_folder(task_id, mask=mask, key=name_key)
+                ),
             ),
             run_gate=(lambda gate: self._gate(gate, run_id, plan.workflow)),
             attempt_env=[s for s in self._sinks if isinstance(s, AttemptEnvHook)],
@@ -425,7 +439,12 @@ class WorkflowEngine:
         return "succeeded"
 
     def _subworkflow_runner(
-        self, run_id: str, environ: Mapping[str, str], masked: tuple[str, ...]
+        self,
+        run_id: str,
+        environ: Mapping[str, str],
+        masked: tuple[str, ...],
+        *,
+        folder: Callable[[str], str],
     ) -> Callable[..., Awaitable[WorkflowResult]]:
         async def run_child(task: PlannedTask, context: Mapping[str, Any]) -> WorkflowResult:
             if self._plan_loader is None:
@@ -450,6 +469,7 @@ class WorkflowEngine:
                 concurrency=self._concurrency,
                 gate_runner=self._gate_runner,
                 masked=masked,
+                run_dir=folder(task.id),
             )
             return await child.run(child_plan, run_id=f"{run_id}")
 

@@ -75,6 +75,8 @@ class RunShared:
     filter_window: int = 0
     # Masks a task id before it names a file (a matrix value may equal a secret).
     mask: Callable[[str], str] | None = None
+    # The run's random key for hashing, into file names, ids that hold a secret.
+    name_key: bytes = b""
     run_subworkflow: Callable[..., Any] | None = None
     run_gate: Callable[[PlannedGate], Awaitable[GateOutcome]] | None = None
     # Sinks that add variables to an attempt's environment (tracing: TRACEPARENT of the
@@ -257,8 +259,10 @@ class Scheduler:
 
     def _spec(self, task: PlannedTask, number: int) -> ProcessSpec:
         context = self._context(task)
-        named = self.shared.mask(task.id) if self.shared.mask is not None else task.id
-        stem = os.path.join(self.shared.run_dir, attempts.log_stem(named, number))
+        stem = os.path.join(
+            self.shared.run_dir,
+            attempts.log_stem(task.id, number, mask=self.shared.mask, key=self.shared.name_key),
+        )
         extra = {
             "PSR_RUN_ID": self.shared.run_id,
             "PSR_WORKFLOW": self.workflow,
