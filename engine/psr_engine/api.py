@@ -32,6 +32,17 @@ class ValidationReport:
     plan: Plan | None = None
     # Not errors (the file is valid): e.g. a task mentioning a secret it is not granted.
     warnings: list[Diagnostic] = field(default_factory=list)
+    # Params a run must be given (no default, none given here), each at its line, saying how.
+    required: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def task_count(self) -> int:
+        """Tasks as the manifest names them (a matrix task is one, however many instances)."""
+        return len({t.task for t in self.plan.tasks}) if self.plan else 0
+
+    @property
+    def instance_count(self) -> int:
+        return len(self.plan.tasks) if self.plan else 0
 
     @property
     def ok(self) -> bool:
@@ -41,9 +52,11 @@ class ValidationReport:
         return {
             "file": self.path,
             "valid": self.ok,
-            "tasks": len(self.plan.tasks) if self.plan else 0,
+            "tasks": self.task_count,
+            "instances": self.instance_count,
             "diagnostics": [d.to_dict() for d in self.diagnostics],
             "warnings": [w.to_dict() for w in self.warnings],
+            "requiredParams": [r.to_dict() for r in self.required],
         }
 
 
@@ -87,7 +100,8 @@ def validate(path: str, *, params: Mapping[str, Any] | None = None) -> Validatio
     Required params without a value get a placeholder of their type, so a manifest with
     required params validates on its own; `plan` and `apply` insist on real values.
     """
-    from psr_engine.manifest.params import placeholder_params
+    from psr_engine.manifest.files import missing_files
+    from psr_engine.manifest.params import placeholder_params, required_params
     from psr_engine.plan.compile import compile_plan
     from psr_engine.plan.secret_refs import ungranted_mentions
 
@@ -98,7 +112,16 @@ def validate(path: str, *, params: Mapping[str, Any] | None = None) -> Validatio
         plan = compile_plan(manifest, resolved)
     except DiagnosedError as error:
         return ValidationReport(path, list(error.diagnostics))
-    return ValidationReport(path, [], plan, warnings=ungranted_mentions(manifest, plan))
+    missing = missing_files(manifest)
+    if missing:
+        return ValidationReport(path, missing)
+    return ValidationReport(
+        path,
+        [],
+        plan,
+        warnings=ungranted_mentions(manifest, plan),
+        required=required_params(manifest, given=set(params or {})),
+    )
 
 
 def gate_runner(plan: Plan) -> Any:

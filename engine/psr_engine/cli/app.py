@@ -68,12 +68,26 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(f"psr-engine {__version__}\n")
         return 0
     parser = build_parser()
+    argv, passthrough = _split_passthrough(argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    args.passthrough = passthrough
     run: Callable[[argparse.Namespace], int] = _module(COMMANDS[args.command][0]).run
     return guarded(run, args)
+
+
+def _split_passthrough(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """`psr-engine run S.py [OPTIONS] -- ARGS`: everything after the first `--` belongs to the
+    script, untouched. argparse would drop that `--` and then parse ARGS as its own (exit 2
+    "unrecognized arguments"), so commands whose module sets PASSTHROUGH get it cut off here."""
+    if not argv or argv[0] not in COMMANDS or "--" not in argv:
+        return argv, None
+    if not getattr(_module(COMMANDS[argv[0]][0]), "PASSTHROUGH", False):
+        return argv, None
+    cut = argv.index("--")
+    return argv[:cut], argv[cut + 1 :]
 
 
 def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:

@@ -44,7 +44,11 @@ def run(args: argparse.Namespace) -> int:
         if args.follow:
             return _follow(store, record.id, args.task, args.attempt)
         tasks = _select(store.tasks(record.id), args.task, record.id)
-        chosen = _chosen_attempts(store.attempts(record.id), tasks, args.attempt)
+        attempts = store.attempts(record.id)
+        if args.attempt is not None:
+            what = f"task {args.task}" if args.task else f"run {record.id}"
+            _check_attempt_exists(attempts, tasks, args.attempt, what)
+        chosen = _chosen_attempts(attempts, tasks, args.attempt)
     if not chosen:
         what = f"task {args.task}" if args.task else f"run {record.id}"
         sys.stderr.write(f"no logs recorded for {what}\n")
@@ -73,6 +77,19 @@ def _select(tasks: list[TaskRecord], name: str | None, run_id: str) -> list[Task
     close = get_close_matches(name, sorted({*(t.id for t in tasks), *(t.task for t in tasks)}))
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise HistoryError(f"run {run_id} has no task {name!r}{hint}")
+
+
+def _check_attempt_exists(
+    attempts: list[AttemptRecord], tasks: list[TaskRecord], number: int, what: str
+) -> None:
+    """`--attempt N` that none of the chosen tasks made is a mistake (exit 2), not silence."""
+    from psr_engine.store import HistoryError
+
+    wanted = {t.id for t in tasks}
+    made = sorted({a.attempt for a in attempts if a.task_id in wanted})
+    if number not in made:
+        have = f"attempts {', '.join(map(str, made))}" if made else "no attempts"
+        raise HistoryError(f"{what} has no attempt {number} (it has {have})")
 
 
 def _chosen_attempts(

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import argparse
 
+# The CLI hands this command everything after the first `--` as `args.passthrough`.
+PASSTHROUGH = True
+
 
 def _add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", metavar="DURATION", help="e.g. 90s, 10m, 1h30m")
@@ -23,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add_options(parser)
     parser.add_argument("script", metavar="SCRIPT.py", help="the Python script to run")
     # Options may also follow the script (the order); the script's own arguments come
-    # after `--`. argparse cannot mix a trailing list with options, so the rest is split here.
+    # after `--`, which cli/app.py cuts off before argparse sees them (PASSTHROUGH).
     parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
 
@@ -32,10 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from psr_engine.cli.app import _Parser
 
     rest = list(args.rest)
-    script_args: list[str] = []
-    if "--" in rest:
-        cut = rest.index("--")
-        rest, script_args = rest[:cut], rest[cut + 1 :]
+    script_args: list[str] = list(getattr(args, "passthrough", None) or [])
     if rest:
         late = _Parser(prog="psr-engine run SCRIPT.py")
         _add_options(late)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from psr_engine.cli.options import DEFAULT_MANIFEST, add_manifest, add_output, add_params
+
+if TYPE_CHECKING:
+    from psr_engine.api import ValidationReport
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,13 +37,21 @@ def run(args: argparse.Namespace) -> int:
             for warning in result.warnings:
                 sys.stderr.write(f"{warning}\n")
             if result.ok:
-                count = len(result.plan.tasks) if result.plan else 0
-                sys.stdout.write(
-                    f"{result.path}: valid ({count} task{'' if count == 1 else 's'})\n"
-                )
+                sys.stdout.write(f"{result.path}: valid ({_counts(result)})\n")
+                for note in result.required:
+                    sys.stdout.write(f"{note}\n")
             else:
                 for diagnostic in result.diagnostics:
                     sys.stderr.write(f"{diagnostic}\n")
                 noun = "problem" if len(result.diagnostics) == 1 else "problems"
                 sys.stderr.write(f"{result.path}: invalid ({len(result.diagnostics)} {noun})\n")
     return 0 if all(r.ok for r in results) else 2
+
+
+def _counts(result: ValidationReport) -> str:
+    """ "5 tasks, 7 instances" when a matrix makes more instances than tasks, else "5 tasks"."""
+    tasks, instances = result.task_count, result.instance_count
+    text = f"{tasks} task{'' if tasks == 1 else 's'}"
+    if instances != tasks:
+        text += f", {instances} instance{'' if instances == 1 else 's'}"
+    return text

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from psr_engine.errors import ExpressionError
 from psr_engine.expressions.environment import SyntaxProblem
@@ -30,6 +30,10 @@ class Scope:
     all_tasks: frozenset[str]  # every task, to say "not upstream" rather than "unknown"
     run: bool = True  # run.* allowed
     allow_secrets_in_text: bool = True
+    # param -> its declared type (string, integer...): comparisons of known types are checked
+    param_types: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    # task -> the outputs it declares, for the tasks that declare `outputs:`
+    outputs: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False, compare=False)
 
 
 def check(text: str, scope: Scope) -> list[str]:
@@ -53,7 +57,15 @@ def _check_expr(expr: Expr, scope: Scope) -> list[str]:
         return [f"invalid expression {expr.display}: {exc}"]
     if unknown:
         return [f"invalid expression {expr.display}: {problem}" for problem in unknown]
-    return [f"{expr.display}: {p}" for ref in refs if (p := _problem(ref, scope))]
+    problems = [f"{expr.display}: {p}" for ref in refs if (p := _problem(ref, scope))]
+    if not problems:
+        from psr_engine.expressions.comparisons import conflicts
+
+        problems = [
+            f"{expr.display}: {p}"
+            for p in conflicts(expr.source, param_types=scope.param_types, output_tasks=scope.tasks)
+        ]
+    return problems
 
 
 def _problem(ref: Reference, scope: Scope) -> str | None:
@@ -98,6 +110,14 @@ def _task_problem(path: tuple[str, ...], scope: Scope) -> str | None:
             f"tasks.{task} has no field '{path[1]}'"
             + _did_you_mean(path[1], TASK_FIELDS)
             + f"; fields are {', '.join(TASK_FIELDS)}"
+        )
+    declared = scope.outputs.get(task)
+    if len(path) > 2 and path[1] == "outputs" and declared is not None and path[2] not in declared:
+        listed = ", ".join(sorted(declared)) or "none"
+        return (
+            f"task '{task}' declares no output '{path[2]}'"
+            + _did_you_mean(path[2], declared)
+            + f"; its outputs: {listed} (add it to the task's outputs: if it writes it)"
         )
     return None
 

@@ -11,6 +11,7 @@ at once.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -58,6 +59,8 @@ GATE_TYPE_FIELDS = {
     "unscoredAs": ("dependencies",),
 }
 T = TypeVar("T")
+# What a `script:` holding a file's name instead of Python source looks like.
+_SCRIPT_FILE_NAME = re.compile(r"[\w./-]+\.py")
 
 
 def build_manifest(data: Mapping[str, Any], source: Source) -> Manifest:
@@ -139,6 +142,7 @@ class _ManifestBuilder:
         for task in every:
             section = "onExit" if task.is_on_exit else "tasks"
             self.check_secrets(task, declared, ("spec", section, task.name, "secrets"))
+            self.check_script_is_source(task, ("spec", section, task.name))
         for name in spec.get("onExit", {}):
             if name in spec.get("tasks", {}):
                 self.report(
@@ -170,6 +174,18 @@ class _ManifestBuilder:
             f"did you mean {close!r}? known: {', '.join(known)} (plug-ins add theirs under "
             f"the entry-point group psr_engine.{group})",
         )
+
+    def check_script_is_source(self, task: TaskSpec, path: JsonPath) -> None:
+        """A one-line `script:` that is only a file name is inline source that cannot run."""
+        name = task.command.strip()
+        if task.kind == "script" and _SCRIPT_FILE_NAME.fullmatch(name):
+            self.report(
+                (*path, "script"),
+                f"task {task.name!r}: script: takes inline Python source, and {name!r} is a "
+                "file name",
+                f"to run a file, write `python: {name}`; for inline code, `script: |` and the "
+                "code on the lines below",
+            )
 
     def check_secrets(self, task: TaskSpec, declared: set[str], path: JsonPath) -> None:
         from psr_engine.manifest.schema import suggest

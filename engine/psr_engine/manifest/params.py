@@ -245,3 +245,40 @@ def placeholder_params(specs: tuple[ParamSpec, ...]) -> dict[str, Any]:
         else:
             values[spec.name] = _PLACEHOLDERS[spec.type]
     return values
+
+
+# How a value of each type is written after `-p name=` (validate's note on required params).
+_EXAMPLES = {
+    "string": "VALUE",
+    "integer": "3",
+    "number": "1.5",
+    "boolean": "true",
+    "array": "a,b",
+    "object": '\'{"key": "value"}\'',
+}
+
+
+def required_params(manifest: Manifest, *, given: set[str]) -> list[Diagnostic]:
+    """A note per param without a default that `given` lacks: where it is declared, and how
+    a run gives it (`plan` and `apply` refuse to start without it)."""
+    from psr_engine.manifest.schema import dotted
+
+    notes = []
+    for spec in manifest.params:
+        if spec.has_default or spec.name in given:
+            continue
+        path = ("spec", "params", spec.name)
+        where = manifest.source.position(path)
+        example = str(spec.enum[0]) if spec.enum else _EXAMPLES.get(spec.type, "VALUE")
+        notes.append(
+            Diagnostic(
+                manifest.source.path,
+                where.line,
+                where.column,
+                f"param {spec.name!r} ({spec.type}) has no default: a run must be given it",
+                dotted(path),
+                f"-p {spec.name}={example}, or `{spec.name}: {example}` in a file given with "
+                "--params-file FILE",
+            )
+        )
+    return notes

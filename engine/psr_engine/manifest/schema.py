@@ -34,18 +34,34 @@ _TYPE_NAMES = {
 }
 
 
-def schema_text(name: str = SCHEMA_NAME) -> str:
-    """The text of a schema shipped with psr-engine (``workflow.v1.json`` by default)."""
+def _schemas_folder() -> Any:
+    """The shipped schemas folder; in an editable install (no force-included folder), the
+    repository's."""
     from importlib import resources
 
     import psr_engine
 
-    shipped = resources.files("psr_engine").joinpath("schemas", name)
-    if shipped.is_file():
-        return shipped.read_text(encoding="utf-8")
-    # Editable install: the wheel's force-included folder does not exist; use the repository's.
-    repository = Path(psr_engine.__file__).resolve().parents[2] / "schemas" / name
-    return repository.read_text(encoding="utf-8")
+    shipped = resources.files("psr_engine").joinpath("schemas")
+    if shipped.is_dir():
+        return shipped
+    return Path(psr_engine.__file__).resolve().parents[2] / "schemas"
+
+
+def schema_names() -> list[str]:
+    """The names `schema_text` accepts: the JSON files shipped in the schemas folder."""
+    return sorted(p.name for p in _schemas_folder().iterdir() if p.name.endswith(".json"))
+
+
+def schema_text(name: str = SCHEMA_NAME) -> str:
+    """The text of a schema shipped with psr-engine (``workflow.v1.json`` by default).
+
+    Only a name of `schema_names()` is read: a path (``../pyproject.toml``) never leaves the
+    folder. Anything else is a ManifestError (exit 2) listing the names there are."""
+    names = schema_names()
+    if name not in names:
+        raise ManifestError(f"no schema named {name!r}; the schemas are: {', '.join(names)}")
+    text: str = _schemas_folder().joinpath(name).read_text(encoding="utf-8")
+    return text
 
 
 @functools.cache

@@ -90,6 +90,11 @@ class ExpressionChecker:
         self._params = frozenset(p.name for p in manifest.params)
         self._env = frozenset(manifest.env)
         self._secrets = frozenset(s.name for s in manifest.secrets)
+        self._param_types = {p.name: p.type for p in manifest.params}
+        # Only tasks that declare outputs: are held to them; others may write any.
+        self._outputs = {
+            t.name: frozenset(t.outputs) for t in (*manifest.tasks, *manifest.on_exit) if t.outputs
+        }
         self._references: dict[str, list[Any] | str] = {}
         self._checked: dict[tuple[Any, ...], list[str]] = {}
         self._module: Any = None
@@ -172,6 +177,8 @@ class ExpressionChecker:
                 matrix=matrix,
                 tasks=tasks,
                 all_tasks=self._all_tasks,
+                param_types=self._param_types,
+                outputs=self._outputs,
             )
             self._checked[key] = list(self._expressions.check(text, scope))
         return self._checked[key]
