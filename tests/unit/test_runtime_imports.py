@@ -52,3 +52,35 @@ def test_a_cached_plan_runs_through_the_api_without_the_manifest_stage(tmp_path:
     assert "psr_engine.run.engine" in loaded
     assert not [m for m in loaded if m.startswith("psr_engine.manifest")]
     assert not [m for m in loaded if m.startswith(("ruamel", "jsonschema", "networkx"))]
+
+
+def _apply_imports(cwd: Path, *args: str) -> set[str]:
+    """The modules `psr-engine apply` has loaded when it is done: its main() in a new process,
+    stdout a pipe (not a terminal), as in CI. (-X importtime would not see the modules
+    importlib.import_module loads.)"""
+    script = (
+        "import sys, json\n"
+        "from psr_engine.cli import main\n"
+        f"code = main(['apply', *{list(args)!r}])\n"
+        "sys.stderr.write(json.dumps(sorted(sys.modules)))\n"
+        "sys.exit(code)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=cwd)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return set(json.loads(done.stderr.splitlines()[-1]))
+
+
+COMPILING_ONLY = ("ruamel", "yaml", "jsonschema", "jinja2", "networkx", "psr_engine.manifest")
+
+
+def test_a_warm_plan_cache_keeps_apply_off_everything_only_compiling_needs(tmp_path: Path):
+    (tmp_path / "workflow.yaml").write_text(MANIFEST)
+    cold = _apply_imports(tmp_path, "-q")
+    assert "networkx" in cold and "psr_engine.plan.compile" in cold  # the cache was empty
+    warm = _apply_imports(tmp_path, "-q")
+    assert "psr_engine.run.engine" in warm
+    assert not sorted(m for m in warm if m.startswith(COMPILING_ONLY))
+    assert "psr_engine.plan.compile" not in warm
+    # Nor what only other commands or a terminal need.
+    assert not sorted(m for m in warm if m.startswith("psr_engine.cli.cmd_") and "apply" not in m)
+    assert not sorted(m for m in warm if m.startswith("rich"))

@@ -45,7 +45,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only`, the other commands are listed (for --help and
+    their names) without importing their modules or building their options: start-up."""
     parser = _Parser(
         prog="psr-engine",
         description="A declarative workflow engine: validate, plan and run workflow.yaml.",
@@ -54,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
-        _module(module).add_arguments(command)
+        if only is None or name == only:
+            _module(module).add_arguments(command)
     return parser
 
 
@@ -67,7 +70,7 @@ def main(argv: list[str]) -> int:
     if argv in (["--version"], ["-V"]):
         sys.stdout.write(f"psr-engine {__version__}\n")
         return 0
-    parser = build_parser()
+    parser = build_parser(only=argv[0] if argv and argv[0] in COMMANDS else None)
     argv, passthrough = _split_passthrough(argv)
     args = parser.parse_args(argv)
     if args.command is None:

@@ -212,10 +212,10 @@ class ConsoleSink:
     # -- summary -----------------------------------------------------------------------------
 
     def _print_summary(self, event: Event) -> None:
-        from rich.markup import escape
-        from rich.table import Table
-
         if not self._quiet and self._rows:
+            from rich.markup import escape
+            from rich.table import Table
+
             table = Table(
                 title=None, show_edge=False, pad_edge=False, box=None, header_style="bold"
             )
@@ -250,10 +250,10 @@ class ConsoleSink:
         priced = [r.cost for r in self._rows.values() if r.cost is not None]
         if priced:
             parts += f"; cost {sum(priced):.6f} {self._currency}"
-        self._rich().print(
+        # Through _line: plain text without colour, so a quiet run never loads rich.
+        self._line(
             f"run {event.run_id} {event.status} in {format_duration(event.duration_s or 0)}"
             + (f" ({parts})" if parts else ""),
-            style=_STYLES.get(event.status or "", "bold") if self._color else None,
-            markup=False,
-            highlight=False,
+            _STYLES.get(event.status or "", "bold"),
+            always=True,
         )
