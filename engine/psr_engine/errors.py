@@ -9,6 +9,7 @@ PsrError (other modules import theirs from here and re-export the public ones):
     |   |   +-- CycleError        needs form a cycle; .cycle names it
     |   +-- TemplateError         a template name, param or destination is wrong
     +-- ExecutionError            the engine itself failed while running (exit 1)
+    |   +-- ExecutorUnreachable   the executor's cluster cannot be reached at start (exit 2)
     |   +-- CodeScanError         a code scanner could not run, or failed
     |       +-- ScannerNotInstalled   bandit or semgrep is missing
     +-- GateBlocked               a security gate blocked the run (exit 3)
@@ -109,6 +110,13 @@ class ExecutionError(PsrError):
     """The engine could not carry out the run (not a task failing: that is a result)."""
 
     exit_code = 1
+
+
+class ExecutorUnreachable(ExecutionError):
+    """The executor's cluster (a Dask scheduler) cannot be reached before the run starts: a
+    setting or an environment to fix, nothing ran."""
+
+    exit_code = 2
 
 
 class GateBlocked(PsrError):

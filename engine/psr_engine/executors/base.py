@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol, runtime_checkable
+
+# Why an attempt ended without an exit status of its own (ProcessResult.lost): the machine it
+# ran on went away (retried like a failure), or the cluster itself did (the run stops).
+Lost = Literal["worker_lost", "scheduler_lost"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,9 @@ class ProcessSpec:
     # Each (filtered) line, decoded, without its line ending, for live ``task.log`` events.
     # Setting it also forces the pipe path.
     on_line: Callable[[str], None] | None = None
+    # Called with the child's pid (= its process group id) once it runs: a remote executor
+    # registers the group with a watchdog that kills it if the worker process dies.
+    on_start: Callable[[int], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +53,9 @@ class ProcessResult:
     cpu_sys: float
     max_rss: int  # bytes
     pid: int  # 0 when no process was started (command or working directory not found)
+    # Set when the executor lost sight of the attempt (exit_code is then -1): see Lost.
+    lost: Lost | None = None
+    detail: str | None = None  # what happened, for the task's message
 
 
 class Executor(Protocol):
@@ -56,3 +66,12 @@ class Executor(Protocol):
     async def run(self, spec: ProcessSpec) -> ProcessResult: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class Connectable(Protocol):
+    """An executor that connects to something (a cluster) before its first attempt. The engine
+    calls ``connect`` before the run starts, so an unreachable cluster is a clear error
+    (ExecutorUnreachable, exit 2) rather than a failure in the middle of a run."""
+
+    async def connect(self) -> None: ...

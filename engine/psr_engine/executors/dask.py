@@ -2,29 +2,36 @@
 
 ``spec.executor: {type: dask, address: "tcp://scheduler:8786"}``. The engine stays the
 scheduler of the workflow (DAG, retries, events, cache); Dask only decides which worker starts
-each process. On the worker the attempt is run by the local executor itself (its own process
-group, log file, timeout with SIGTERM then SIGKILL to the group, exit codes, rusage), inside a
-short-lived event loop, so a task behaves the same wherever it runs.
+each process. On the worker the attempt is run by the local executor itself (see
+``dask_worker.py``), so a task behaves the same wherever it runs.
 
-Assumptions, and why:
+Faults, and what each becomes:
 
-- A shared filesystem and the same installation: the worker opens ``spec.log_path``, runs in
-  ``spec.cwd`` and the task writes ``$PSR_OUTPUT`` at the paths the engine chose, and the
-  engine reads them back. Workers import psr_engine to run the attempt.
-- Secrets masking happens on the worker: the output filter (a picklable Masker) is shipped with
-  the attempt, so no unmasked line is ever written. A filter that cannot be pickled is refused.
-- ``on_line`` (live ``task.log`` events) cannot cross processes: the lines are replayed from
-  the (already masked) log once the attempt has ended.
-- Cancellation: the engine sets a Dask ``Event`` named for the attempt; the worker polls it
-  every ``CANCEL_POLL`` seconds and then stops the process group exactly as on a timeout, and
-  the engine waits (up to the kill grace plus ``CANCEL_SLACK``) for it to report back before
-  cancelling the future. A worker that is gone or unreachable cannot be reached this way.
+- The scheduler cannot be reached (nothing listens, or something that is not Dask does):
+  ``connect`` gives up after ``connectTimeout`` with ExecutorUnreachable (exit 2), before
+  anything runs: the engine connects before the run starts.
+- A worker dies during an attempt: the attempt is ``lost`` (``worker_lost``) and the engine
+  retries it per the task's ``retries``. Dask's own retry is turned off (the scheduler's
+  ``allowed-failures`` is set to 0 on connect), so Dask never starts a second copy behind the
+  engine's back, and the worker's watchdog kills the first copy's process group.
+- The scheduler goes away mid-run: running attempts are lost (``scheduler_lost``) and the
+  engine stops the run; later attempts (onExit) end the same way at once.
+- Cancellation (Ctrl-C, a stop): the engine cancels the attempt's future; the worker sees it
+  in its own task state, stops the process group, and reports on the engine's topic; the
+  engine waits for that report up to the kill grace plus ``CANCEL_SLACK``.
+
+Assumptions: the same psr-engine on the workers (they import ``dask_worker``); a shared
+filesystem (the worker opens ``spec.log_path``, runs in ``spec.cwd``, writes ``$PSR_OUTPUT``
+where the engine reads it). Secrets are masked on the worker: the output filter (a picklable
+Masker) travels with the attempt. ``on_line`` cannot cross processes: lines are replayed from
+the masked log once the attempt has ended.
 
 ``distributed`` is imported inside methods only: importing this module is cheap.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import uuid
@@ -34,39 +41,65 @@ from importlib.util import find_spec
 from typing import Any
 
 import anyio
-import anyio.to_thread
 
-from psr_engine.errors import ExecutionError
-from psr_engine.executors.base import ProcessResult, ProcessSpec
+from psr_engine.errors import ExecutionError, ExecutorUnreachable
+from psr_engine.executors.base import Lost, ProcessResult, ProcessSpec
+from psr_engine.units import parse_duration
 
-# Seconds between two looks, on the worker, at the attempt's cancel event.
-CANCEL_POLL = 0.5
 # Beyond the kill grace, how long the engine waits for a cancelled attempt to report its end.
 CANCEL_SLACK = 5.0
-_EVENT_PREFIX = "psr-engine-cancel-"
-
+# How long connecting to the scheduler may take, unless `connectTimeout` says otherwise.
+CONNECT_TIMEOUT = 10.0
+_KEY_PREFIX = "psr-attempt-"
 
 _SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+# Manifest option -> keyword of DaskExecutor (the manifest spells options in camelCase).
+_OPTIONS = {"connectTimeout": "connect_timeout", "sharedFilesystem": "shared_filesystem"}
 
 
 def validate_options(options: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The registry's check of `spec.executor: {type: dask, ...}` at compile time, without
     importing distributed: the scheduler's address must be one Dask can connect to."""
+    problems: list[tuple[str, str]] = []
     address = options.get("address")
-    if address is None:
-        return []
-    if not isinstance(address, str) or not address.strip():
-        return [("address", "the dask scheduler's address must be text like tcp://host:8786")]
-    scheme, found, _ = address.partition("://")
-    if found and scheme not in _SCHEMES:
-        return [
-            (
-                "address",
-                f"dask cannot connect to {address!r}: use one of the schemes "
-                f"{', '.join(_SCHEMES)} (e.g. tcp://scheduler:8786)",
+    if address is not None:
+        if not isinstance(address, str) or not address.strip():
+            problems.append(
+                ("address", "the dask scheduler's address must be text like tcp://host:8786")
             )
-        ]
-    return []
+        else:
+            scheme, found, _ = address.partition("://")
+            if found and scheme not in _SCHEMES:
+                problems.append(
+                    (
+                        "address",
+                        f"dask cannot connect to {address!r}: use one of the schemes "
+                        f"{', '.join(_SCHEMES)} (e.g. tcp://scheduler:8786)",
+                    )
+                )
+    if "connectTimeout" in options:
+        try:
+            if parse_duration(options["connectTimeout"]) <= 0:
+                problems.append(("connectTimeout", "must be more than 0 seconds, e.g. 10s"))
+        except (TypeError, ValueError) as error:
+            problems.append(("connectTimeout", str(error)))
+    return problems
+
+
+def _lost(reason: Lost, detail: str) -> ProcessResult:
+    return ProcessResult(
+        exit_code=-1,
+        signal=None,
+        timed_out=False,
+        started_at=0.0,
+        duration=0.0,
+        cpu_user=0.0,
+        cpu_sys=0.0,
+        max_rss=0,
+        pid=0,
+        lost=reason,
+        detail=detail,
+    )
 
 
 class DaskExecutor:
@@ -74,8 +107,8 @@ class DaskExecutor:
 
     ``address``: the scheduler (``tcp://host:8786``); default ``$DASK_SCHEDULER_ADDRESS``, and
     without either a ``LocalCluster`` of worker processes on this machine, closed by
-    ``aclose``. Other ``options`` are passed to ``distributed.Client``. The connection is made
-    on the first ``run``.
+    ``aclose``. ``connect_timeout`` (``connectTimeout`` in the manifest): seconds, or a
+    duration text, that connecting may take. Other ``options`` go to ``distributed.Client``.
     """
 
     name = "dask"
@@ -86,27 +119,69 @@ class DaskExecutor:
                 "executor 'dask' needs a missing package (distributed): "
                 "pip install 'psr-engine[dask]'"
             )
+        for manifest_name, keyword in _OPTIONS.items():
+            if manifest_name in options:
+                options[keyword] = options.pop(manifest_name)
         self.address = address or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+        self.connect_timeout = parse_duration(options.pop("connect_timeout", CONNECT_TIMEOUT))
+        self.shared_filesystem = bool(options.pop("shared_filesystem", True))
         self.options = options
         self._client: Any = None
         self._cluster: Any = None
         self._connecting = anyio.Lock()
+        self._topic = f"psr-engine-{uuid.uuid4().hex}"
+        # attempt key -> set once the worker reports its group gone; keys the worker started
+        self._done: dict[str, anyio.Event] = {}
+        self._started: set[str] = set()
+        self._scheduler_lost: str | None = None
+
+    async def connect(self) -> None:
+        """Connect now (the engine calls this before the run): ExecutorUnreachable, exit 2,
+        within ``connect_timeout`` when there is no Dask scheduler at the address."""
+        await self._connect()
 
     async def run(self, spec: ProcessSpec) -> ProcessResult:
         """Run one attempt on a worker; on cancellation, have the worker stop its group."""
+        from distributed.client import FutureCancelledError
+        from distributed.scheduler import KilledWorker
+
+        from psr_engine.executors.dask_worker import run_attempt
+
         shipped = _shippable(spec)
         client = await self._connect()
-        from distributed import Event
-
-        cancel = Event(f"{_EVENT_PREFIX}{uuid.uuid4().hex}", client=client)
-        future = client.submit(_run_on_worker, shipped, cancel.name, pure=False)
+        if self._scheduler_lost is not None:
+            return _lost("scheduler_lost", self._scheduler_lost)
+        key = f"{_KEY_PREFIX}{uuid.uuid4().hex}"
+        done = self._done[key] = anyio.Event()
+        future = client.submit(run_attempt, shipped, self._topic, key=key, pure=False)
         try:
-            result: ProcessResult = await future
-        except BaseException:
-            if not future.done():  # cancelled from the engine's side: stop the remote group
-                with anyio.CancelScope(shield=True):
-                    await _cancel(client, future, cancel, spec.kill_grace + CANCEL_SLACK)
-            raise
+            try:
+                result: ProcessResult = await future
+            except KilledWorker as error:
+                return _lost(
+                    "worker_lost",
+                    f"the Dask worker running this attempt died ({error.last_worker.address})",
+                )
+            except FutureCancelledError as error:
+                if getattr(error, "reason", None) == "scheduler-connection-lost" or (
+                    client.status != "running"
+                ):
+                    self._scheduler_lost = (
+                        f"the connection to the Dask scheduler at {self.address} was lost"
+                    )
+                    return _lost("scheduler_lost", self._scheduler_lost)
+                raise ExecutionError(f"the Dask scheduler cancelled the attempt: {error}") from None
+            except BaseException:
+                if not future.done():  # cancelled from the engine's side: stop the remote group
+                    with anyio.CancelScope(shield=True):
+                        await _cancel(client, future)
+                        if key in self._started:  # else it never ran: nothing to wait for
+                            with anyio.move_on_after(spec.kill_grace + CANCEL_SLACK):
+                                await done.wait()
+                raise
+        finally:
+            self._done.pop(key, None)
+            self._started.discard(key)
         if spec.on_line is not None:
             await _replay(spec.log_path, spec.on_line)
         return result
@@ -115,34 +190,73 @@ class DaskExecutor:
         """Disconnect from the scheduler, and stop the local cluster if this executor made one."""
         client, cluster = self._client, self._cluster
         self._client = self._cluster = None
-        if client is not None:
-            await client.close()
+        with anyio.move_on_after(CANCEL_SLACK):
+            if client is not None:
+                await client.close()
         if cluster is not None:
             await cluster.close()
+
+    def _on_notice(self, event: tuple[float, Any]) -> None:
+        """A worker's notice on this executor's topic (called on the event loop)."""
+        message = event[1]
+        if not isinstance(message, dict):
+            return
+        key = str(message.get("key"))
+        if key not in self._done:
+            return  # an attempt nobody waits for any more
+        if message.get("phase") == "started":
+            self._started.add(key)
+        elif message.get("phase") == "done":
+            self._done[key].set()
 
     async def _connect(self) -> Any:
         async with self._connecting:
             if self._client is None:
                 self._client = await self._open_client()
+                self._client.subscribe_topic(self._topic, self._on_notice)
+                await _no_dask_retries(self._client)
         return self._client
 
     async def _open_client(self) -> Any:
         from distributed import Client, LocalCluster
 
         address = self.address
+        if address is None:
+            self._cluster = await LocalCluster(
+                processes=True, asynchronous=True, host="127.0.0.1", dashboard_address=":0"
+            )
+            address = self._cluster.scheduler_address
+        timeout = self.connect_timeout
+        client = Client(address, asynchronous=True, timeout=timeout, **self.options)
+        problem = f"no answer within {timeout:g}s (connectTimeout)"
         try:
-            if address is None:
-                self._cluster = await LocalCluster(
-                    processes=True, asynchronous=True, host="127.0.0.1", dashboard_address=":0"
-                )
-                address = self._cluster.scheduler_address
-            return await Client(address, asynchronous=True, **self.options)
+            # Dask's own timeout does not cover a listener that accepts and never answers.
+            with anyio.move_on_after(timeout):
+                return await client
         except (OSError, TimeoutError) as error:
-            raise ExecutionError(
-                f"cannot reach the Dask scheduler at {address}: {error}\n"
-                "  hint: check spec.executor.address (or $DASK_SCHEDULER_ADDRESS) and that the "
-                "scheduler is running"
-            ) from None
+            problem = str(error) or type(error).__name__
+        with anyio.CancelScope(shield=True), anyio.move_on_after(2):
+            await client.close()
+        raise ExecutorUnreachable(
+            f"cannot reach the Dask scheduler at {address}: {problem}\n"
+            "  hint: check spec.executor.address (or $DASK_SCHEDULER_ADDRESS) and that a Dask "
+            "scheduler is running there"
+        )
+
+
+async def _no_dask_retries(client: Any) -> None:
+    """Set the scheduler's allowed-failures to 0: a task whose worker died is then erred
+    (KilledWorker, our worker_lost) rather than started again elsewhere unbeknown to the engine.
+    Made here so it pickles by value: the scheduler need not have psr-engine installed."""
+
+    def no_retries(dask_scheduler: Any) -> int:
+        before = int(dask_scheduler.allowed_failures)
+        dask_scheduler.allowed_failures = 0
+        return before
+
+    # A scheduler that refuses run_on_scheduler keeps its own setting (docs/features/dask.md).
+    with contextlib.suppress(Exception):
+        await client.run_on_scheduler(no_retries)
 
 
 def _shippable(spec: ProcessSpec) -> ProcessSpec:
@@ -155,62 +269,16 @@ def _shippable(spec: ProcessSpec) -> ProcessSpec:
                 f"the dask executor cannot ship this output filter to its workers ({error}); "
                 "masking secrets with it needs the local executor (spec.executor: {type: local})"
             ) from None
-    return replace(spec, env=dict(spec.env), on_line=None)
+    return replace(spec, env=dict(spec.env), on_line=None, on_start=None)
 
 
-async def _cancel(client: Any, future: Any, cancel: Any, wait: float) -> None:
-    """Ask the worker to stop the attempt's group, give it time to report, drop the future."""
-    try:
-        with anyio.move_on_after(wait):
-            await cancel.set()
-            await future  # returns once the worker has stopped the group (or raises)
-    except Exception:  # the attempt is being abandoned: any ending will do
-        pass
-    finally:
-        with anyio.move_on_after(CANCEL_SLACK):
-            await client.cancel(future)
-            await cancel.clear()
+async def _cancel(client: Any, future: Any) -> None:
+    """Cancel the future: the worker running it sees that and stops the attempt's group."""
+    with anyio.move_on_after(CANCEL_SLACK):
+        await client.cancel(future)
 
 
 async def _replay(log_path: str, on_line: Callable[[str], None]) -> None:
     data = await anyio.Path(log_path).read_bytes()
     for line in data.splitlines():
         on_line(line.decode("utf-8", "replace").rstrip("\r"))
-
-
-# --- on the worker ---------------------------------------------------------------------------
-
-
-def _run_on_worker(spec: ProcessSpec, cancel_name: str) -> ProcessResult | None:
-    """Run the attempt with the local executor; stop it when the engine sets the cancel event.
-
-    None when cancelled (the engine has stopped waiting for it: nothing to report).
-
-    Top level so that Dask pickles it by reference: the worker imports this module.
-    """
-    from distributed import Event, get_client
-
-    cancel = Event(cancel_name, client=get_client())  # made here: the task thread knows its worker
-    return anyio.run(_supervised, spec, cancel.wait)
-
-
-async def _supervised(
-    spec: ProcessSpec, cancelled: Callable[[float], bool]
-) -> ProcessResult | None:
-    """The local executor's run, cancelled (its group stopped) once ``cancelled(poll)`` is true."""
-    from psr_engine.executors.local import LocalExecutor
-
-    result: ProcessResult | None = None
-    async with anyio.create_task_group() as group:
-
-        async def watch() -> None:
-            while not await anyio.to_thread.run_sync(
-                cancelled, CANCEL_POLL, abandon_on_cancel=True
-            ):
-                pass
-            group.cancel_scope.cancel()
-
-        group.start_soon(watch)
-        result = await LocalExecutor().run(spec)
-        group.cancel_scope.cancel()
-    return result

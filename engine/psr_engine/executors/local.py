@@ -125,6 +125,8 @@ class LocalExecutor:
                 if write_fd >= 0:
                     os.close(write_fd)  # the child holds it now; EOF comes when the tree exits
             try:
+                if spec.on_start is not None:
+                    spec.on_start(child.pid)
                 if piped:
                     timed_out = await _supervise_piped(child, spec, read_fd, log_fd)
                 else:

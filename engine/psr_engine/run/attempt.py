@@ -123,6 +123,8 @@ def should_retry(task: PlannedTask, attempt: int, result: ProcessResult) -> bool
     policy = task.retries
     if attempt > policy.limit:
         return False
+    if result.lost is not None:  # a worker that died is what retries are for; a cluster gone is not
+        return result.lost == "worker_lost"
     if result.timed_out:
         return policy.on_timeout
     return policy.retries_exit_code(result.exit_code)

@@ -18,7 +18,7 @@ from psr_engine.errors import PsrError
 from psr_engine.events.bus import EventBus, Sink
 from psr_engine.events.hooks import AttemptEnvHook
 from psr_engine.events.model import Event
-from psr_engine.executors.base import Executor
+from psr_engine.executors.base import Connectable, Executor
 from psr_engine.plan.model import Plan, PlannedGate, PlannedTask, SecretRequest
 from psr_engine.run import attempt as attempts
 from psr_engine.run.context import build_context
@@ -111,6 +111,15 @@ class WorkflowEngine:
         """Run the plan. `reuse` (resume): results of an earlier run's succeeded tasks, which
         are recorded with their outputs and not run again."""
         executor = self._executor or _executor_for(plan)
+        if isinstance(executor, Connectable):
+            # Before anything is recorded: an unreachable cluster is a setting to fix (exit 2).
+            try:
+                await executor.connect()
+            except BaseException:
+                if self._executor is None:
+                    with anyio.CancelScope(shield=True):
+                        await executor.aclose()
+                raise
         run_id = run_id or new_run_id()
         secret_values = await self._secrets(plan)
         masker = _masker(secret_values, self._masked)

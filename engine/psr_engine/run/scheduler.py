@@ -247,6 +247,10 @@ class Scheduler:
                 self._release(task)
                 self._record(task.id, "cancelled", self.shared.stop_reason or "interrupted")
                 raise
+            except PsrError as error:  # the executor could not run it: the task says why
+                self._release(task)
+                self._finish(task.id, "failed", "executor", message=str(error))
+                return
             self._release(task)
             if result.max_rss <= floor:
                 # Linux reports a child's peak RSS as at least its parent's at spawn time (the
@@ -300,13 +304,15 @@ class Scheduler:
         progress.cpu_user += result.cpu_user
         progress.cpu_sys += result.cpu_sys
         progress.max_rss = max(progress.max_rss, result.max_rss)
-        progress.exit_code = result.exit_code
+        progress.exit_code = result.exit_code if result.lost is None else None
         progress.logs.append(spec.log_path)
         status: TaskStatus = "succeeded"
         reason: str | None = None
         message: str | None = None
         outputs: dict[str, str] = {}
-        if result.timed_out:
+        if result.lost is not None:
+            status, reason, message = "failed", result.lost, result.detail
+        elif result.timed_out:
             status, reason = "timed_out", "timeout"
         elif result.exit_code != 0:
             status, reason = "failed", f"exit code {result.exit_code}"
@@ -327,7 +333,8 @@ class Scheduler:
                 attempt=number,
                 status="retrying",
                 reason=reason,
-                exit_code=result.exit_code,
+                exit_code=progress.exit_code,
+                message=message,
                 duration_s=result.duration,
                 attempt_duration_s=result.duration,
                 log_path=spec.log_path,
@@ -340,6 +347,8 @@ class Scheduler:
         if status == "succeeded" and task.cache and key is not None:
             cache.record(self.shared.state_dir, task, key, outputs)
         self._finish(task.id, status, reason, outputs=outputs, message=message)
+        if result.lost == "scheduler_lost":  # nothing more can run there: end the run now
+            self.shared.stop_run(result.detail or "the executor's cluster went away")
 
     async def _requeue_after(self, task: PlannedTask, delay: float) -> None:
         try:

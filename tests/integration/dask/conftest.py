@@ -1,39 +1,20 @@
-"""A real Dask cluster on 127.0.0.1 for the dask executor: a scheduler and two worker
-processes (one thread each), started once per session and closed after it."""
+"""A real Dask cluster on 127.0.0.1 for the dask executor: `dask scheduler` and two `dask
+worker` processes started by tests/support/dask_cluster.py, once per test module."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
+from dask_cluster import DaskCluster
 
 pytestmark = pytest.mark.integration
 
 
-@dataclass(frozen=True)
-class Cluster:
-    address: str
-    worker_pids: frozenset[int]
-
-
 @pytest.fixture(scope="module")
-def dask_cluster() -> Iterator[Cluster]:
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(
-            n_workers=2,
-            processes=True,
-            threads_per_worker=1,
-            host="127.0.0.1",
-            dashboard_address=":0",
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        pids = frozenset(client.run(os.getpid).values())
-        yield Cluster(cluster.scheduler_address, pids)
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
+    with DaskCluster.start(tmp_path_factory.mktemp("dask-cluster"), workers=2) as cluster:
+        yield cluster
 
 
 @pytest.fixture

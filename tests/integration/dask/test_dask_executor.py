@@ -81,7 +81,7 @@ def test_a_workflow_runs_its_tasks_on_the_workers_and_passes_outputs(dask_cluste
     assert done.returncode == 1, done.stderr  # `broken` fails the run
     parents = {int((tmp_path / f"parent-{i}.txt").read_text()) for i in range(4)}
     # Each task's parent is a Dask worker process, not the engine (nor this test).
-    assert parents <= dask_cluster.worker_pids
+    assert parents <= set(dask_cluster.worker_pids().values())
     assert os.getpid() not in parents
     assert (tmp_path / "sum.txt").read_text().strip() == "11-33"
     finished = _finished(tmp_path)
