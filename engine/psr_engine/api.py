@@ -212,11 +212,26 @@ def build_sinks(
         for sink in sinks:
             if isinstance(sink, TraceHeadersUser):
                 sink.use_trace_headers(source=otel.trace_headers)
+    sinks.extend(provenance_sinks(plan, state_dir=state_dir, resumed_from=resumed_from))
     if junit:
         sinks.append(create_sink(PluginConfig("junit", {"path": junit})))
     if summary_md:
         sinks.append(create_sink(PluginConfig("summary", {"path": summary_md})))
     return sinks
+
+
+def provenance_sinks(
+    plan: Plan, *, state_dir: str | None = None, resumed_from: str | None = None
+) -> list[Any]:
+    """The audit trail's sink, unless `spec.provenance: false` or PSR_PROVENANCE=0."""
+    from psr_engine import provenance
+
+    if not provenance.enabled(plan.provenance):
+        return []
+    from psr_engine.provenance.audit_sink import AuditSink
+
+    state = state_dir or state_dir_for(plan)
+    return [AuditSink(plan, state_dir=state, resumed_from=resumed_from)]
 
 
 def sinks_want_logs(plan: Plan) -> bool:
@@ -274,7 +289,13 @@ async def arun(
         from psr_engine import cost
 
         projected = cost.projection(plan, state_dir)
-        cost.check_budget_before_run(plan, projected)
+        run_id = run_id or _new_run_id()
+        try:
+            cost.check_budget_before_run(plan, projected)
+        except cost.BudgetExceeded:
+            _audit_budget(plan, projected, state_dir, run_id, "block")
+            raise
+        _audit_budget(plan, projected, state_dir, run_id, "allow")
         annotator = cost.annotator(plan, projected=projected, state_dir=state_dir)
         if annotator is not None:
             hooks.append(annotator)
@@ -290,6 +311,33 @@ async def arun(
         log_events=log_events,
     )
     return await engine.run(plan, run_id=run_id, reuse=reuse)
+
+
+def _new_run_id() -> str:
+    from psr_engine.run.engine import new_run_id
+
+    return new_run_id()
+
+
+def _audit_budget(plan: Plan, projected: Any, state_dir: str, run_id: str, verdict: str) -> None:
+    """The budget check before a run, in the audit trail (when a budget is set)."""
+    from psr_engine import provenance
+
+    if projected is None or projected.budget is None or not provenance.enabled(plan.provenance):
+        return
+    from psr_engine.provenance.audit_sink import record_budget_decision
+
+    over = projected.over_budget
+    record_budget_decision(
+        plan,
+        state_dir=state_dir,
+        run_id=run_id,
+        decision="warn" if verdict == "allow" and over else verdict,
+        budget=projected.budget,
+        projected=projected.total,
+        spent_before=projected.spent_in_scope,
+        currency=projected.currency,
+    )
 
 
 def run(plan: Plan, **options: Any) -> Any:

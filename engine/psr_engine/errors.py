@@ -23,6 +23,9 @@ PsrError (other modules import theirs from here and re-export the public ones):
     +-- HistoryError              the run history cannot answer (exit 2)
     +-- StoreBusyError            the history database stayed locked too long (exit 1)
     +-- ResumeRefused             the earlier run cannot be resumed as asked (exit 2)
+    +-- ProvenanceError           an audit trail, statement, key or saved plan that cannot be
+    |                             read or used as asked (exit 2)
+    +-- PlanStale                 a saved plan no longer matches what it was made from (exit 2)
 
 The CLI turns a PsrError into its message on stderr and its exit code, never a traceback.
 """
@@ -225,3 +228,21 @@ class ResumeRefused(PsrError):
     """The earlier run cannot be resumed as asked (changed manifest, unknown task...)."""
 
     exit_code = 2
+
+
+class ProvenanceError(PsrError):
+    """An audit trail, provenance statement, signing key or saved plan that cannot be read or
+    used as asked (a missing file, a key of an unsupported type...)."""
+
+    exit_code = 2
+
+
+class PlanStale(PsrError):
+    """A saved plan whose manifest, scripts, inputs, params or engine version changed since it
+    was made; `.differences` lists each, as `apply` prints them."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, differences: list[str]) -> None:
+        super().__init__(message)
+        self.differences = differences

@@ -29,6 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sbom": ("cmd_sbom", "write a CycloneDX SBOM of the environment or a dependency file"),
     "metrics": ("cmd_metrics", "runs' timings (events JSONL files) as OpenMetrics text"),
     "gitlab-report": ("cmd_gitlab_report", "convert SARIF to GitLab SAST and Code Quality reports"),
+    "audit": (
+        "cmd_audit",
+        "list the audit trail (who applied what, gates, budgets, secrets), or verify it",
+    ),
     "secrets": ("cmd_secrets", "get, put, delete or list secrets in Vault, AWS, Azure, GCP, files"),
     "schema": ("cmd_schema", "print the manifest's JSON Schema"),
     "cost": ("cmd_cost", "cloud costs: price table, chargeback report, billing actuals"),

@@ -123,6 +123,7 @@ class _ManifestBuilder:
             tracing=TracingSettings.from_options(spec["tracing"]) if "tracing" in spec else None,
             cost=self.cost(spec["cost"]) if "cost" in spec else None,
             executor=PluginConfig.from_dict(spec.get("executor", {"type": "local"})),
+            provenance=spec.get("provenance", True),
         )
         self.check(manifest, spec)
         if self.problems:

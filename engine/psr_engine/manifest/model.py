@@ -180,6 +180,7 @@ class Manifest:
     tracing: TracingSettings | None = None
     cost: CostSettings | None = None
     executor: PluginConfig = LOCAL_EXECUTOR
+    provenance: bool = True  # spec.provenance: the run's statement and audit entries
 
     @property
     def base_dir(self) -> str:

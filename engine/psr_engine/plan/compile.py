@@ -123,6 +123,7 @@ class _Compiler:
             tracing=m.tracing,
             cost=m.cost,
             executor=m.executor,
+            provenance=m.provenance,
         )
 
     def _dag(

@@ -111,6 +111,8 @@ class Plan:
     tracing: TracingSettings | None = None
     cost: CostSettings | None = None
     executor: PluginConfig = LOCAL_EXECUTOR
+    # spec.provenance: write the run's in-toto statement and its audit-trail entries.
+    provenance: bool = True
     format: int = PLAN_FORMAT
 
     def task(self, task_id: str) -> PlannedTask:
