@@ -89,7 +89,7 @@ def _check_heredocs(
     shell: str | None,
     posix: bool,
 ) -> None:
-    fault = shell_quote.heredoc_problem(found, pieces)
+    fault = shell_quote.heredoc_problem(found, pieces, shell=shell)
     if fault is None:
         return
     index, why = fault

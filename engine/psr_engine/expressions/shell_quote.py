@@ -256,9 +256,13 @@ def _is_raw(source: str) -> bool:
     return isinstance(node, nodes.Filter) and node.name == "raw"
 
 
-def heredoc_problem(found: Layout, values: Sequence[str | None]) -> tuple[int, str] | None:
+def heredoc_problem(
+    found: Layout, values: Sequence[str | None], *, shell: str | None = None
+) -> tuple[int, str] | None:
     """(index of the expression at fault, why) if the rendered values would end a
-    here-document early or lose their leading tabs to ``<<-``; None when all is well."""
+    here-document early, lose their leading tabs to ``<<-``, or lose a byte to dash (see
+    ``_dash_drops_a_byte``); None when all is well."""
+    dash = _may_be_dash(shell)
     for body, indexes in found.heredocs:
         text = found.marked
         pieces: list[str] = []
@@ -278,7 +282,40 @@ def heredoc_problem(found: Layout, values: Sequence[str | None]) -> tuple[int, s
                 f"would put a line `{body.delimiter}` into the here-document, ending it "
                 "early (the lines after it would run as commands)"
             )
+        if dash and _dash_drops_a_byte(rendered, body):
+            return indexes[0], (
+                f"would start a line with the beginning of `{body.delimiter}` followed by a "
+                "non-ASCII character, whose first byte dash's here-document reader drops"
+            )
     return None
+
+
+def _may_be_dash(shell: str | None) -> bool:
+    """``sh`` is dash on Debian and Ubuntu, so it is judged as dash."""
+    try:
+        words = shlex.split(shell or "")
+    except ValueError:
+        return False
+    if words and os.path.basename(words[0]) == "env":  # shell: /usr/bin/env sh
+        words = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
+    return bool(words) and os.path.basename(words[0]) in {"sh", "dash"}
+
+
+def _dash_drops_a_byte(body_text: str, body: Heredoc) -> bool:
+    """dash 0.5.12, checking each body line against the delimiter, pushes back the first
+    byte that differs as a signed char: a line that starts with a non-empty prefix of the
+    delimiter (``E``, ``EN``, ``END`` for END) followed by a byte >= 0x80 loses that byte
+    (``Eé`` reads back as ``E`` and half a character). Found by hypothesis; bash is immune."""
+    for line in body_text.split("\n"):
+        if body.strip_tabs:
+            line = line.lstrip("\t")
+        for size in range(1, len(body.delimiter) + 1):
+            if line.startswith(body.delimiter[:size]):
+                if len(line) > size and ord(line[size]) >= 0x80:
+                    return True
+            else:
+                break
+    return False
 
 
 def _loses_tabs(text: str, body: Heredoc, offset: int, value: str) -> bool:

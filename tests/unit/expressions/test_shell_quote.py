@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -120,6 +121,23 @@ def _has_line(value: str, delimiter: str) -> bool:
     )
 
 
+def _dash_drops(shell: str, command: str, want: str) -> bool:
+    """dash (Debian's 0.5.12) drops the first byte >= 0x80 that follows a line-start prefix
+    of a here-document's delimiter (`Eé` in a body ended by END reads back as `E` and half a
+    character); render_command refuses such a value for dash, so the case expects a refusal."""
+    found = re.search(r"<<-?['\"]?(\w+)", command)
+    if shell != "dash" or found is None:
+        return False
+    delimiter = found.group(1)
+    for line in want.split("\n"):
+        size = 0
+        while size < len(delimiter) and line[size : size + 1] == delimiter[size]:
+            size += 1
+            if len(line) > size and ord(line[size]) >= 0x80:
+                return True
+    return False
+
+
 def run_cases(shell: str, value: str, tmp: Path) -> None:
     """Render every case for ``shell`` with ``value``, run them as one script, check each."""
     cases = [(i, c) for i, c in enumerate(CASES) if shell == "bash" or c[2]]
@@ -127,6 +145,8 @@ def run_cases(shell: str, value: str, tmp: Path) -> None:
     expected: dict[int, str] = {}
     for i, (command, expect, _) in cases:
         want = expect(value)
+        if want is not None and _dash_drops(shell, command, want):
+            want = None
         try:
             rendered = render_command(command, {"params": {"v": value}}, shell=shell)
         except ExpressionError:
@@ -177,6 +197,19 @@ def test_any_value_comes_back_exactly_in_every_accepted_context(value: str, tmp_
             shutil.rmtree(folder)
         folder.mkdir()
         run_cases(shell, value, folder)
+
+
+@pytest.mark.parametrize("shell", ["dash", "sh", "/usr/bin/env sh"])
+@pytest.mark.parametrize("value", ["E\x80", "Eé", "ENDé", "x\nEN\u00e9"])
+def test_a_value_dash_would_lose_a_byte_of_is_refused_for_dash_and_kept_for_bash(
+    shell: str, value: str, tmp_path: Path
+) -> None:
+    command = f'cat > out <<"END"\n{V}\nEND'
+    with pytest.raises(ExpressionError, match="dash"):
+        render_command(command, {"params": {"v": value}}, shell=shell)
+    rendered = render_command(command, {"params": {"v": value}}, shell="bash")
+    subprocess.run(["bash", "-c", rendered], cwd=tmp_path, check=True, timeout=10)
+    assert (tmp_path / "out").read_bytes() == (value + "\n").encode()
 
 
 def test_history_expansion_never_touches_values(tmp_path: Path) -> None:
