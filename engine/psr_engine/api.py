@@ -12,13 +12,14 @@ run(plan, ...)                    -> WorkflowResult    (run/)  [async: arun]
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from psr_engine.errors import DiagnosedError, Diagnostic
 
 if TYPE_CHECKING:
+    from psr_engine.events.sinks.task_output import OutputMode
     from psr_engine.manifest.model import Manifest
     from psr_engine.plan.model import Plan
 
@@ -162,6 +163,7 @@ def build_sinks(
     *,
     console: bool = True,
     quiet: bool = False,
+    output_mode: OutputMode | None = None,
     events_jsonl: str | None = None,
     history: bool = True,
     state_dir: str | None = None,
@@ -173,7 +175,9 @@ def build_sinks(
 ) -> list[Any]:
     """The console (unless turned off), the manifest's sinks, the run history, and those the
     CLI adds. PSR_HISTORY=0 turns the history off (benchmarks compare with and without it).
-    `early_tracing`: start_tracing_early's exporter process, for the otel sink."""
+    `output_mode`: which task output the console shows (live, grouped, failed, none; None:
+    live on a terminal, grouped elsewhere; none with `quiet`). `early_tracing`:
+    start_tracing_early's exporter process, for the otel sink."""
     import os
 
     from psr_engine.events.hooks import TraceHeadersUser
@@ -184,7 +188,7 @@ def build_sinks(
     if console:
         from psr_engine.events.sinks.console import ConsoleSink
 
-        sinks.append(ConsoleSink(quiet=quiet))
+        sinks.append(ConsoleSink(quiet=quiet, output=output_mode))
     # A manifest's {type: history} is the history sink with options, built below: built bare
     # it would record no task digests, and resume would then refuse. history and otel are
     # built below with what they need from the plan.
@@ -234,17 +238,18 @@ def provenance_sinks(
     return [AuditSink(plan, state_dir=state, resumed_from=resumed_from)]
 
 
-def sinks_want_logs(plan: Plan) -> bool:
+def sinks_want_logs(plan: Plan, sinks: Iterable[Any] = ()) -> bool:
     """A manifest sink asking for task.log lines (jsonl's `logs: true`, task.log among a
-    jsonl or webhook sink's `events`) turns them on for the run, as --log-events does: lines
-    cost a pipe per task, so only when someone keeps them."""
-    from psr_engine.events.selection import EventSelection
+    jsonl or webhook sink's `events`), or a sink of `sinks` that wants them (the console in
+    live mode), turns them on for the run, as --log-events does: lines cost a pipe per task,
+    so only when someone keeps them."""
+    from psr_engine.events.selection import EventSelection, LogWanting
 
     return any(
         EventSelection.of(c.options.get("events"), logs=c.options.get("logs") is True).logs
         for c in plan.sinks
         if c.type in ("jsonl", "webhook")
-    )
+    ) or any(isinstance(s, LogWanting) and s.wants_logs for s in sinks)
 
 
 def prepare_resume(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from psr_engine.cli.options import add_manifest, add_params
+from psr_engine.cli.options import add_console, add_manifest, add_params
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run at most N tasks at once (overrides spec.concurrency)",
     )
     add("--events-jsonl", metavar="FILE", help="also write every event to FILE")
-    add("-q", "--quiet", action="store_true", help="print only failures and the final summary")
+    add_console(parser)
     add(
         "--resume",
         metavar="RUN_ID|last|auto",
@@ -105,6 +105,7 @@ def _apply(args: argparse.Namespace, early_tracing: object) -> int:
     sinks = api.build_sinks(
         plan,
         quiet=args.quiet,
+        output_mode=args.output_mode,
         events_jsonl=args.events_jsonl,
         resumed_from=resumed_from,
         junit=args.junit,
@@ -118,6 +119,6 @@ def _apply(args: argparse.Namespace, early_tracing: object) -> int:
         handle_signals=True,
         concurrency=args.max_parallel,
         reuse=reuse,
-        log_events=args.log_events or api.sinks_want_logs(plan),
+        log_events=args.log_events or api.sinks_want_logs(plan, sinks),
     )
     return int(result.exit_code)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from psr_engine.cli.options import add_console
+
 # The CLI hands this command everything after the first `--` as `args.passthrough`.
 PASSTHROUGH = True
 
@@ -19,7 +21,7 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
         help="extra attempts after a failure (default 0)",
     )
     parser.add_argument("--events-jsonl", metavar="FILE", help="also write every event to FILE")
-    parser.add_argument("-q", "--quiet", action="store_true")
+    add_console(parser)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
         _add_options(late)
         late.parse_args(rest, namespace=args)
     plan = api.script_plan(args.script, script_args, timeout=args.timeout, retries=args.retries)
-    sinks = api.build_sinks(plan, quiet=args.quiet, events_jsonl=args.events_jsonl)
-    result = api.run(plan, sinks=sinks, handle_signals=True)
+    sinks = api.build_sinks(
+        plan, quiet=args.quiet, output_mode=args.output_mode, events_jsonl=args.events_jsonl
+    )
+    result = api.run(
+        plan, sinks=sinks, handle_signals=True, log_events=api.sinks_want_logs(plan, sinks)
+    )
     return int(result.exit_code)

@@ -45,6 +45,26 @@ def add_output(parser: argparse.ArgumentParser, choices: tuple[str, ...]) -> Non
     )
 
 
+def add_console(parser: argparse.ArgumentParser) -> None:
+    """What the console shows of a run: task output by mode, or (--quiet) failures only."""
+    from psr_engine.events.sinks.task_output import OUTPUT_MODES
+
+    parser.add_argument(
+        "--output-mode",
+        choices=OUTPUT_MODES,
+        default=None,
+        help="task output on the console: live (lines as they come, prefixed [task]), "
+        "grouped (a block per attempt as it ends), failed (failed attempts only), none "
+        "(default: live on a terminal, grouped elsewhere)",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only failures and the final summary; no task output (--output-mode none)",
+    )
+
+
 def parse_param_args(pairs: list[str]) -> dict[str, str]:
     from psr_engine.errors import ManifestError
 

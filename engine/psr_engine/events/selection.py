@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 LOG = "task.log"
 
@@ -27,3 +28,12 @@ class EventSelection:
         if event_type == LOG:
             return self.logs
         return self.types is None or event_type in self.types
+
+
+@runtime_checkable
+class LogWanting(Protocol):
+    """A sink built in code that may want task.log lines (the console in live mode): asked,
+    with the manifest's sinks, whether the run sends them at all (api.sinks_want_logs)."""
+
+    @property
+    def wants_logs(self) -> bool: ...
