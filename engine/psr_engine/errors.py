@@ -26,6 +26,8 @@ PsrError (other modules import theirs from here and re-export the public ones):
     +-- ProvenanceError           an audit trail, statement, key or saved plan that cannot be
     |                             read or used as asked (exit 2)
     +-- PlanStale                 a saved plan no longer matches what it was made from (exit 2)
+    +-- DashboardError            `psr-engine ui` cannot start as asked (exit 2)
+    +-- ActionRefused             a dashboard action cannot be done on that run now
 
 The CLI turns a PsrError into its message on stderr and its exit code, never a traceback.
 """
@@ -246,3 +248,17 @@ class PlanStale(PsrError):
     def __init__(self, message: str, differences: list[str]) -> None:
         super().__init__(message)
         self.differences = differences
+
+
+class DashboardError(PsrError):
+    """`psr-engine ui` cannot start as asked: no token for a public address, a bad token file,
+    no run history under the paths given, the `ui` extra missing."""
+
+    exit_code = 2
+
+
+class ActionRefused(PsrError):
+    """A dashboard action (cancel, resume, rerun) cannot be done on that run now; the API
+    answers 409 with the message."""
+
+    exit_code = 2

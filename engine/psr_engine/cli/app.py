@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("cmd_status", "show one run and the final state of its tasks"),
     "logs": ("cmd_logs", "print (or --follow) the logs of a run's tasks"),
     "prune": ("cmd_prune", "remove old runs and their logs from the history"),
+    "ui": ("cmd_ui", "the dashboard: runs in the browser, a REST API, live updates"),
     "state-dir": ("cmd_state_dir", "print the folder holding a workflow's run history"),
     "scan": ("cmd_scan", "scan code, secrets or dependencies like a security gate"),
     "sbom": ("cmd_sbom", "write a CycloneDX SBOM of the environment or a dependency file"),

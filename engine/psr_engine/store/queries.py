@@ -199,3 +199,58 @@ def task_counts(conn: sqlite3.Connection, run_ids: Sequence[str]) -> dict[str, d
     for run_id, status, number in rows:
         counts[run_id][status] = number
     return counts
+
+
+def search_runs(
+    conn: sqlite3.Connection,
+    *,
+    workflow: str | None = None,
+    status: str | None = None,
+    label: tuple[str, str] | None = None,
+    text: str | None = None,
+    before: tuple[float, str] | None = None,
+    limit: int = 50,
+) -> list[RunRecord]:
+    """Newest first, `limit` at most, strictly older than `before` (started_at, id): keyset
+    paging, which costs the same on the last page of 10,000 runs as on the first."""
+    where: list[str] = []
+    args: list[Any] = []
+    if workflow:
+        where.append("workflow = ?")
+        args.append(workflow)
+    if status:
+        where.append("status = ?")
+        args.append(status)
+    if label is not None:
+        where.append("json_extract(labels, ?) = ?")
+        args.extend((json.dumps(label[0]).join(("$.", "")), label[1]))
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(
+            "(id LIKE ? ESCAPE '\\' OR workflow LIKE ? ESCAPE '\\' OR labels LIKE ? ESCAPE '\\' "
+            "OR reason LIKE ? ESCAPE '\\')"
+        )
+        args.extend((pattern,) * 4)
+    if before is not None:
+        where.append("(started_at < ? OR (started_at = ? AND id < ?))")
+        args.extend((before[0], before[0], before[1]))
+    sql = f"SELECT {_RUN_COLUMNS} FROM runs"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY started_at DESC, id DESC LIMIT ?"
+    args.append(limit)
+    return [_run(row) for row in conn.execute(sql, args)]
+
+
+def workflow_summaries(conn: sqlite3.Connection) -> list[tuple[str, int, float, str]]:
+    """(workflow, number of runs, newest start, newest run's status), by workflow name."""
+    rows = conn.execute(
+        "SELECT workflow, COUNT(*), MAX(started_at) FROM runs GROUP BY workflow ORDER BY workflow"
+    ).fetchall()
+    summaries = []
+    for name, count, newest in rows:
+        last = conn.execute(
+            "SELECT status FROM runs WHERE workflow = ? ORDER BY started_at DESC LIMIT 1", (name,)
+        ).fetchone()
+        summaries.append((name, count, newest, last[0] if last else "unknown"))
+    return summaries

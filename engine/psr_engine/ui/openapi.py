@@ -1,0 +1,403 @@
+"""The OpenAPI 3.1 document of the dashboard's API, served at /api/openapi.json.
+
+Written out rather than generated: it is the contract (docs/features/dashboard.md is made
+from it, and a schemathesis test holds the server to it). Field names are those of
+`status --output json`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psr_engine._version import __version__
+
+RUN_STATUSES = ["running", "succeeded", "failed", "blocked", "cancelled", "crashed"]
+TASK_STATES = [
+    "pending",
+    "running",
+    "retrying",
+    "succeeded",
+    "failed",
+    "timed_out",
+    "skipped",
+    "cancelled",
+    "crashed",
+]
+
+_str_or_null: dict[str, Any] = {"type": ["string", "null"]}
+_num_or_null: dict[str, Any] = {"type": ["number", "null"]}
+_int_or_null: dict[str, Any] = {"type": ["integer", "null"]}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": _ref("Error")}},
+    }
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "string", "description": "what is wrong, how to fix"}},
+    },
+    "Run": {
+        "type": "object",
+        "required": ["runId", "workflow", "status", "startedAt"],
+        "properties": {
+            "runId": {"type": "string"},
+            "workflow": {"type": "string"},
+            "status": {"enum": RUN_STATUSES},
+            "reason": _str_or_null,
+            "startedAt": {"type": "number", "description": "Unix time, seconds"},
+            "endedAt": _num_or_null,
+            "durationS": _num_or_null,
+            "manifest": _str_or_null,
+            "manifestDigest": _str_or_null,
+            "params": {"type": "object", "description": "as recorded: secrets masked"},
+            "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+            "host": _str_or_null,
+            "user": _str_or_null,
+            "pid": _int_or_null,
+            "ciJobUrl": {**_str_or_null, "description": "the CI job that ran it"},
+            "runDir": _str_or_null,
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "resumedFrom": _str_or_null,
+        },
+    },
+    "Task": {
+        "type": "object",
+        "required": ["task", "status", "attempt", "durationS", "needs", "level"],
+        "properties": {
+            "task": {"type": "string", "description": "the instance name"},
+            "status": {"enum": TASK_STATES},
+            "reason": _str_or_null,
+            "attempt": {"type": "integer", "description": "attempts made"},
+            "exitCode": _int_or_null,
+            "durationS": {"type": "number"},
+            "cpuUserS": {"type": "number"},
+            "cpuSysS": {"type": "number"},
+            "maxRssBytes": {"type": "integer"},
+            "outputs": {"type": "object", "additionalProperties": {"type": "string"}},
+            "startedAt": _num_or_null,
+            "endedAt": _num_or_null,
+            "matrix": {"type": "object"},
+            "logPath": _str_or_null,
+            "message": _str_or_null,
+            "needs": {"type": "array", "items": {"type": "string"}},
+            "level": {"type": "integer"},
+            "onExit": {"type": "boolean"},
+            "cost": {"type": "object", "description": "reserved, used, currency, rates"},
+        },
+    },
+    "Attempt": {
+        "type": "object",
+        "required": ["task", "attempt", "status"],
+        "properties": {
+            "task": {"type": "string"},
+            "attempt": {"type": "integer"},
+            "status": {"type": "string"},
+            "reason": _str_or_null,
+            "exitCode": _int_or_null,
+            "startedAt": _num_or_null,
+            "endedAt": _num_or_null,
+            "durationS": _num_or_null,
+            "logPath": _str_or_null,
+        },
+    },
+    "Gate": {
+        "type": "object",
+        "required": ["gate", "status"],
+        "properties": {
+            "gate": {"type": "string"},
+            "status": {"type": "string"},
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "findings": {"type": "array"},
+            "startedAt": _num_or_null,
+            "endedAt": _num_or_null,
+            "message": _str_or_null,
+        },
+    },
+    "RunDetail": {
+        "type": "object",
+        "required": ["run", "tasks", "gates", "attempts", "criticalPath"],
+        "properties": {
+            "run": _ref("Run"),
+            "tasks": {"type": "object", "additionalProperties": _ref("Task")},
+            "gates": {"type": "object", "additionalProperties": _ref("Gate")},
+            "attempts": {"type": "array", "items": _ref("Attempt")},
+            "criticalPath": {"type": "array", "items": {"type": "string"}},
+            "cost": {
+                "type": ["object", "null"],
+                "properties": {
+                    "used": {"type": "object", "additionalProperties": {"type": "number"}},
+                    "reserved": {"type": "object", "additionalProperties": {"type": "number"}},
+                },
+            },
+        },
+    },
+    "RunPage": {
+        "type": "object",
+        "required": ["runs", "next"],
+        "properties": {
+            "runs": {"type": "array", "items": _ref("Run")},
+            "next": {**_str_or_null, "description": "the cursor of the next (older) page"},
+        },
+    },
+    "Workflow": {
+        "type": "object",
+        "required": ["workflow", "runs", "lastStartedAt", "lastStatus", "stateDir"],
+        "properties": {
+            "workflow": {"type": "string"},
+            "runs": {"type": "integer"},
+            "lastStartedAt": {"type": "number"},
+            "lastStatus": {"type": "string"},
+            "stateDir": {"type": "string"},
+        },
+    },
+    "Accepted": {
+        "type": "object",
+        "required": ["runId", "action"],
+        "properties": {
+            "runId": {"type": "string"},
+            "action": {"enum": ["cancel", "resume", "rerun"]},
+            "pid": {"type": "integer", "description": "the engine signalled, or started"},
+            "output": {"type": "string", "description": "where a started engine's output goes"},
+        },
+    },
+}
+
+_run_id = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_csrf = {
+    "name": "X-CSRF-Token",
+    "in": "header",
+    "required": False,
+    "description": "the page's CSRF token; not needed with a bearer token",
+    "schema": {"type": "string"},
+}
+
+
+def _action(summary: str, *, from_param: bool = False) -> dict[str, Any]:
+    params: list[dict[str, Any]] = [_run_id, _csrf]
+    if from_param:
+        params.append(
+            {
+                "name": "from",
+                "in": "query",
+                "required": True,
+                "description": "the task instance to rerun, with everything downstream of it",
+                "schema": {"type": "string", "minLength": 1},
+            }
+        )
+    return {
+        "post": {
+            "summary": summary,
+            "parameters": params,
+            "responses": {
+                "202": {
+                    "description": "done (cancel) or started (resume, rerun)",
+                    "content": {"application/json": {"schema": _ref("Accepted")}},
+                },
+                "400": _error("a parameter is wrong"),
+                "401": _error("a token is required"),
+                "403": _error("actions are off (--allow-actions), or the CSRF token is wrong"),
+                "404": _error("no such run"),
+                "409": _error("not possible on this run now (the message says why)"),
+            },
+        }
+    }
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "psr-engine dashboard API",
+            "version": __version__,
+            "description": "The run histories `psr-engine ui` serves. Field names are those "
+            "of `psr-engine status --output json`.",
+        },
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{}, {"bearer": []}],
+        "paths": {
+            "/api/runs": {
+                "get": {
+                    "summary": "Runs of every workflow served, newest first",
+                    "parameters": [
+                        {"name": "workflow", "in": "query", "schema": {"type": "string"}},
+                        {"name": "status", "in": "query", "schema": {"enum": RUN_STATUSES}},
+                        {
+                            "name": "label",
+                            "in": "query",
+                            "description": "KEY=VALUE: runs with that label",
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "description": "text in the id, workflow, labels or reason",
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "cursor",
+                            "in": "query",
+                            "description": "`next` of the previous page",
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "one page of runs",
+                            "content": {"application/json": {"schema": _ref("RunPage")}},
+                        },
+                        "400": _error("a filter or the cursor is malformed"),
+                        "401": _error("a token is required"),
+                    },
+                }
+            },
+            "/api/runs/{run_id}": {
+                "get": {
+                    "summary": "One run: its tasks, attempts, gates, critical path, cost",
+                    "parameters": [_run_id],
+                    "responses": {
+                        "200": {
+                            "description": "the run",
+                            "content": {"application/json": {"schema": _ref("RunDetail")}},
+                        },
+                        "401": _error("a token is required"),
+                        "404": _error("no such run"),
+                    },
+                }
+            },
+            "/api/runs/{run_id}/tasks/{task}/logs": {
+                "get": {
+                    "summary": "A task's log: whole, a byte range (Range header), or its tail",
+                    "parameters": [
+                        _run_id,
+                        {
+                            "name": "task",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "attempt",
+                            "in": "query",
+                            "description": "which attempt (default: the last)",
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
+                        {
+                            "name": "tail",
+                            "in": "query",
+                            "description": "only the last N lines",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 100000},
+                        },
+                        {
+                            "name": "Range",
+                            "in": "header",
+                            "description": "bytes=START-END, START- or -LAST",
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "the log (X-Log-Size: the file's size now)",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        "206": {
+                            "description": "part of the log (Content-Range)",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        "400": _error("a parameter is malformed"),
+                        "401": _error("a token is required"),
+                        "403": _error("the recorded log lies outside the history's folder"),
+                        "404": _error("no such run, task, attempt or log"),
+                        "416": _error("the range is outside the log"),
+                    },
+                }
+            },
+            "/api/runs/{run_id}/events": {
+                "get": {
+                    "summary": "Server-Sent Events of one run: `run`, `task` (with its "
+                    "attempts) and `critical`; resumable with Last-Event-ID; ends once the "
+                    "run has ended and its final state was sent",
+                    "parameters": [
+                        _run_id,
+                        {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "an event stream",
+                            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                        },
+                        "401": _error("a token is required"),
+                        "404": _error("no such run"),
+                    },
+                }
+            },
+            "/api/events": {
+                "get": {
+                    "summary": "Server-Sent Events of every history: `run` when a run starts "
+                    "or changes status",
+                    "parameters": [
+                        {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}}
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "an event stream",
+                            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                        },
+                        "401": _error("a token is required"),
+                    },
+                }
+            },
+            "/api/workflows": {
+                "get": {
+                    "summary": "The workflows in the histories served",
+                    "responses": {
+                        "200": {
+                            "description": "workflows by name",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["workflows"],
+                                        "properties": {
+                                            "workflows": {
+                                                "type": "array",
+                                                "items": _ref("Workflow"),
+                                            }
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "401": _error("a token is required"),
+                    },
+                }
+            },
+            "/api/runs/{run_id}/cancel": _action(
+                "Stop a running run as Ctrl-C would: onExit runs, the engine exits 130"
+            ),
+            "/api/runs/{run_id}/resume": _action(
+                "Rerun what did not succeed (`apply --resume RUN`), detached"
+            ),
+            "/api/runs/{run_id}/rerun": _action(
+                "Rerun a task and everything downstream (`apply --resume RUN --from TASK`)",
+                from_param=True,
+            ),
+        },
+    }

@@ -1,0 +1,334 @@
+// The run page: nodes change status live (SSE), edges drawn between the laid-out nodes, the
+// attempts' timeline, a side panel per task with its log (tail, then follow), and actions.
+"use strict";
+(function () {
+  var root = document.getElementById("run");
+  if (!root) return;
+  var runId = root.dataset.run;
+  var api = "/api/runs/" + encodeURIComponent(runId);
+  var dag = document.getElementById("dag");
+  var svg = document.getElementById("edges");
+  var gantt = document.getElementById("gantt");
+  var panel = document.getElementById("panel");
+  var doc = null, selected = null, follow = null;
+  var NS = "http://www.w3.org/2000/svg";
+
+  function nodeOf(task) {
+    return dag.querySelector('.node[data-task="' + CSS.escape(task) + '"]');
+  }
+  function anchor(node) {
+    // a node inside a collapsed matrix group is reached through the group's summary
+    var group = node.closest("details.group");
+    if (group && !group.open) return group.querySelector("summary");
+    return node;
+  }
+
+  // -- edges ----------------------------------------------------------------------------
+  function drawEdges() {
+    while (svg.firstChild) svg.removeChild(svg.firstChild);
+    var box = dag.getBoundingClientRect();
+    svg.setAttribute("width", dag.scrollWidth);
+    svg.setAttribute("height", dag.scrollHeight);
+    var seen = {};
+    dag.querySelectorAll(".node[data-needs]").forEach(function (node) {
+      var needs = JSON.parse(node.dataset.needs || "[]");
+      needs.forEach(function (need) {
+        var from = nodeOf(need);
+        if (!from) return;
+        var a = anchor(from).getBoundingClientRect(), b = anchor(node).getBoundingClientRect();
+        var key = [a.left, a.top, b.left, b.top].join();
+        if (seen[key]) return;
+        seen[key] = true;
+        var x1 = a.right - box.left + dag.scrollLeft, y1 = a.top + a.height / 2 - box.top + dag.scrollTop;
+        var x2 = b.left - box.left + dag.scrollLeft, y2 = b.top + b.height / 2 - box.top + dag.scrollTop;
+        var mid = (x1 + x2) / 2;
+        var path = document.createElementNS(NS, "path");
+        path.setAttribute("d", "M" + x1 + "," + y1 + " C" + mid + "," + y1 + " " + mid + "," + y2 + " " + x2 + "," + y2);
+        if (from.classList.contains("critical") && node.classList.contains("critical")) path.setAttribute("class", "critical");
+        svg.appendChild(path);
+      });
+    });
+  }
+
+  // -- timeline -------------------------------------------------------------------------
+  function drawGantt() {
+    if (!doc) return;
+    var attempts = doc.attempts.filter(function (a) { return a.startedAt; });
+    if (!attempts.length) return;
+    var start = doc.run.startedAt;
+    var now = Date.now() / 1000;
+    var end = doc.run.endedAt || now;
+    attempts.forEach(function (a) { end = Math.max(end, a.endedAt || now); });
+    var tasks = [];
+    attempts.forEach(function (a) { if (tasks.indexOf(a.task) < 0) tasks.push(a.task); });
+    var labelW = 180, width = Math.max(gantt.clientWidth - 20, 400), rowH = 18;
+    var scale = (width - labelW - 10) / Math.max(end - start, 0.001);
+    var s = document.createElementNS(NS, "svg");
+    s.setAttribute("width", width);
+    s.setAttribute("height", tasks.length * rowH + 20);
+    tasks.forEach(function (task, i) {
+      var t = document.createElementNS(NS, "text");
+      t.setAttribute("x", 0); t.setAttribute("y", i * rowH + 13);
+      t.textContent = task.length > 26 ? task.slice(0, 25) + "…" : task;
+      s.appendChild(t);
+    });
+    attempts.forEach(function (a) {
+      var i = tasks.indexOf(a.task);
+      var r = document.createElementNS(NS, "rect");
+      var x = labelW + (a.startedAt - start) * scale;
+      var w = Math.max(2, ((a.endedAt || now) - a.startedAt) * scale);
+      r.setAttribute("x", x.toFixed(1)); r.setAttribute("y", i * rowH + 3);
+      r.setAttribute("width", w.toFixed(1)); r.setAttribute("height", rowH - 6);
+      r.setAttribute("data-status", a.endedAt ? a.status : "running");
+      r.setAttribute("data-task", a.task);
+      var title = document.createElementNS(NS, "title");
+      title.textContent = a.task + " attempt " + a.attempt + ": " + a.status +
+        (a.exitCode !== null ? " (exit " + a.exitCode + ")" : "") + " " + psr.duration(a.durationS);
+      r.appendChild(title);
+      s.appendChild(r);
+    });
+    var axis = document.createElementNS(NS, "text");
+    axis.setAttribute("x", labelW); axis.setAttribute("y", tasks.length * rowH + 16);
+    axis.textContent = "0 … " + psr.duration(end - start);
+    s.appendChild(axis);
+    gantt.textContent = "";
+    gantt.appendChild(s);
+  }
+
+  // -- the document and live events -----------------------------------------------------
+  var refetchTimer = null;
+  function refetch() {
+    if (refetchTimer) return;
+    refetchTimer = setTimeout(function () {
+      refetchTimer = null;
+      fetch(api, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (d) {
+        doc = d;
+        drawGantt();
+        if (selected) renderPanel(selected);
+      });
+    }, 250);
+  }
+
+  function setTask(task) {
+    var node = nodeOf(task.task);
+    if (!node) return;
+    node.dataset.status = task.status;
+    node.querySelector(".state").textContent = task.status;
+    if (task.reason === "reused") node.dataset.reused = "true";
+    var group = node.closest("details.group");
+    if (group) group.dataset.status = groupStatus(group);
+    if (doc) {
+      doc.tasks[task.task] = task;
+      if (task.attempts) {
+        doc.attempts = doc.attempts.filter(function (a) { return a.task !== task.task; }).concat(task.attempts);
+      }
+    }
+  }
+  function groupStatus(group) {
+    var order = ["running", "retrying", "crashed", "failed", "timed_out", "cancelled", "pending", "skipped"];
+    var seen = {};
+    group.querySelectorAll(".node").forEach(function (n) { seen[n.dataset.status] = true; });
+    for (var i = 0; i < order.length; i++) if (seen[order[i]]) return order[i];
+    return "succeeded";
+  }
+  function setRun(run) {
+    root.dataset.runStatus = run.status;
+    var badge = document.querySelector("#run-badge .badge");
+    if (badge) { badge.dataset.status = run.status; badge.textContent = run.status; }
+    if (doc) doc.run = run;
+    var cancel = document.getElementById("cancel-run"), resume = document.getElementById("resume-run");
+    if (cancel) cancel.hidden = run.status !== "running";
+    if (resume) resume.hidden = run.status === "running" || run.status === "succeeded";
+  }
+  function tick() {
+    var now = Date.now() / 1000;
+    dag.querySelectorAll('.node[data-status="running"]').forEach(function (node) {
+      var t = doc && doc.tasks[node.dataset.task];
+      if (t && t.startedAt) node.querySelector(".dur").textContent = psr.duration(now - t.startedAt);
+    });
+    if (doc && !doc.run.endedAt) {
+      document.getElementById("run-duration").textContent = psr.duration(now - doc.run.startedAt);
+      drawGantt();
+    }
+  }
+
+  function listen() {
+    if (!window.EventSource) return;
+    var source = new EventSource(api + "/events");
+    source.addEventListener("task", function (e) {
+      var task = JSON.parse(e.data);
+      setTask(task);
+      var node = nodeOf(task.task);
+      if (node && task.status !== "running" && task.status !== "pending") {
+        node.querySelector(".dur").textContent = psr.duration(task.durationS);
+      }
+      drawGantt();
+      if (selected === task.task) renderPanel(selected);
+    });
+    source.addEventListener("run", function (e) {
+      var run = JSON.parse(e.data);
+      setRun(run);
+      if (run.status !== "running") { source.close(); refetch(); }
+    });
+    source.addEventListener("critical", function (e) {
+      var path = JSON.parse(e.data);
+      dag.querySelectorAll(".node").forEach(function (n) {
+        n.classList.toggle("critical", path.indexOf(n.dataset.task) >= 0);
+      });
+      drawEdges();
+    });
+  }
+
+  // -- the side panel -------------------------------------------------------------------
+  function row(table, key, value) {
+    var tr = psr.el("tr");
+    tr.appendChild(psr.el("th", {}, key));
+    tr.appendChild(psr.el("td", {}, value));
+    table.appendChild(tr);
+  }
+  function renderPanel(taskId) {
+    if (!doc) return;
+    var t = doc.tasks[taskId];
+    if (!t) return;
+    document.getElementById("panel-title").textContent = taskId;
+    var body = document.getElementById("panel-body");
+    body.textContent = "";
+    var facts = psr.el("table", { "class": "facts-table" });
+    row(facts, "status", t.status + (t.reason ? " (" + t.reason + ")" : ""));
+    row(facts, "attempts", t.attempt);
+    row(facts, "exit code", t.exitCode === null ? "-" : t.exitCode);
+    row(facts, "duration", psr.duration(t.durationS));
+    row(facts, "CPU", "user " + psr.duration(t.cpuUserS) + ", sys " + psr.duration(t.cpuSysS));
+    row(facts, "peak RSS", psr.bytes(t.maxRssBytes));
+    if (t.needs && t.needs.length) row(facts, "needs", t.needs.join(", "));
+    Object.keys(t.matrix || {}).forEach(function (k) { row(facts, "matrix " + k, JSON.stringify(t.matrix[k])); });
+    if (t.cost) row(facts, "cost", (t.cost.used !== undefined ? t.cost.used : "?") + " " + (t.cost.currency || "") + " used");
+    if (t.message) row(facts, "message", t.message);
+    body.appendChild(facts);
+    var outputs = Object.keys(t.outputs || {});
+    if (outputs.length) {
+      body.appendChild(psr.el("h3", {}, "Outputs"));
+      var ot = psr.el("table");
+      outputs.forEach(function (k) { row(ot, k, t.outputs[k]); });
+      body.appendChild(ot);
+    }
+    var attempts = doc.attempts.filter(function (a) { return a.task === taskId; });
+    if (attempts.length) {
+      body.appendChild(psr.el("h3", {}, "Attempts"));
+      var at = psr.el("table");
+      var head = psr.el("tr");
+      ["#", "status", "exit", "reason", "duration"].forEach(function (h) { head.appendChild(psr.el("th", {}, h)); });
+      at.appendChild(head);
+      attempts.forEach(function (a) {
+        var tr = psr.el("tr");
+        [a.attempt, a.status, a.exitCode === null ? "-" : a.exitCode, a.reason || "", psr.duration(a.durationS)].forEach(function (v) {
+          tr.appendChild(psr.el("td", {}, v));
+        });
+        at.appendChild(tr);
+      });
+      body.appendChild(at);
+    }
+  }
+
+  function logUrl(taskId) { return api + "/tasks/" + encodeURIComponent(taskId) + "/logs"; }
+
+  function openLog(taskId) {
+    stopFollow();
+    var pre = document.getElementById("log");
+    pre.textContent = "";
+    document.getElementById("log-whole").setAttribute("href", logUrl(taskId));
+    fetch(logUrl(taskId) + "?tail=200", { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) { pre.textContent = r.status === 404 ? "(no log yet)" : "(log unavailable)"; return { size: 0 }; }
+      var size = Number(r.headers.get("X-Log-Size") || 0);
+      return r.text().then(function (text) { pre.textContent = text; pre.scrollTop = pre.scrollHeight; return { size: size }; });
+    }).then(function (state) { startFollow(taskId, state.size); });
+  }
+  function startFollow(taskId, offset) {
+    follow = setInterval(function () {
+      var t = doc && doc.tasks[taskId];
+      if (!document.getElementById("log-follow").checked) return;
+      fetch(logUrl(taskId), { credentials: "same-origin", headers: { Range: "bytes=" + offset + "-" } }).then(function (r) {
+        if (r.status === 404) return "";
+        if (r.status === 416) return "";
+        var size = r.headers.get("X-Log-End");
+        if (size !== null) offset = Number(size);
+        return r.text();
+      }).then(function (text) {
+        if (!text) {
+          if (t && t.status !== "running" && t.status !== "retrying" && t.status !== "pending") stopFollow();
+          return;
+        }
+        var pre = document.getElementById("log");
+        if (pre.textContent === "(no log yet)") pre.textContent = "";
+        var atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+        pre.textContent += text;
+        if (atEnd) pre.scrollTop = pre.scrollHeight;
+      });
+    }, 500);
+  }
+  function stopFollow() { if (follow) { clearInterval(follow); follow = null; } }
+
+  function select(taskId) {
+    dag.querySelectorAll(".node.selected").forEach(function (n) { n.classList.remove("selected"); });
+    var node = nodeOf(taskId);
+    if (node) node.classList.add("selected");
+    selected = taskId;
+    panel.hidden = false;
+    panel.dataset.task = taskId;
+    renderPanel(taskId);
+    openLog(taskId);
+  }
+
+  dag.addEventListener("click", function (e) {
+    var node = e.target.closest(".node");
+    if (node) select(node.dataset.task);
+  });
+  dag.addEventListener("toggle", drawEdges, true);
+  document.getElementById("panel-close").addEventListener("click", function () {
+    panel.hidden = true; selected = null; stopFollow();
+    dag.querySelectorAll(".node.selected").forEach(function (n) { n.classList.remove("selected"); });
+  });
+  window.addEventListener("resize", function () { drawEdges(); drawGantt(); });
+
+  // -- actions --------------------------------------------------------------------------
+  function note(text) { var n = document.getElementById("action-note"); if (n) n.textContent = text; }
+  function followNewRun() {
+    // the resumed run records this one as resumedFrom; go to it once it is there
+    var tries = 0;
+    var timer = setInterval(function () {
+      tries++;
+      fetch("/api/runs?limit=20&workflow=" + encodeURIComponent(root.dataset.workflow), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); }).then(function (page) {
+          var found = page.runs.filter(function (r) { return r.resumedFrom === runId; })[0];
+          if (found) { clearInterval(timer); window.location.assign("/runs/" + encodeURIComponent(found.runId)); }
+          else if (tries > 60) { clearInterval(timer); note("the new run did not show up; see the runs list"); }
+        });
+    }, 300);
+  }
+  function act(url, what) {
+    note(what + "…");
+    psr.post(url).then(function (res) {
+      if (!res.ok) { note(res.body.error || ("failed: " + res.status)); return; }
+      if (res.body.action === "cancel") note("cancel sent to the engine (pid " + res.body.pid + ")");
+      else { note("started (pid " + res.body.pid + "); opening its run…"); followNewRun(); }
+    });
+  }
+  var cancel = document.getElementById("cancel-run");
+  if (cancel) cancel.addEventListener("click", function () { act(api + "/cancel", "cancelling"); });
+  var resume = document.getElementById("resume-run");
+  if (resume) resume.addEventListener("click", function () { act(api + "/resume", "resuming"); });
+  var rerun = document.getElementById("rerun-from");
+  if (rerun) rerun.addEventListener("click", function () {
+    if (selected) act(api + "/rerun?from=" + encodeURIComponent(selected), "rerunning from " + selected);
+  });
+
+  // -- start ----------------------------------------------------------------------------
+  drawEdges();
+  fetch(api, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (d) {
+    doc = d;
+    drawGantt();
+    if (d.run.status === "running") listen();
+    else setRun(d.run);
+  });
+  setInterval(tick, 1000);
+})();
