@@ -227,15 +227,27 @@ def build_sinks(
 def provenance_sinks(
     plan: Plan, *, state_dir: str | None = None, resumed_from: str | None = None
 ) -> list[Any]:
-    """The audit trail's sink, unless `spec.provenance: false` or PSR_PROVENANCE=0."""
+    """The audit trail's sink and the run's provenance statement, unless `spec.provenance:
+    false` or PSR_PROVENANCE=0."""
+    import os
+
     from psr_engine import provenance
 
     if not provenance.enabled(plan.provenance):
         return []
     from psr_engine.provenance.audit_sink import AuditSink
+    from psr_engine.provenance.sink import ProvenanceSink
 
     state = state_dir or state_dir_for(plan)
-    return [AuditSink(plan, state_dir=state, resumed_from=resumed_from)]
+    return [
+        AuditSink(plan, state_dir=state, resumed_from=resumed_from),
+        ProvenanceSink(
+            plan,
+            state_dir=state,
+            resumed_from=resumed_from,
+            history=os.environ.get("PSR_HISTORY", "1") != "0",
+        ),
+    ]
 
 
 def sinks_want_logs(plan: Plan, sinks: Iterable[Any] = ()) -> bool:
