@@ -81,14 +81,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _apply(args: argparse.Namespace, early_tracing: object) -> int:
     from psr_engine import api
-    from psr_engine.cli.options import parse_param_args
+    from psr_engine.cli.options import manifest_file, parse_param_args
 
     if args.max_parallel is not None and args.max_parallel < 1:
         from psr_engine.errors import ManifestError
 
         raise ManifestError("--max-parallel must be at least 1")
     plan = api.make_plan_cached(
-        args.file, params=parse_param_args(args.param), params_file=args.params_file
+        manifest_file(args.file), params=parse_param_args(args.param), params_file=args.params_file
     )
     if args.only:
         plan = api.select(plan, args.only)

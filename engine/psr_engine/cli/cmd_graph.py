@@ -16,11 +16,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from psr_engine import api
-    from psr_engine.cli.options import parse_param_args
+    from psr_engine.cli.options import manifest_file, parse_param_args
     from psr_engine.plan.render import plan_dot, plan_mermaid
 
     plan = api.make_plan(
-        args.file, params=parse_param_args(args.param), params_file=args.params_file
+        manifest_file(args.file), params=parse_param_args(args.param), params_file=args.params_file
     )
     sys.stdout.write((plan_mermaid if args.format == "mermaid" else plan_dot)(plan))
     return 0

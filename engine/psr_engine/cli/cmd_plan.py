@@ -16,10 +16,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from psr_engine import api
-    from psr_engine.cli.options import parse_param_args, use_color
+    from psr_engine.cli.options import manifest_file, parse_param_args, use_color
 
     plan = api.make_plan(
-        args.file, params=parse_param_args(args.param), params_file=args.params_file
+        manifest_file(args.file), params=parse_param_args(args.param), params_file=args.params_file
     )
     if args.output == "json":
         sys.stdout.write(plan.to_json(indent=2) + "\n")

@@ -42,9 +42,15 @@ def add_state_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def open_history(args: argparse.Namespace, *, create: bool = False) -> RunStore:
-    from psr_engine.store import RunStore, find_state_dir
+    """The history `--state-dir` names, or the one found from here (saying where, on stderr,
+    when it was found below this folder)."""
+    from psr_engine.store import RunStore
+    from psr_engine.store.paths import locate_state_dir
 
-    return RunStore.open(find_state_dir(args.state_dir), create=create)
+    state_dir, note = locate_state_dir(args.state_dir)
+    if note:
+        sys.stderr.write(note + "\n")
+    return RunStore.open(state_dir, create=create)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,10 +70,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.limit < 1:
         raise HistoryError("--limit must be at least 1")
-    state_dir = find_state_dir(args.state_dir)
     try:
         store = open_history(args)
     except HistoryError:
+        state_dir = find_state_dir(args.state_dir)
         # No history yet is an empty history, not an error.
         if args.output == "json":
             sys.stdout.write("[]\n")

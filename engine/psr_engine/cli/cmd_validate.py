@@ -7,7 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from psr_engine.cli.options import DEFAULT_MANIFEST, add_manifest, add_output, add_params
+from psr_engine.cli.options import add_manifest, add_output, add_params
 
 if TYPE_CHECKING:
     from psr_engine.api import ValidationReport
@@ -21,10 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from psr_engine import api
-    from psr_engine.cli.options import parse_param_args
+    from psr_engine.cli.options import manifest_files, parse_param_args
 
     params = parse_param_args(args.param)
-    results = [api.validate(path, params=params) for path in args.files or [DEFAULT_MANIFEST]]
+    results = [api.validate(path, params=params) for path in manifest_files(args.files)]
     if args.output == "json":
         json.dump(
             {"valid": all(r.ok for r in results), "files": [r.to_dict() for r in results]},
