@@ -38,6 +38,11 @@ class ProcessSpec:
     # Called with the child's pid (= its process group id) once it runs: a remote executor
     # registers the group with a watchdog that kills it if the worker process dies.
     on_start: Callable[[int], None] | None = None
+    # make's trick: the words the shell of `argv` would exec (a plain `run:` command, see
+    # expressions/shell_plain.py). An executor may exec these itself, and must then run `argv`
+    # when they cannot start (not found, not executable, a script without #!), so the shell
+    # reports it with its own words and exit code. Ignoring the field is always correct.
+    direct: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

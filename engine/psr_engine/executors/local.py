@@ -38,7 +38,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import anyio
@@ -148,11 +148,11 @@ class LocalExecutor:
 
     async def _spawn(self, spec: ProcessSpec, out_fd: int) -> _Child:
         if not self.spawn_in_thread:
-            return _spawn(spec, out_fd, inline=True)
+            return _spawn_direct(spec, out_fd, True)
         # Shielded: a cancellation must not abandon a child that is being born. It is
         # delivered at the next checkpoint, in _supervise, which then stops the child.
         with anyio.CancelScope(shield=True):
-            child = await anyio.to_thread.run_sync(_spawn, spec, out_fd, False)
+            child = await anyio.to_thread.run_sync(_spawn_direct, spec, out_fd, False)
         return child
 
 
@@ -184,6 +184,17 @@ def _resolve(name: str, cwd: str, path_env: str | None) -> str:
             _which_cache.clear()
         _which_cache[key] = found = os.path.abspath(found)
     return found
+
+
+def _spawn_direct(spec: ProcessSpec, out_fd: int, inline: bool) -> _Child:
+    """`spec.direct` exec'd without the shell when it starts; else `spec.argv`, whose shell then
+    says why the program could not start, in its words and with its exit code (127, 126)."""
+    if spec.direct is not None:
+        try:
+            return _spawn(replace(spec, argv=spec.direct), out_fd, inline)
+        except _NotStarted:
+            pass
+    return _spawn(spec, out_fd, inline)
 
 
 def _spawn(spec: ProcessSpec, out_fd: int, inline: bool) -> _Child:

@@ -4,17 +4,20 @@ failed attempt is retried and after how long.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import random
 import re
 import shlex
+import shutil
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from psr_engine import expressions
 from psr_engine.executors.base import ProcessResult
+from psr_engine.expressions.shell_plain import plain_words
 from psr_engine.plan.model import PlannedTask
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.=-]+")
@@ -22,6 +25,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.=-]+")
 _READABLE = re.compile(r"[A-Za-z0-9_=-][A-Za-z0-9_.=-]{0,79}")
 _READABLE_PART = 60  # characters of a hashed name kept readable
 _POSIX_SHELLS = frozenset({"sh", "dash", "ksh", "zsh", "ash"})
+# In the environment, these give bash something to do before the command: run through bash.
+_BASH_SETUP = frozenset({"BASH_ENV", "SHELLOPTS", "BASHOPTS"})
 
 
 def instance_stem(
@@ -79,6 +84,48 @@ def argv_for(task: PlannedTask, context: Mapping[str, Any]) -> tuple[str, ...]:
     if task.kind == "script":
         return (*interpreter, "-c", task.command, *args)
     raise ValueError(f"task kind {task.kind!r} does not run a process")
+
+
+def direct_argv(
+    task: PlannedTask, argv: tuple[str, ...], env: Mapping[str, str]
+) -> tuple[str, ...] | None:
+    """make's trick: the words bash would exec for a plain `run:` command (the rule is
+    expressions/shell_plain.py), when nothing in the environment gives bash work of its own
+    first (a startup file, shell options, exported functions) and PATH is searched the same
+    way by anyone (absolute entries only). None: the command runs through the shell."""
+    if task.kind != "run" or task.shell not in (None, "bash"):
+        return None
+    path = env.get("PATH")
+    if path is None or not all(entry.startswith("/") for entry in path.split(":")):
+        return None
+    if not _BASH_SETUP.isdisjoint(env) or any(k.startswith("BASH_FUNC_") for k in env):
+        return None
+    return plain_words(argv[-1])
+
+
+def as_bash_would(env: dict[str, str], cwd: str, program: str) -> None:
+    """The variables bash sets before it execs a command, set the same in `env`, so a program
+    exec'd without bash sees what it would have seen: PWD naming the working folder, SHLVL
+    (bash adds one, and takes it back when it execs), OLDPWD only when it is a folder, `_`
+    the program's path."""
+    pwd = env.get("PWD")
+    try:
+        if not (pwd and pwd.startswith("/") and os.path.samefile(pwd, cwd)):
+            env["PWD"] = os.path.realpath(cwd)
+    except OSError:
+        env["PWD"] = os.path.realpath(cwd)
+    level = env.get("SHLVL", "")
+    env["SHLVL"] = level if level.isdigit() and int(level) < 999 else "0"
+    if "OLDPWD" in env and not os.path.isdir(env["OLDPWD"]):
+        del env["OLDPWD"]
+    found = program if "/" in program else _which(program, env["PATH"])
+    if found is not None:
+        env["_"] = found
+
+
+@functools.lru_cache(maxsize=256)
+def _which(program: str, path: str) -> str | None:
+    return shutil.which(program, path=path)
 
 
 def _shell_prefix(shell: str | None) -> tuple[str, ...]:

@@ -283,10 +283,16 @@ class Scheduler:
             extra=extra,
             workflow_env=self.shared.workflow_env,
         )
+        argv = attempts.argv_for(task, context)
+        cwd = task.workdir or os.path.dirname(self.plan.manifest_path)
+        direct = attempts.direct_argv(task, argv, env)
+        if direct is not None:
+            attempts.as_bash_would(env, cwd, direct[0])
         return ProcessSpec(
-            argv=attempts.argv_for(task, context),
+            argv=argv,
+            direct=direct,
             env=env,
-            cwd=task.workdir or os.path.dirname(self.plan.manifest_path),
+            cwd=cwd,
             log_path=stem + ".log",
             timeout=task.timeout,
             kill_grace=task.kill_grace,
