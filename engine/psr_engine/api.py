@@ -172,6 +172,7 @@ def build_sinks(
     summary_md: str | None = None,
     trace: bool = False,
     early_tracing: Any = None,
+    sign_key: str | None = None,
 ) -> list[Any]:
     """The console (unless turned off), the manifest's sinks, the run history, and those the
     CLI adds. PSR_HISTORY=0 turns the history off (benchmarks compare with and without it).
@@ -216,7 +217,9 @@ def build_sinks(
         for sink in sinks:
             if isinstance(sink, TraceHeadersUser):
                 sink.use_trace_headers(source=otel.trace_headers)
-    sinks.extend(provenance_sinks(plan, state_dir=state_dir, resumed_from=resumed_from))
+    sinks.extend(
+        provenance_sinks(plan, state_dir=state_dir, resumed_from=resumed_from, sign_key=sign_key)
+    )
     if junit:
         sinks.append(create_sink(PluginConfig("junit", {"path": junit})))
     if summary_md:
@@ -225,10 +228,16 @@ def build_sinks(
 
 
 def provenance_sinks(
-    plan: Plan, *, state_dir: str | None = None, resumed_from: str | None = None
+    plan: Plan,
+    *,
+    state_dir: str | None = None,
+    resumed_from: str | None = None,
+    sign_key: str | None = None,
 ) -> list[Any]:
     """The audit trail's sink and the run's provenance statement, unless `spec.provenance:
-    false` or PSR_PROVENANCE=0."""
+    false` or PSR_PROVENANCE=0. `sign_key` (else $PSR_SIGNING_KEY): a PEM private key; the
+    statement is then a signed DSSE envelope. A key that cannot be used fails here, before
+    the run (exit 2)."""
     import os
 
     from psr_engine import provenance
@@ -239,6 +248,14 @@ def provenance_sinks(
     from psr_engine.provenance.sink import ProvenanceSink
 
     state = state_dir or state_dir_for(plan)
+    wrap = None
+    key_path = sign_key or os.environ.get("PSR_SIGNING_KEY") or None
+    if key_path:
+        import functools
+
+        from psr_engine.provenance.signing import envelope_for, load_signer
+
+        wrap = functools.partial(envelope_for, signer=load_signer(key_path))
     return [
         AuditSink(plan, state_dir=state, resumed_from=resumed_from),
         ProvenanceSink(
@@ -246,6 +263,7 @@ def provenance_sinks(
             state_dir=state,
             resumed_from=resumed_from,
             history=os.environ.get("PSR_HISTORY", "1") != "0",
+            wrap=wrap,
         ),
     ]
 

@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sbom": ("cmd_sbom", "write a CycloneDX SBOM of the environment or a dependency file"),
     "metrics": ("cmd_metrics", "runs' timings (events JSONL files) as OpenMetrics text"),
     "gitlab-report": ("cmd_gitlab_report", "convert SARIF to GitLab SAST and Code Quality reports"),
+    "verify": ("cmd_verify", "check a run's provenance: its signature and every file's digest"),
+    "keys": ("cmd_keys", "generate a key pair for signing run provenance"),
     "audit": (
         "cmd_audit",
         "list the audit trail (who applied what, gates, budgets, secrets), or verify it",

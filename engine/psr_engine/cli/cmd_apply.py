@@ -64,6 +64,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="trace this run with OpenTelemetry (OTLP to $OTEL_EXPORTER_OTLP_ENDPOINT)",
     )
+    add(
+        "--sign-key",
+        metavar="FILE",
+        help="sign the run's provenance with this PEM private key (a DSSE envelope; "
+        "default $PSR_SIGNING_KEY; `psr-engine keys generate` makes one)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,6 +118,7 @@ def _apply(args: argparse.Namespace, early_tracing: object) -> int:
         summary_md=args.summary_md,
         trace=args.trace,
         early_tracing=early_tracing,
+        sign_key=args.sign_key,
     )
     result = api.run(
         plan,
