@@ -242,6 +242,38 @@ class CostSettings:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """spec.limits: how large a plan and a run tree may grow, so that a param (or a mistake)
+    cannot drive the engine out of memory or into endless recursion. The defaults are far
+    above what people write and far below what hurts."""
+
+    matrix_instances: int = 10_000  # instances of one matrix task
+    instances: int = 100_000  # task instances of one plan, every task together
+    workflow_depth: int = 16  # sub-workflows inside sub-workflows, the root's limit for all
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "matrix_instances": self.matrix_instances,
+            "instances": self.instances,
+            "workflow_depth": self.workflow_depth,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Limits:
+        return cls(**data)
+
+    @classmethod
+    def from_options(cls, raw: Mapping[str, Any]) -> Limits:
+        """From spec.limits as written (camelCase, each key optional)."""
+        default = cls()
+        return cls(
+            matrix_instances=raw.get("matrixInstances", default.matrix_instances),
+            instances=raw.get("instances", default.instances),
+            workflow_depth=raw.get("workflowDepth", default.workflow_depth),
+        )
+
+
 __all__ = [
     "EMPTY",
     "LOCAL_EXECUTOR",
@@ -249,6 +281,7 @@ __all__ = [
     "CostRates",
     "CostSettings",
     "FrozenMap",
+    "Limits",
     "PluginConfig",
     "TracingSettings",
     "freeze",

@@ -17,6 +17,34 @@ class SyntaxProblem(Exception):
     """An expression that does not parse or compile; ``str()`` is Jinja's message."""
 
 
+# The largest text or list `*` may build, and the largest number `**` may (in bits): Jinja's
+# sandbox bounds range() to 100,000 items but lets `[0] * params.n` or `9 ** params.n` take
+# all memory (or minutes of CPU) from one param.
+MAX_REPEAT = 1_000_000
+MAX_POWER_BITS = 100_000
+
+
+def _bounded_binop(operator: str, left: Any, right: Any) -> Any:
+    if operator == "*":
+        for seq, times in ((left, right), (right, left)):
+            if (
+                isinstance(seq, str | list | tuple)
+                and isinstance(times, int)
+                and len(seq) * times > MAX_REPEAT
+            ):
+                raise OverflowError(
+                    f"`*` would build {len(seq) * times:,} items (at most {MAX_REPEAT:,})"
+                )
+        return left * right
+    if (
+        isinstance(left, int)
+        and isinstance(right, int)
+        and abs(left).bit_length() * right > MAX_POWER_BITS
+    ):
+        raise OverflowError(f"`**` would give a number of more than {MAX_POWER_BITS:,} bits")
+    return left**right
+
+
 @cache
 def environment() -> Any:
     """The shared ImmutableSandboxedEnvironment with StrictUndefined and our helpers."""
@@ -24,6 +52,11 @@ def environment() -> Any:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     class ExpressionEnvironment(ImmutableSandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            return _bounded_binop(operator, left, right)
+
         def getattr(self, obj: Any, attribute: str) -> Any:
             # On a mapping, `x.name` means the key first: a param called `items` or `keys`
             # must not come back as a dict method.

@@ -32,6 +32,7 @@ from psr_engine.settings import (
     BudgetSettings,
     CostRates,
     CostSettings,
+    Limits,
     PluginConfig,
     TracingSettings,
 )
@@ -124,6 +125,7 @@ class _ManifestBuilder:
             cost=self.cost(spec["cost"]) if "cost" in spec else None,
             executor=PluginConfig.from_dict(spec.get("executor", {"type": "local"})),
             provenance=spec.get("provenance", True),
+            limits=Limits.from_options(spec.get("limits", {})),
         )
         self.check(manifest, spec)
         if self.problems:

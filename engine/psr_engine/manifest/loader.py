@@ -25,6 +25,9 @@ from psr_engine.manifest.model import JsonPath, Position, TextStart
 MAX_BYTES = 10 * 2**20  # a manifest is text written by people: 10 MiB is generous
 MAX_NODES = 1_000_000  # nodes after alias expansion
 MAX_ALIASES = 100_000  # alias uses
+# Lists and mappings inside each other. ruamel's C composer recurses once per level and
+# overflows the C stack (a segfault, not an exception) near 25,000; people write fewer than 10.
+MAX_DEPTH = 100
 
 _TAG = "tag:yaml.org,2002:"
 Format = Literal["yaml", "json"]
@@ -162,20 +165,54 @@ def _compose(text: str, path: str) -> Any:
 
     fast = YAML(typ="safe", pure=False)
     fast.Resolver = _resolver_class()
+    if _within_depth(fast, text, path):
+        try:
+            # libyaml (ruamel.yaml.clib) is several times faster, but stricter than YAML 1.2 in
+            # places (`[localhost:9092]`); on any error, the pure-Python parser gives the verdict.
+            return fast.compose(io.StringIO(text))
+        except (YAMLError, RecursionError):
+            pass
+    pure = YAML(typ="safe", pure=True)
+    _within_depth(pure, text, path)
     try:
-        # libyaml (ruamel.yaml.clib) is several times faster, but stricter than YAML 1.2 in
-        # places (`[localhost:9092]`); on any error, ask the pure-Python parser for the verdict.
-        return fast.compose(io.StringIO(text))
-    except (YAMLError, RecursionError):
-        pass
-    try:
-        return YAML(typ="safe", pure=True).compose(io.StringIO(text))
+        return pure.compose(io.StringIO(text))
     except MarkedYAMLError as exc:
         raise _syntax_error(exc, text, path) from None
     except YAMLError as exc:
         raise _error(path, 0, 0, f"invalid YAML: {exc}", "") from None
     except RecursionError:
         raise _error(path, 1, 1, "invalid YAML: nested too deeply", "") from None
+
+
+def _within_depth(yaml: Any, text: str, path: str) -> bool:
+    """Refuse a document nested deeper than MAX_DEPTH before anything recursive sees it.
+
+    The parser's events come from a state machine (no recursion, at any depth), so counting
+    them is safe where composing is not; it costs a few per cent of a load. False: the fast
+    parser rejects the text, so it should not compose it either (it would recurse first)."""
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
+
+    depth = 0
+    try:
+        for event in yaml.parse(io.StringIO(text)):
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise _error(
+                        path,
+                        mark.line + 1,
+                        mark.column + 1,
+                        f"the document is nested more than {MAX_DEPTH} levels deep here "
+                        "(lists and mappings inside each other)",
+                        "flatten it: a manifest needs a few levels, not hundreds",
+                    )
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    except YAMLError:
+        return False
+    return True
 
 
 @functools.cache

@@ -14,7 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from psr_engine.settings import LOCAL_EXECUTOR, CostSettings, PluginConfig, TracingSettings
+from psr_engine.settings import (
+    LOCAL_EXECUTOR,
+    CostSettings,
+    Limits,
+    PluginConfig,
+    TracingSettings,
+)
 from psr_engine.units import Resources, RetryPolicy
 
 TaskKind = Literal["run", "python", "script", "workflow", "gate"]
@@ -181,6 +187,7 @@ class Manifest:
     cost: CostSettings | None = None
     executor: PluginConfig = LOCAL_EXECUTOR
     provenance: bool = True  # spec.provenance: the run's statement and audit entries
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def base_dir(self) -> str:

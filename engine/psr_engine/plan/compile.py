@@ -18,7 +18,12 @@ from psr_engine.manifest.model import GateSpec, JsonPath, Manifest, TaskSpec
 from psr_engine.plan import graph as dag
 from psr_engine.plan.checks import ExpressionChecker, as_expression
 from psr_engine.plan.machine import machine_capacity, machine_concurrency
-from psr_engine.plan.matrix import MatrixError, expand_matrix, instance_id
+from psr_engine.plan.matrix import (
+    MatrixError,
+    combinations_at_most,
+    expand_matrix,
+    instance_id,
+)
 from psr_engine.plan.model import Plan, PlannedGate, PlannedTask, SecretRequest
 from psr_engine.plan.secret_refs import shell_references, withheld_variables
 from psr_engine.settings import PluginConfig
@@ -73,7 +78,7 @@ class _Compiler:
         for key, value in m.env.items():
             if "${{" in value:
                 self._add_all(checker.check_plain(("spec", "env", key), value))
-        combos = {t.name: self._expand(t, checker) for t in (*m.tasks, *m.on_exit)}
+        combos = self._expand_all(checker)
         secrets: dict[str, tuple[str, ...]] = {}
         for task in (*m.tasks, *m.on_exit):
             found = checker.check_task(task, self.prefix[task.name])
@@ -124,6 +129,7 @@ class _Compiler:
             cost=m.cost,
             executor=m.executor,
             provenance=m.provenance,
+            limits=m.limits,
         )
 
     def _dag(
@@ -149,6 +155,31 @@ class _Compiler:
         self.cycles.extend(cycles)
         return graph, None if cycles else dag.topological_order(graph, self.index)
 
+    def _expand_all(self, checker: ExpressionChecker) -> dict[str, list[dict[str, Any]]]:
+        """Every task's instances, refusing a plan larger than spec.limits.instances before it
+        is built (a matrix driven by a param could otherwise exhaust memory)."""
+        m = self.manifest
+        combos: dict[str, list[dict[str, Any]]] = {}
+        total = 0
+        for task in (*m.tasks, *m.on_exit):
+            if total > m.limits.instances:
+                combos[task.name] = []  # reported once, below; expand no further
+                continue
+            combos[task.name] = self._expand(task, checker)
+            total += len(combos[task.name])
+        if total > m.limits.instances:
+            where: JsonPath = ("spec", "limits", "instances")
+            if where not in m.source.positions:
+                where = ("spec", "tasks")
+            self._add(
+                where,
+                f"the plan has more than {m.limits.instances:,} task instances "
+                f"(spec.limits.instances), counting every matrix",
+                "shrink the matrices (or the params that drive them), or raise "
+                "spec.limits.instances",
+            )
+        return combos
+
     def _expand(self, task: TaskSpec, checker: ExpressionChecker) -> list[dict[str, Any]]:
         if task.matrix is None:
             return [{}]
@@ -163,6 +194,19 @@ class _Compiler:
             else:
                 axes.append((name, tuple(values)))
         if not ok:
+            return []
+        limit = self.manifest.limits.matrix_instances
+        count = combinations_at_most(axes, task.matrix.include)
+        if count > limit:
+            sizes = " x ".join(f"{name} {len(values)}" for name, values in axes)
+            self._add(
+                prefix,
+                f"the matrix of task '{task.name}' has {count:,} combinations ({sizes}"
+                f"{f' + {len(task.matrix.include)} include' if task.matrix.include else ''}), "
+                f"more than spec.limits.matrixInstances ({limit:,})",
+                "shrink its axes (or the params that drive them), or raise "
+                "spec.limits.matrixInstances",
+            )
             return []
         try:
             combos = expand_matrix(axes, include=task.matrix.include, exclude=task.matrix.exclude)

@@ -15,12 +15,22 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 
 class MatrixError(ValueError):
     """The matrix is inconsistent; the message is fit for a user."""
+
+
+def combinations_at_most(
+    axes: Sequence[tuple[str, Sequence[Any]]], include: Sequence[Mapping[str, Any]] = ()
+) -> int:
+    """How many instances the matrix can have (before exclude), counted without expanding it:
+    what a limit is checked against before anything is built."""
+    product = math.prod(len(values) for _, values in axes) if axes else 0
+    return product + len(include)
 
 
 def expand_matrix(

@@ -17,6 +17,7 @@ from psr_engine.settings import (
     EMPTY,
     LOCAL_EXECUTOR,
     CostSettings,
+    Limits,
     PluginConfig,
     TracingSettings,
     freeze,
@@ -113,6 +114,7 @@ class Plan:
     executor: PluginConfig = LOCAL_EXECUTOR
     # spec.provenance: write the run's in-toto statement and its audit-trail entries.
     provenance: bool = True
+    limits: Limits = field(default_factory=Limits)  # spec.limits (workflowDepth at run time)
     format: int = PLAN_FORMAT
 
     def task(self, task_id: str) -> PlannedTask:
@@ -137,7 +139,7 @@ class Plan:
         return cls.from_dict(json.loads(text))
 
 
-_WITH_OWN_FORM = (RetryPolicy, Resources, PluginConfig, TracingSettings, CostSettings)
+_WITH_OWN_FORM = (RetryPolicy, Resources, PluginConfig, TracingSettings, CostSettings, Limits)
 _RECORDS = (Plan, PlannedTask, PlannedGate, SecretRequest)
 
 
@@ -206,6 +208,7 @@ def _decode_plan(data: dict[str, Any]) -> Plan:
             "tracing": _maybe(TracingSettings.from_dict, data.get("tracing")),
             "cost": _maybe(CostSettings.from_dict, data.get("cost")),
             "executor": PluginConfig.from_dict(data.get("executor") or {"type": "local"}),
+            "limits": Limits.from_dict(data.get("limits") or {}),
         }
     )
 

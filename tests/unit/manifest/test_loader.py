@@ -195,5 +195,5 @@ def test_json_duplicate_keys_are_refused() -> None:
 
 
 def test_deep_nesting_is_a_clean_error() -> None:
-    with pytest.raises(ManifestError, match=r"nested too deeply|invalid YAML"):
+    with pytest.raises(ManifestError, match=r"nested more than 100 levels deep"):
         load_text("a: " + "[" * 5000 + "]" * 5000 + "\n")

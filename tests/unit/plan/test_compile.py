@@ -203,7 +203,9 @@ def test_json_of_a_small_plan_is_pinned():
         "on_exit": [], "description": "", "labels": {}, "env": {}, "secrets": [], "withheld": [],
         "concurrency": 2, "capacity": {"cpu": 4.0, "memory": 8 * 2**30}, "gates": [],
         "sinks": [], "tracing": None, "cost": None, "executor": {"type": "local"},
-        "provenance": True, "format": 2,
+        "provenance": True,
+        "limits": {"matrix_instances": 10_000, "instances": 100_000, "workflow_depth": 16},
+        "format": 2,
     }  # fmt: skip
     assert [t["id"] for t in data["tasks"]] == ["a", "b[n=1]", "b[n=2]"]
     assert data["tasks"][1]["needs"] == ["a"] and data["tasks"][1]["matrix"] == {"n": 1}
