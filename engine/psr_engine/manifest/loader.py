@@ -257,6 +257,9 @@ def _syntax_error(exc: Any, text: str, path: str) -> ManifestError:
     hint = ""
     lines = text.splitlines()
     offending = lines[line - 1] if 0 < line <= len(lines) else ""
+    trap = _yaml_trap(problem, lines, line, column)
+    if trap is not None:
+        return _error(path, *trap)
     if "\\t" in problem or "\t" in offending[: len(offending) - len(offending.lstrip())]:
         hint = "YAML does not allow tabs for indentation: indent with spaces"
     elif exc.context and exc.problem:
@@ -265,6 +268,88 @@ def _syntax_error(exc: Any, text: str, path: str) -> ManifestError:
             where = exc.context_mark
             hint += f" that starts at line {where.line + 1}, column {where.column + 1}"
     return _error(path, line, column, f"invalid YAML: {problem}", hint)
+
+
+def _yaml_trap(
+    problem: str, lines: list[str], line: int, column: int
+) -> tuple[int, int, str, str] | None:
+    """The two YAML mistakes people make most, said in their words: (line, column, message,
+    hint), or None for any other error.
+
+    A `: ` inside a plain value (`run: curl -H "X-Token: abc"`) starts a mapping where none
+    may be; a key indented one space too far continues the value above it (the same error);
+    one space too few ends the block (`expected <block end>`)."""
+    if not 0 < line <= len(lines):
+        return None
+    text = lines[line - 1]
+    indent = _indent_of(text)
+    above = _line_above(lines, line)
+    key_at = _key_separator(text, indent)
+    if problem == "mapping values are not allowed here":
+        if key_at is not None and key_at < column - 1:
+            key = text[indent:key_at].removeprefix("- ").strip()
+            return (
+                line,
+                column,
+                f"`: ` inside the value of `{key}` (column {column}) reads as the start of a "
+                "mapping",
+                f"quote this value, or use a block scalar `{key}: |` with the value on the "
+                "lines below it, indented",
+            )
+        if above is not None and key_at == column - 1:
+            number, expected = above
+            key = text[indent:key_at].strip()
+            return (
+                line,
+                indent + 1,
+                f"indentation: `{key}:` is at column {indent + 1}, deeper than the key on line "
+                f"{number}, so it reads as the rest of that line's value; expected column "
+                f"{expected}",
+                f"indent `{key}:` like the keys beside it (column {expected})",
+            )
+    if problem.startswith("expected <block end>") and above is not None:
+        number, expected = above
+        if indent + 1 != expected:
+            key = text[indent:key_at].strip() if key_at is not None else text.strip()
+            return (
+                line,
+                indent + 1,
+                f"indentation: `{key}` is at column {indent + 1}, but the block it belongs to is "
+                f"at column {expected} (line {number}); expected column {expected}",
+                f"indent it like the keys beside it (column {expected}), or as far as the key "
+                "it belongs under",
+            )
+    return None
+
+
+def _indent_of(text: str) -> int:
+    return len(text) - len(text.lstrip(" "))
+
+
+def _line_above(lines: list[str], line: int) -> tuple[int, int] | None:
+    """(number, 1-based column of its content) of the nearest line above that holds
+    something other than a comment."""
+    for number in range(line - 1, 0, -1):
+        text = lines[number - 1]
+        stripped = text.strip()
+        if stripped and not stripped.startswith("#"):
+            column = _indent_of(text) + 1
+            if stripped.startswith("- "):
+                column += 2 + _indent_of(stripped[2:])
+            return number, column
+    return None
+
+
+def _key_separator(text: str, indent: int) -> int | None:
+    """The index of the `:` ending the line's key (`key: value` or `key:`), if it has one."""
+    start = indent + 2 if text[indent:].startswith("- ") else indent
+    for index in range(start, len(text)):
+        char = text[index]
+        if char in "\"'{[#":
+            return None  # a quoted, flow or commented start: not a plain `key:`
+        if char == ":" and (index + 1 == len(text) or text[index + 1] in " \t"):
+            return index
+    return None
 
 
 class _PlainData:

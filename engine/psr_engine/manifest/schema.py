@@ -126,8 +126,70 @@ def schema_diagnostics(document: LoadedDocument) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     for error in _validator().iter_errors(document.data):
         found.extend(_describe(error, document))
+    if found:
+        found = _dedented_fields(document, found)
     unique = {(d.line, d.column, d.path, d.message): d for d in found}
     return sorted(unique.values(), key=lambda d: (d.line, d.column, d.path, d.message))
+
+
+def _dedented_fields(document: LoadedDocument, found: list[Diagnostic]) -> list[Diagnostic]:
+    """A task's fields dedented to the level of task names read as tasks named `run`,
+    `needs`..., each with two schema errors, and the task itself as empty: one message saying
+    "indentation" replaces them all."""
+    spec = document.data.get("spec")
+    task_fields = frozenset(load_schema()["$defs"]["task"]["properties"])
+    replaced: set[str] = set()
+    notes: list[Diagnostic] = []
+    for section in ("tasks", "onExit"):
+        tasks = spec.get(section) if isinstance(spec, dict) else None
+        if not isinstance(tasks, dict):
+            continue
+        owner: str | None = None
+        strays: list[str] = []
+        for name, value in [*tasks.items(), (None, None)]:
+            if name in task_fields and not isinstance(value, dict):
+                strays.append(name)
+                continue
+            if strays:
+                notes.append(_dedent_note(document, section, owner, strays))
+                replaced.update(f"spec.{section}.{n}" for n in (*strays, owner) if n)
+                strays = []
+            owner = name
+    if not notes:
+        return found
+    kept = [
+        d for d in found if not any(d.path == r or d.path.startswith(r + ".") for r in replaced)
+    ]
+    return kept + notes
+
+
+def _dedent_note(
+    document: LoadedDocument, section: str, owner: str | None, strays: list[str]
+) -> Diagnostic:
+    first = position_of(document.positions, ("spec", section, strays[0]))
+    last = position_of(document.positions, ("spec", section, strays[-1]))
+    lines = f"line {first.line}" if first.line == last.line else f"lines {first.line}-{last.line}"
+    named = ", ".join(f"`{n}:`" for n in strays)
+    if owner is None:
+        return Diagnostic(
+            document.path,
+            first.line,
+            first.column,
+            f"indentation: {named} ({lines}) sit where task names go (column {first.column})",
+            f"spec.{section}",
+            "put them under a task name, indented further: `  my-task:` then the fields",
+        )
+    where = position_of(document.positions, ("spec", section, owner))
+    expected = where.column + 2
+    return Diagnostic(
+        document.path,
+        first.line,
+        first.column,
+        f"indentation: {named} ({lines}) are at column {first.column}, the level of task names, "
+        f"so they read as tasks; as fields of task {owner!r} they go at column {expected}",
+        f"spec.{section}.{owner}",
+        f"indent them under `{owner}:` (line {where.line}) by two more spaces",
+    )
 
 
 def _fast_accepts(data: Any) -> bool:
