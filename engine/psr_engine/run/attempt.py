@@ -108,24 +108,32 @@ def as_bash_would(env: dict[str, str], cwd: str, program: str) -> None:
     exec'd without bash sees what it would have seen: PWD naming the working folder, SHLVL
     (bash adds one, and takes it back when it execs), OLDPWD only when it is a folder, `_`
     the program's path."""
-    pwd = env.get("PWD")
+    keep_oldpwd, changes = _bash_variables(
+        env.get("PWD"), env.get("OLDPWD"), env.get("SHLVL", ""), cwd, program, env["PATH"]
+    )
+    if not keep_oldpwd:
+        env.pop("OLDPWD", None)
+    env.update(changes)
+
+
+@functools.lru_cache(maxsize=64)
+def _bash_variables(
+    pwd: str | None, oldpwd: str | None, level: str, cwd: str, program: str, path: str
+) -> tuple[bool, tuple[tuple[str, str], ...]]:
+    """(keep OLDPWD, variables to set): the same for every task of a run that shares its
+    environment and folder, so the file system is asked once, not per task."""
+    changes = []
     try:
-        if not (pwd and pwd.startswith("/") and os.path.samefile(pwd, cwd)):
-            env["PWD"] = os.path.realpath(cwd)
+        same = pwd is not None and pwd.startswith("/") and os.path.samefile(pwd, cwd)
     except OSError:
-        env["PWD"] = os.path.realpath(cwd)
-    level = env.get("SHLVL", "")
-    env["SHLVL"] = level if level.isdigit() and int(level) < 999 else "0"
-    if "OLDPWD" in env and not os.path.isdir(env["OLDPWD"]):
-        del env["OLDPWD"]
-    found = program if "/" in program else _which(program, env["PATH"])
+        same = False
+    if not same:
+        changes.append(("PWD", os.path.realpath(cwd)))
+    changes.append(("SHLVL", level if level.isdigit() and int(level) < 999 else "0"))
+    found = program if "/" in program else shutil.which(program, path=path)
     if found is not None:
-        env["_"] = found
-
-
-@functools.lru_cache(maxsize=256)
-def _which(program: str, path: str) -> str | None:
-    return shutil.which(program, path=path)
+        changes.append(("_", found))
+    return oldpwd is None or os.path.isdir(oldpwd), tuple(changes)
 
 
 def _shell_prefix(shell: str | None) -> tuple[str, ...]:

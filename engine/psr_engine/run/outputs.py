@@ -15,6 +15,7 @@ a task's interpreter imports this module, and it must stay cheap.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 
@@ -76,13 +77,38 @@ def read_outputs(path: str, *, max_bytes: int = 1 << 20) -> dict[str, str]:
     Raises ValueError when the file is larger than ``max_bytes`` or malformed (see
     parse_outputs). Bytes that are not UTF-8 are replaced, as outputs are strings.
     """
+    data = _read(path, max_bytes)
+    return {} if data is None else _parsed(path, data)
+
+
+def take_outputs(path: str, *, read: bool = True, max_bytes: int = 1 << 20) -> dict[str, str]:
+    """read_outputs (when ``read``), then the file is removed: the task wrote it itself, maybe
+    with a secret in it, and once read its values live on masked in events and history (as
+    GitHub's do). A task that wrote no outputs costs one look at the file system, not two."""
+    data: bytes | None = b""  # not known to be absent: remove whatever is there
+    try:
+        if not read:
+            return {}
+        data = _read(path, max_bytes)
+        return {} if data is None else _parsed(path, data)
+    finally:
+        if data is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+
+def _read(path: str, max_bytes: int) -> bytes | None:
     try:
         with open(path, "rb") as file:
             data = file.read(max_bytes + 1)
     except FileNotFoundError:
-        return {}
+        return None
     if len(data) > max_bytes:
         raise ValueError(f"{path}: outputs are larger than {max_bytes} bytes")
+    return data
+
+
+def _parsed(path: str, data: bytes) -> dict[str, str]:
     try:
         return parse_outputs(data.decode("utf-8", "replace"))
     except ValueError as exc:

@@ -5,7 +5,6 @@ holds, within concurrency, maxParallel and the cpu/memory capacity, and reacts t
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import os
 import resource
@@ -28,7 +27,7 @@ from psr_engine.run import cache
 from psr_engine.run.context import for_task
 from psr_engine.run.gating import GateOutcome
 from psr_engine.run.hooks import TaskEndHook
-from psr_engine.run.outputs import read_outputs
+from psr_engine.run.outputs import take_outputs
 from psr_engine.run.results import TaskResult
 from psr_engine.run.triggers import Outcome, decide
 from psr_engine.status import TaskStatus
@@ -322,15 +321,10 @@ class Scheduler:
             status, reason = "timed_out", "timeout"
         elif result.exit_code != 0:
             status, reason = "failed", f"exit code {result.exit_code}"
-        else:
-            try:
-                outputs = read_outputs(spec.env["PSR_OUTPUT"])
-            except ValueError as error:
-                status, reason, message = "failed", "outputs", f"$PSR_OUTPUT: {error}"
-        # The task wrote this file itself, maybe with a secret in it: once read, its values
-        # live on masked in events and history, and the raw file goes (as GitHub's does).
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(spec.env["PSR_OUTPUT"])
+        try:  # read only after a success; removed either way (take_outputs says why)
+            outputs = take_outputs(spec.env["PSR_OUTPUT"], read=status == "succeeded")
+        except ValueError as error:
+            status, reason, message = "failed", "outputs", f"$PSR_OUTPUT: {error}"
         if status != "succeeded" and attempts.should_retry(task, number, result):
             delay = attempts.retry_delay(task, number)
             self._emit(

@@ -175,3 +175,18 @@ def test_whatever_set_output_writes_reads_back_the_same(tmp_path_factory, output
     finally:
         del os.environ["PSR_OUTPUT"]
     assert read_outputs(str(path)) == outputs
+
+
+def test_take_outputs_reads_then_removes_the_file_read_or_not_valid_or_not(tmp_path):
+    from psr_engine.run.outputs import take_outputs
+
+    path = tmp_path / "out"
+    path.write_text("a=1\n")
+    assert take_outputs(str(path)) == {"a": "1"} and not path.exists()
+    path.write_text("a=1\n")
+    assert take_outputs(str(path), read=False) == {} and not path.exists()
+    path.write_text("no equals sign\n")
+    with pytest.raises(ValueError):
+        take_outputs(str(path))
+    assert not path.exists()
+    assert take_outputs(str(tmp_path / "never-written")) == {}
