@@ -51,7 +51,9 @@ lint: $(STAMP) ci-tools
 	$(BIN)/python -m pytest -q tests/ci/test_template_lint.py tests/ci/test_release_refs.py
 
 # Tools some tests drive as a user would: ssh-keygen writes the private keys the secret scanner
-# must find. Installed when missing and possible (root with apt); otherwise those tests skip.
+# must find; chromium is the browser the dashboard's Playwright tests drive (Debian's, since
+# Playwright's own download needs the network). Installed when missing and possible (root with
+# apt); otherwise those tests skip.
 test-tools:
 	@command -v ssh-keygen >/dev/null 2>&1 || \
 	  { command -v apt-get >/dev/null 2>&1 && \
@@ -59,6 +61,12 @@ test-tools:
 	      { apt-get update -qq >/dev/null 2>&1 && \
 	        apt-get install -y -qq openssh-client >/dev/null 2>&1; }; }; } || \
 	  echo "note: ssh-keygen missing and not installable; its key tests will skip"
+	@command -v chromium >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    { apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
+	      { apt-get update -qq >/dev/null 2>&1 && \
+	        apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; }; }; } || \
+	  echo "note: chromium missing and not installable; the dashboard's browser tests will skip"
 
 test: $(STAMP) ci-tools test-tools
 	$(BIN)/lint-imports

@@ -98,16 +98,17 @@ async def run_events(source: Source, run_id: str, last_id: float | None) -> Asyn
                         continue  # the browser had it before it reconnected
                     newest = max(newest, at)
                     out.append(message("task", doc, newest))
+                # Before the run's own event: a browser closes the stream on a run that ended.
+                path = list(critical_path(tasks))
+                if path != sent_path:
+                    sent_path = path
+                    out.append(message("critical", path))
                 if run is not None:
                     run_doc = run.to_dict()
                     if run_doc != sent_run:
                         sent_run = run_doc
                         newest = max(newest, run.ended_at or run.started_at)
                         out.append(message("run", run_doc, newest))
-                path = list(critical_path(tasks))
-                if path != sent_path:
-                    sent_path = path
-                    out.append(message("critical", path))
                 first = False
                 last_id = max(last_id or 0.0, newest)
                 if out:

@@ -154,7 +154,7 @@ def test_events_of_an_ended_run_give_its_state_then_end(client: TestClient) -> N
     run_id = client.get("/api/runs").json()["runs"][0]["runId"]
     text = client.get(f"/api/runs/{run_id}/events").text
     kinds = [line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("event: ")]
-    assert kinds.count("task") == 5 and "run" in kinds and kinds[-1] == "critical"
+    assert kinds.count("task") == 5 and "critical" in kinds and kinds[-1] == "run"
 
     ids = [float(line[4:]) for line in text.splitlines() if line.startswith("id: ")]
     newest_task = max(ids[:-1])

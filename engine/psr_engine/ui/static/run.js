@@ -80,7 +80,7 @@
       r.setAttribute("x", x.toFixed(1)); r.setAttribute("y", i * rowH + 3);
       r.setAttribute("width", w.toFixed(1)); r.setAttribute("height", rowH - 6);
       r.setAttribute("data-status", a.endedAt ? a.status : "running");
-      r.setAttribute("data-task", a.task);
+      r.setAttribute("data-attempt-of", a.task);
       var title = document.createElementNS(NS, "title");
       title.textContent = a.task + " attempt " + a.attempt + ": " + a.status +
         (a.exitCode !== null ? " (exit " + a.exitCode + ")" : "") + " " + psr.duration(a.durationS);
@@ -103,6 +103,7 @@
       refetchTimer = null;
       fetch(api, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (d) {
         doc = d;
+        markCritical(d.criticalPath);
         drawGantt();
         if (selected) renderPanel(selected);
       });
@@ -130,6 +131,12 @@
     group.querySelectorAll(".node").forEach(function (n) { seen[n.dataset.status] = true; });
     for (var i = 0; i < order.length; i++) if (seen[order[i]]) return order[i];
     return "succeeded";
+  }
+  function markCritical(path) {
+    dag.querySelectorAll(".node").forEach(function (n) {
+      n.classList.toggle("critical", path.indexOf(n.dataset.task) >= 0);
+    });
+    drawEdges();
   }
   function setRun(run) {
     root.dataset.runStatus = run.status;
@@ -170,13 +177,7 @@
       setRun(run);
       if (run.status !== "running") { source.close(); refetch(); }
     });
-    source.addEventListener("critical", function (e) {
-      var path = JSON.parse(e.data);
-      dag.querySelectorAll(".node").forEach(function (n) {
-        n.classList.toggle("critical", path.indexOf(n.dataset.task) >= 0);
-      });
-      drawEdges();
-    });
+    source.addEventListener("critical", function (e) { markCritical(JSON.parse(e.data)); });
   }
 
   // -- the side panel -------------------------------------------------------------------
@@ -274,7 +275,7 @@
     if (node) node.classList.add("selected");
     selected = taskId;
     panel.hidden = false;
-    panel.dataset.task = taskId;
+    panel.dataset.selected = taskId;
     renderPanel(taskId);
     openLog(taskId);
   }
