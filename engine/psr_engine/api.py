@@ -268,6 +268,59 @@ def provenance_sinks(
     ]
 
 
+def saved_plan_document(plan: Plan, out_path: str) -> dict[str, Any]:
+    """The reviewable saved plan of `plan` (provenance/saved_plan.py), with its cost
+    projection when the plan has `spec.cost`."""
+    from psr_engine.provenance import saved_plan
+
+    projected = None
+    if plan.cost:
+        from psr_engine import cost
+
+        found = cost.projection(plan, state_dir_for(plan))
+        projected = found.to_dict() if found is not None else None
+    return saved_plan.document(plan, out_path=out_path, cost=projected)
+
+
+def save_plan(plan: Plan, out_path: str) -> str:
+    """`plan -o plan.json`: writes the saved plan (atomically); returns the path."""
+    import os
+
+    from psr_engine.provenance import saved_plan
+
+    text = saved_plan.dumps(saved_plan_document(plan, out_path))
+    tmp = f"{out_path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, out_path)
+    return out_path
+
+
+def is_saved_plan(path: str) -> bool:
+    from psr_engine.provenance.saved_plan import is_saved_plan as saved
+
+    return saved(path)
+
+
+def load_saved_plan(path: str, *, params: Mapping[str, Any] | None = None) -> Plan:
+    """`apply plan.json`: the saved Plan, or PlanStale (exit 2) listing every difference."""
+    from psr_engine.provenance.saved_plan import load as load_saved
+
+    return load_saved(path, params=params)
+
+
+def read_saved_plan(path: str) -> dict[str, Any]:
+    from psr_engine.provenance.saved_plan import read
+
+    return read(path)
+
+
+def diff_saved_plans(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    from psr_engine.provenance.saved_plan import diff
+
+    return diff(old, new)
+
+
 def sinks_want_logs(plan: Plan, sinks: Iterable[Any] = ()) -> bool:
     """A manifest sink asking for task.log lines (jsonl's `logs: true`, task.log among a
     jsonl or webhook sink's `events`), or a sink of `sinks` that wants them (the console in

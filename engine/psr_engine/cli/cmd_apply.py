@@ -93,9 +93,15 @@ def _apply(args: argparse.Namespace, early_tracing: object) -> int:
         from psr_engine.errors import ManifestError
 
         raise ManifestError("--max-parallel must be at least 1")
-    plan = api.make_plan_cached(
-        manifest_file(args.file), params=parse_param_args(args.param), params_file=args.params_file
-    )
+    if args.file and api.is_saved_plan(args.file):
+        # A reviewed plan: exactly it, or a refusal listing what changed since (exit 2).
+        plan = api.load_saved_plan(args.file, params=parse_param_args(args.param))
+    else:
+        plan = api.make_plan_cached(
+            manifest_file(args.file),
+            params=parse_param_args(args.param),
+            params_file=args.params_file,
+        )
     if args.only:
         plan = api.select(plan, args.only)
     reuse, resumed_from = None, None

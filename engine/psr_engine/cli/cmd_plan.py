@@ -1,26 +1,56 @@
-"""psr-engine plan [FILE]: what a run would do, as a table or as the Plan's JSON."""
+"""psr-engine plan [FILE]: what a run would do, as a table or as the Plan's JSON.
+
+`-o FILE.json` saves a reviewable plan (`apply FILE.json` runs exactly it); `--diff OLD [NEW]`
+shows what changed between two saved plans (NEW: a fresh plan of FILE), task by task.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from psr_engine.cli.options import add_manifest, add_output, add_params
+from psr_engine.cli.options import add_manifest, add_params
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_manifest(parser)
     add_params(parser)
-    add_output(parser, ("table", "json"))
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="table",
+        metavar="table|json|FILE.json",
+        help="table (default) or json on stdout, or save a reviewable plan to FILE.json "
+        "(`psr-engine apply FILE.json` runs exactly it)",
+    )
+    parser.add_argument(
+        "--diff",
+        nargs="+",
+        metavar="PLAN.json",
+        help="OLD [NEW]: what changed between two saved plans, task by task (NEW: a fresh "
+        "plan of FILE); exit 0 either way",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from psr_engine import api
     from psr_engine.cli.options import manifest_file, parse_param_args, use_color
 
+    if args.diff:
+        return _diff(args)
+    if args.output not in ("table", "json") and not args.output.endswith(".json"):
+        from psr_engine.errors import ManifestError
+
+        raise ManifestError(f"-o {args.output!r}: expected table, json or a FILE.json to save")
     plan = api.make_plan(
         manifest_file(args.file), params=parse_param_args(args.param), params_file=args.params_file
     )
+    if args.output not in ("table", "json"):
+        written = api.save_plan(plan, args.output)
+        sys.stderr.write(
+            f"saved the plan to {written}: review it, then psr-engine apply {written}\n"
+        )
+        return 0
     if args.output == "json":
         sys.stdout.write(plan.to_json(indent=2) + "\n")
     else:
@@ -38,4 +68,31 @@ def run(args: argparse.Namespace) -> int:
             projected = projection(plan, state_dir_for_manifest(plan.manifest_path))
             if projected is not None:
                 sys.stdout.write("\n" + projection_text(projected))
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from psr_engine import api
+    from psr_engine.cli.options import manifest_file, parse_param_args
+    from psr_engine.errors import ManifestError
+
+    if len(args.diff) > 2:
+        raise ManifestError("--diff takes OLD.json and at most one NEW.json")
+    old = api.read_saved_plan(args.diff[0])
+    if len(args.diff) == 2:
+        new = api.read_saved_plan(args.diff[1])
+        label = args.diff[1]
+    else:
+        plan = api.make_plan(
+            manifest_file(args.file),
+            params=parse_param_args(args.param),
+            params_file=args.params_file,
+        )
+        new = api.saved_plan_document(plan, args.diff[0])
+        label = plan.manifest_path
+    lines = api.diff_saved_plans(old, new)
+    if not lines:
+        sys.stdout.write(f"no changes: {args.diff[0]} and {label} plan the same run\n")
+        return 0
+    sys.stdout.write(f"--- {args.diff[0]}\n+++ {label}\n" + "\n".join(lines) + "\n")
     return 0
