@@ -15,6 +15,17 @@ Lost = Literal["worker_lost", "scheduler_lost"]
 
 
 @dataclass(frozen=True, slots=True)
+class TaskFiles:
+    """The files of one attempt, for an executor whose workers do not see the engine's folders:
+    it runs the attempt in a fresh folder holding ``send`` and brings back what ``collect``
+    matches. Executors that run in ``root`` itself (local) ignore it."""
+
+    root: str  # the task's folder on the engine's side (ProcessSpec.cwd)
+    send: tuple[str, ...] = ()  # paths relative to root: script, inputs, upstream artifacts
+    collect: tuple[str, ...] = ()  # globs relative to root: the task's artifacts
+
+
+@dataclass(frozen=True, slots=True)
 class ProcessSpec:
     """One attempt of one task, as a process to run."""
 
@@ -43,6 +54,7 @@ class ProcessSpec:
     # when they cannot start (not found, not executable, a script without #!), so the shell
     # reports it with its own words and exit code. Ignoring the field is always correct.
     direct: tuple[str, ...] | None = None
+    files: TaskFiles | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +83,14 @@ class Executor(Protocol):
     async def run(self, spec: ProcessSpec) -> ProcessResult: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ShipsFiles(Protocol):
+    """An executor whose workers may not see the engine's folders: ``ships_files()`` true asks
+    the runner to fill ProcessSpec.files for each attempt."""
+
+    def ships_files(self) -> bool: ...
 
 
 @runtime_checkable

@@ -335,9 +335,13 @@ class _ManifestBuilder:
             max_parallel=raw.get("maxParallel"),
             continue_on_error=bool(raw.get("continueOnError", False)),
             outputs=tuple(own.get("outputs", ())),
+            inputs=tuple(own.get("inputs", ())),
+            artifacts=tuple(own.get("artifacts", ())),
+            # A cache that names no files of its own keys on the task's inputs and checks its
+            # artifacts.
             cache=CacheSpec(
-                inputs=tuple(own["cache"].get("inputs", ())),
-                outputs=tuple(own["cache"].get("outputs", ())),
+                inputs=tuple(own["cache"].get("inputs", own.get("inputs", ()))),
+                outputs=tuple(own["cache"].get("outputs", own.get("artifacts", ()))),
             )
             if "cache" in own
             else None,

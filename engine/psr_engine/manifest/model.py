@@ -160,6 +160,10 @@ class TaskSpec:
     max_parallel: int | None = None
     continue_on_error: bool = False
     outputs: tuple[str, ...] = ()
+    # Globs (relative to workdir) of the files the task reads, and of those it writes for
+    # later tasks: what an executor without a shared folder ships to and from its workers.
+    inputs: tuple[str, ...] = ()
+    artifacts: tuple[str, ...] = ()
     cache: CacheSpec | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     is_on_exit: bool = False

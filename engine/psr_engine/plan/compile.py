@@ -397,6 +397,8 @@ class _Instances:
             "max_parallel": task.max_parallel,
             "continue_on_error": task.continue_on_error,
             "outputs": tuple(task.outputs),
+            "inputs": tuple(task.inputs),
+            "artifacts": tuple(task.artifacts),
             "cache": None
             if task.cache is None
             else {"inputs": tuple(task.cache.inputs), "outputs": tuple(task.cache.outputs)},

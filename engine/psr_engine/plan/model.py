@@ -80,6 +80,8 @@ class PlannedTask:
     max_parallel: int | None = None  # across the instances of one matrix task
     continue_on_error: bool = False
     outputs: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()  # globs relative to workdir: files the task reads
+    artifacts: tuple[str, ...] = ()  # globs relative to workdir: files it writes for others
     cache: dict[str, tuple[str, ...]] | None = None
     labels: dict[str, str] = field(default_factory=dict)
     level: int = 0
@@ -184,6 +186,8 @@ def _decode_task(data: dict[str, Any]) -> PlannedTask:
             "retries": RetryPolicy.from_dict(data.get("retries") or {}),
             "resources": Resources.from_dict(data.get("resources") or {}),
             "outputs": _tuple(data.get("outputs")),
+            "inputs": _tuple(data.get("inputs")),
+            "artifacts": _tuple(data.get("artifacts")),
             "cache": None if cache is None else {k: _tuple(v) for k, v in cache.items()},
         }
     )

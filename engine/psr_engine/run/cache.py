@@ -10,13 +10,13 @@ task instance, holding the key and the outputs ($PSR_OUTPUT values) to hand down
 from __future__ import annotations
 
 import contextlib
-import glob
 import hashlib
 import json
 import os
 import tempfile
 
 from psr_engine.plan.model import PlannedTask
+from psr_engine.run.files import matching_files
 
 
 def cache_key(task: PlannedTask, argv: tuple[str, ...]) -> str:
@@ -71,5 +71,4 @@ def _entry(state_dir: str, task: PlannedTask) -> str:
 
 
 def _matches(root: str, pattern: str) -> list[str]:
-    found = glob.glob(os.path.join(root, pattern), recursive=True)
-    return sorted(p for p in found if os.path.isfile(p))
+    return matching_files(root, pattern)

@@ -20,11 +20,12 @@ from psr_engine import expressions
 from psr_engine.errors import ExpressionError, PsrError
 from psr_engine.events.hooks import AttemptEnvHook
 from psr_engine.events.model import Event, EventType
-from psr_engine.executors.base import ProcessResult, ProcessSpec
+from psr_engine.executors.base import ProcessResult, ProcessSpec, ShipsFiles
 from psr_engine.plan.model import Plan, PlannedGate, PlannedTask
 from psr_engine.run import attempt as attempts
 from psr_engine.run import cache
 from psr_engine.run.context import for_task
+from psr_engine.run.files import attempt_files, missing_artifacts
 from psr_engine.run.gating import GateOutcome
 from psr_engine.run.hooks import TaskEndHook
 from psr_engine.run.outputs import take_outputs
@@ -230,6 +231,13 @@ class Scheduler:
                 self._release(task)
                 self._finish(task.id, "failed", "expression", message=str(error))
                 return
+            if isinstance(self.shared.executor, ShipsFiles) and self.shared.executor.ships_files():
+                try:
+                    spec = replace(spec, files=attempt_files(task, self._upstream(task)))
+                except (OSError, ValueError) as error:
+                    self._release(task)
+                    self._finish(task.id, "failed", "inputs", message=f"task {task.id}: {error}")
+                    return
             self._emit(
                 "task.started", task, attempt=number, status="running", log_path=spec.log_path
             )
@@ -320,11 +328,14 @@ class Scheduler:
         elif result.timed_out:
             status, reason = "timed_out", "timeout"
         elif result.exit_code != 0:
-            status, reason = "failed", f"exit code {result.exit_code}"
+            status, reason, message = "failed", f"exit code {result.exit_code}", result.detail
         try:  # read only after a success; removed either way (take_outputs says why)
             outputs = take_outputs(spec.env["PSR_OUTPUT"], read=status == "succeeded")
         except ValueError as error:
             status, reason, message = "failed", "outputs", f"$PSR_OUTPUT: {error}"
+        else:
+            if status == "succeeded":
+                status, reason, message = _undelivered(task, outputs)
         if status != "succeeded" and attempts.should_retry(task, number, result):
             delay = attempts.retry_delay(task, number)
             self._emit(
@@ -516,6 +527,9 @@ class Scheduler:
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def _upstream(self, task: PlannedTask) -> list[PlannedTask]:
+        return [self.tasks.get(n) or self.plan.task(n) for n in task.needs]
+
     def _line_emitter(self, task: PlannedTask, number: int) -> Callable[[str], None]:
         def emit(line: str) -> None:
             self._emit("task.log", task, attempt=number, message=line)
@@ -537,6 +551,28 @@ class Scheduler:
                 **fields,
             )
         )
+
+
+def _undelivered(task: PlannedTask, outputs: Mapping[str, str]) -> _Ending:
+    """A success that did not deliver what the task declares fails here, naming the task and
+    what is missing, rather than later as an undefined value in a task that needs it."""
+    missing = [name for name in task.outputs if name not in outputs]
+    if missing:
+        return (
+            "failed",
+            "outputs",
+            f"task {task.id} did not write the outputs it declares: {', '.join(missing)} "
+            "(write them to $PSR_OUTPUT, or remove them from outputs:)",
+        )
+    absent = missing_artifacts(task) if task.artifacts else []
+    if absent:
+        return (
+            "failed",
+            "artifacts",
+            f"task {task.id} did not write the artifacts it declares: no file matches "
+            f"{', '.join(absent)} in {task.workdir}",
+        )
+    return "succeeded", None, None
 
 
 def _own_peak_rss() -> int:

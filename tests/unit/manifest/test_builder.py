@@ -210,3 +210,33 @@ def test_param_defaults_are_checked_against_their_type_and_enum(write) -> None:
         "default: item 1: expected an integer, got 'two'",
         "only array params take items",
     ]
+
+
+def test_declared_files_and_a_cache_that_names_none_uses_them(write) -> None:
+    m = load_manifest(
+        write(
+            """
+            apiVersion: psr-engine/v1
+            kind: Workflow
+            metadata: {name: demo}
+            spec:
+              tasks:
+                a:
+                  run: make
+                  inputs: ["src/**/*.c"]
+                  artifacts: [build/app]
+                  cache: {}
+                b:
+                  run: make
+                  inputs: [x]
+                  cache: {inputs: [y], outputs: [z]}
+            """
+        )
+    )
+    a, b = m.tasks
+    assert (a.inputs, a.artifacts) == (("src/**/*.c",), ("build/app",))
+    assert a.cache is not None and (a.cache.inputs, a.cache.outputs) == (
+        ("src/**/*.c",),
+        ("build/app",),
+    )
+    assert b.cache is not None and (b.cache.inputs, b.cache.outputs) == (("y",), ("z",))

@@ -192,7 +192,8 @@ def test_json_of_a_small_plan_is_pinned():
         "retries": {"limit": 2, "backoff": "fixed", "delay": 1.0, "maxDelay": None,
                     "jitter": False, "on": [], "onTimeout": False},
         "resources": {"cpu": 1.0, "memory": 1048576}, "max_parallel": None,
-        "continue_on_error": False, "outputs": [], "cache": None, "labels": {},
+        "continue_on_error": False, "outputs": [], "inputs": [], "artifacts": [],
+        "cache": None, "labels": {},
         "level": 0, "on_exit": False, "line": 10,
     }  # fmt: skip
     rest = {k: v for k, v in data.items() if k != "tasks"}
