@@ -48,13 +48,26 @@ def start_early(*, force: bool = False, environ: Mapping[str, str] | None = None
 
     if not tracing_requested(None, environ=environ, force=force):
         return None
-    import importlib.util
-
-    if importlib.util.find_spec("opentelemetry.sdk") is None:
-        return None  # the sink's own start reports what is missing
+    if not sdk_installed():
+        return None  # build_sink says what is missing
     from psr_engine.tracing.shipping import EventShipper
 
     return EventShipper(environ=environ)
+
+
+OTEL_INSTALL_HINT = "pip install 'psr-engine[otel]'"
+
+
+def sdk_installed() -> bool:
+    """Whether the opentelemetry SDK (the otel extra) can be imported: a lookup, no import.
+    Without the `opentelemetry` package at all, find_spec of a submodule raises rather than
+    answering None."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("opentelemetry.sdk") is not None
+    except ImportError:
+        return False
 
 
 def build_sink(
@@ -76,6 +89,9 @@ def build_sink(
         listed = bool(entries)
         if not tracing_requested(plan.tracing, environ=environ, force=force, sink_listed=listed):
             return None
+        if not sdk_installed():
+            _without_sdk(plan, force=force, listed=listed)
+            return None
         from psr_engine.tracing.sink import OtelSink
 
         options = entries[0].options if entries else {}
@@ -91,6 +107,32 @@ def build_sink(
     finally:
         if early is not None:
             early.discard()
+
+
+def _without_sdk(plan: Plan, *, force: bool, listed: bool) -> None:
+    """Tracing asked for without the otel extra. Asked by the run itself (`--trace`,
+    spec.tracing, an otel sink): exit 2 before anything runs. Asked only by an OTEL_* variable
+    of the environment (set for other tools too, often): one warning and an untraced run."""
+    from psr_engine.errors import TracingConfigError
+
+    if force or plan.tracing is not None or listed:
+        asked = (
+            "--trace"
+            if force
+            else "spec.tracing"
+            if plan.tracing is not None
+            else "the otel sink in spec.sinks"
+        )
+        raise TracingConfigError(
+            f"{asked} asks for tracing, but the otel extra (opentelemetry) is not installed: "
+            f"{OTEL_INSTALL_HINT}"
+        )
+    import sys
+
+    sys.stderr.write(
+        "warning: OTEL_EXPORTER_OTLP_ENDPOINT is set but the otel extra is not installed: "
+        f"this run is not traced ({OTEL_INSTALL_HINT})\n"
+    )
 
 
 __getattr__ = attribute_loader(__name__, _LAZY, globals())
