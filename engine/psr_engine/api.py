@@ -103,6 +103,7 @@ def validate(path: str, *, params: Mapping[str, Any] | None = None) -> Validatio
     """
     from psr_engine.manifest.files import missing_files
     from psr_engine.manifest.params import placeholder_params, required_params
+    from psr_engine.manifest.subworkflows import workflow_cycles
     from psr_engine.plan.compile import compile_plan
     from psr_engine.plan.secret_refs import ungranted_mentions
 
@@ -113,7 +114,7 @@ def validate(path: str, *, params: Mapping[str, Any] | None = None) -> Validatio
         plan = compile_plan(manifest, resolved)
     except DiagnosedError as error:
         return ValidationReport(path, list(error.diagnostics))
-    missing = missing_files(manifest)
+    missing = missing_files(manifest) + workflow_cycles(manifest)
     if missing:
         return ValidationReport(path, missing)
     return ValidationReport(

@@ -10,6 +10,7 @@ PsrError (other modules import theirs from here and re-export the public ones):
     |   +-- TemplateError         a template name, param or destination is wrong
     +-- ExecutionError            the engine itself failed while running (exit 1)
     |   +-- ExecutorUnreachable   the executor's cluster cannot be reached at start (exit 2)
+    |   +-- WorkflowTooDeep       sub-workflows nested past spec.limits.workflowDepth
     |   +-- CodeScanError         a code scanner could not run, or failed
     |       +-- ScannerNotInstalled   bandit or semgrep is missing
     +-- GateBlocked               a security gate blocked the run (exit 3)
@@ -122,6 +123,12 @@ class ExecutorUnreachable(ExecutionError):
     setting or an environment to fix, nothing ran."""
 
     exit_code = 2
+
+
+class WorkflowTooDeep(ExecutionError):
+    """A `workflow:` task would start a sub-workflow deeper than the root workflow's
+    spec.limits.workflowDepth (a workflow running itself, say): the task fails, nothing of
+    the child runs."""
 
 
 class GateBlocked(PsrError):

@@ -105,3 +105,117 @@ def test_expressions_cannot_build_huge_values(tmp_path: Path) -> None:
     ran = psr(tmp_path, "validate", "-p", "n=1000000000")
     assert ran.code == 2, ran.stderr
     assert "`*` would build 1,000,000,000 items" in ran.stderr
+
+
+# -- sub-workflows that run themselves -------------------------------------------------------
+
+SELF = """
+metadata: {name: self}
+spec:
+  params: {n: {type: integer, default: 3}}
+  tasks:
+    again:
+      when: ${{ params.n > 0 }}
+      workflow: self.yaml
+      with: {n: "${{ params.n - 1 }}"}
+"""
+
+
+def test_cycles_of_sub_workflows_are_refused_at_validate(tmp_path: Path) -> None:
+    """Before: each of these was `valid`, then ran forever at 100% CPU."""
+    _manifest(tmp_path, SELF, "self.yaml")  # through a param: it would even end, at n=0
+    _manifest(
+        tmp_path, "metadata: {name: a}\nspec:\n  tasks:\n    to_b: {workflow: b.yaml}\n", "a.yaml"
+    )
+    _manifest(
+        tmp_path,
+        "metadata: {name: b}\nspec:\n  tasks:\n    x: {run: 'true'}\n    to_a: {workflow: ./a.yaml}\n",
+        "b.yaml",
+    )
+    _manifest(
+        tmp_path, "metadata: {name: top}\nspec:\n  tasks:\n    go: {workflow: a.yaml}\n", "top.yaml"
+    )
+    selfish = psr(tmp_path, "validate", "self.yaml")
+    assert selfish.code == 2, selfish.stderr
+    assert (
+        "self.yaml:9:7: task 'again' closes a cycle of sub-workflows: self.yaml (task again) -> self.yaml"
+        in selfish.stderr
+    )
+    both = psr(tmp_path, "validate", "a.yaml")
+    assert both.code == 2, both.stderr
+    assert (
+        "b.yaml:7:12: task 'to_a' closes a cycle of sub-workflows: a.yaml (task to_b) -> b.yaml (task to_a) -> a.yaml"
+        in both.stderr
+    )
+    above = psr(tmp_path, "validate", "top.yaml")  # the cycle is below the manifest validated
+    assert above.code == 2 and "a.yaml (task to_b) -> b.yaml (task to_a) -> a.yaml" in above.stderr
+
+
+def test_sub_workflow_nesting_is_capped_at_run_time(tmp_path: Path) -> None:
+    """Before: a workflow running itself recursed until an internal error (exit 70)."""
+    _manifest(
+        tmp_path,
+        """
+        metadata: {name: self}
+        spec:
+          limits: {workflowDepth: 3}
+          tasks:
+            again: {workflow: workflow.yaml}
+        """,
+    )
+    ran = psr(tmp_path, "apply", timeout=60)
+    assert ran.code == 1, ran.stderr
+    assert (
+        "sub-workflows are nested more than 3 deep (self -> self -> self -> self -> workflow.yaml)"
+        in ran.stdout
+    )
+    assert "again/again/again/again failed (workflow error)" in ran.stdout
+    assert "again/again/again/again/again" not in ran.stdout
+
+
+def test_sigterm_stops_a_tree_of_sub_workflows_at_once(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _manifest(
+        tmp_path,
+        "metadata: {name: leaf}\nspec:\n  tasks:\n    wait: {run: 'echo started; sleep 60'}\n",
+        "leaf.yaml",
+    )
+    _manifest(
+        tmp_path,
+        "metadata: {name: mid}\nspec:\n  tasks:\n    down: {workflow: leaf.yaml}\n",
+        "mid.yaml",
+    )
+    _manifest(tmp_path, "metadata: {name: top}\nspec:\n  tasks:\n    down: {workflow: mid.yaml}\n")
+    engine = subprocess.Popen(
+        [sys.executable, "-m", "psr_engine", "apply"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert engine.stdout is not None
+    for line in engine.stdout:
+        if "down/down/wait" in line:
+            break
+    time.sleep(0.5)
+    sent = time.monotonic()
+    engine.send_signal(signal.SIGTERM)
+    try:
+        engine.wait(timeout=15)
+    finally:
+        engine.kill()
+    assert time.monotonic() - sent < 15
+    assert engine.returncode not in (0, None)
+    leftover = subprocess.run(["pgrep", "-f", "sleep 60"], capture_output=True, text=True)
+    mine = [
+        p
+        for p in leftover.stdout.split()
+        if os.path.exists(f"/proc/{p}/cwd") and os.readlink(f"/proc/{p}/cwd") == str(tmp_path)
+    ]
+    assert mine == []

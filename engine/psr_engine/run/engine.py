@@ -73,19 +73,26 @@ class WorkflowEngine:
         task_hooks: Sequence[TaskEndHook] = (),
         masked: Iterable[str] = (),
         run_dir: str | None = None,
+        lineage: Sequence[str] = (),
+        depth_limit: int | None = None,
     ) -> None:
         """``masked``: values masked on top of the run's own secrets. A sub-workflow's engine
         gets every value its parent masks: masking is per run tree, so a parent secret passed
         through ``with:`` is masked in the child's logs and events too.
 
         ``run_dir``: the folder the run's logs and outputs go in, instead of the state folder's
-        `runs/<run id>`; a sub-workflow's engine gets a sub-folder of its parent's."""
+        `runs/<run id>`; a sub-workflow's engine gets a sub-folder of its parent's.
+
+        ``lineage``: the workflows above this one (a sub-workflow's), root first, and
+        ``depth_limit`` the root's spec.limits.workflowDepth, which holds for the whole tree."""
         self._executor = executor
         self._sinks = list(sinks)
         self._state_dir = state_dir
         self._environ = dict(os.environ if environ is None else environ)
         self._masked = tuple(masked)
         self._run_dir = run_dir
+        self._lineage = tuple(lineage)
+        self._depth_limit = depth_limit
         self._resolve_secrets = secrets_resolver
         self._plan_loader = plan_loader
         self._handle_signals = handle_signals
@@ -266,6 +273,8 @@ class WorkflowEngine:
                 folder=lambda task_id: os.path.join(
                     run_dir, attempts.workflow_folder(task_id, mask=mask, key=name_key)
                 ),
+                lineage=(*self._lineage, plan.workflow),
+                depth_limit=self._depth_limit or plan.limits.workflow_depth,
             ),
             run_gate=(lambda gate: self._gate(gate, run_id, plan.workflow)),
             attempt_env=[s for s in self._sinks if isinstance(s, AttemptEnvHook)],
@@ -454,12 +463,25 @@ class WorkflowEngine:
         masked: tuple[str, ...],
         *,
         folder: Callable[[str], str],
+        lineage: tuple[str, ...],
+        depth_limit: int,
     ) -> Callable[..., Awaitable[WorkflowResult]]:
         async def run_child(task: PlannedTask, context: Mapping[str, Any]) -> WorkflowResult:
             if self._plan_loader is None:
                 from psr_engine.errors import ExecutionError
 
                 raise ExecutionError("this engine was built without a plan loader")
+            if len(lineage) > depth_limit:
+                # Checked before the child is even loaded: a workflow that runs itself stops
+                # here, at a fixed depth, rather than recursing until memory or the stack ends.
+                from psr_engine.errors import WorkflowTooDeep
+
+                raise WorkflowTooDeep(
+                    f"sub-workflows are nested more than {depth_limit} deep "
+                    f"({' -> '.join(lineage)} -> {os.path.basename(task.command)}): a workflow "
+                    "that runs itself, directly or through others? The limit is the root "
+                    "workflow's spec.limits.workflowDepth"
+                )
             params = _render_deep(task.with_, context)
             child_plan = self._plan_loader(task.command, params)
             child = WorkflowEngine(
@@ -479,6 +501,8 @@ class WorkflowEngine:
                 gate_runner=self._gate_runner,
                 masked=masked,
                 run_dir=folder(task.id),
+                lineage=lineage,
+                depth_limit=depth_limit,
             )
             return await child.run(child_plan, run_id=f"{run_id}")
 
