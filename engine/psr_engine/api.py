@@ -368,12 +368,14 @@ async def arun(
     log_events: bool = False,
 ) -> Any:
     """Run a plan; returns the WorkflowResult. With `spec.cost`, the projected cost is checked
-    against a `fail` budget first (GateBlocked, exit 3, before anything starts), and every task's
+    against a `fail` budget first (BudgetExceeded, exit 3, before anything starts; the run is
+    recorded `blocked` in the history, as a gate-blocked one is), and every task's
     cost is attributed as it ends; crossing a `fail` budget stops the run (reason `budget`)."""
     from psr_engine.run.engine import WorkflowEngine
 
     state_dir = state_dir or state_dir_for(plan)
     hooks = []
+    refused: Exception | None = None
     if plan.cost:
         from psr_engine import cost
 
@@ -381,10 +383,11 @@ async def arun(
         run_id = run_id or _new_run_id()
         try:
             cost.check_budget_before_run(plan, projected)
-        except cost.BudgetExceeded:
+        except cost.BudgetExceeded as error:
             _audit_budget(plan, projected, state_dir, run_id, "block")
-            raise
-        _audit_budget(plan, projected, state_dir, run_id, "allow")
+            refused = error  # recorded in the history below, as a gate-blocked run is
+        else:
+            _audit_budget(plan, projected, state_dir, run_id, "allow")
         annotator = cost.annotator(plan, projected=projected, state_dir=state_dir)
         if annotator is not None:
             hooks.append(annotator)
@@ -399,6 +402,9 @@ async def arun(
         task_hooks=hooks,
         log_events=log_events,
     )
+    if refused is not None:
+        await engine.refuse(plan, reason=f"budget: {refused}", run_id=run_id)
+        raise refused
     return await engine.run(plan, run_id=run_id, reuse=reuse)
 
 

@@ -142,6 +142,46 @@ class WorkflowEngine:
                 if self._executor is None:
                     await executor.aclose()
 
+    async def refuse(self, plan: Plan, *, reason: str, run_id: str | None = None) -> WorkflowResult:
+        """Record a run refused before it starts (a `fail` budget the projection is over): it
+        begins and ends `blocked` with `reason`, nothing resolved, connected or started, as a
+        run a gate blocks is recorded."""
+        run_id = run_id or new_run_id()
+        started = time.time()
+        await self.bus.start()
+        try:
+            self.bus.emit(
+                Event(
+                    "run.started",
+                    run_id,
+                    plan.workflow,
+                    ts=started,
+                    status="running",
+                    data={
+                        "tasks": len(plan.tasks),
+                        "onExit": len(plan.on_exit),
+                        "params": plan.params,
+                        "labels": plan.labels,
+                        "manifest": plan.manifest_path,
+                    },
+                )
+            )
+            return self._finished(
+                WorkflowResult(
+                    run_id=run_id,
+                    workflow=plan.workflow,
+                    status="blocked",
+                    started_at=started,
+                    ended_at=time.time(),
+                    tasks={},
+                    reason=reason,
+                ),
+                {"counts": {}},
+            )
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.bus.aclose()
+
     def stop(self, reason: str) -> None:
         """Stop the run from inside (a budget sink, say): nothing more starts, running attempts
         are killed, every task not ended is cancelled with this reason, onExit still runs.
