@@ -55,6 +55,9 @@ class ProcessSpec:
     # reports it with its own words and exit code. Ignoring the field is always correct.
     direct: tuple[str, ...] | None = None
     files: TaskFiles | None = None
+    # Called when the attempt is cancelled (an interrupt, a budget stop), once its process
+    # group is stopped and reaped, with what it cost until then: run() itself only raises.
+    on_cancelled: Callable[[ProcessResult], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,6 +124,7 @@ class LocalExecutor:
             finally:
                 if write_fd >= 0:
                     os.close(write_fd)  # the child holds it now; EOF comes when the tree exits
+            ended = False
             try:
                 if spec.on_start is not None:
                     spec.on_start(child.pid)
@@ -131,11 +132,15 @@ class LocalExecutor:
                     timed_out = await _supervise_piped(child, spec, read_fd, log_fd)
                 else:
                     timed_out = await _supervise(child, spec)
+                ended = True
             finally:
                 if not child.exited:  # only when something failed between spawn and wait
                     with anyio.CancelScope(shield=True):
                         await _stop(child, spec.kill_grace)
                 status, usage = _reap(child)
+                if not ended and spec.on_cancelled is not None:
+                    spent = time.monotonic() - start
+                    spec.on_cancelled(_result(child.pid, status, usage, False, started_at, spent))
             duration = time.monotonic() - start
         finally:
             os.close(log_fd)

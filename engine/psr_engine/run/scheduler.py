@@ -5,6 +5,7 @@ holds, within concurrency, maxParallel and the cpu/memory capacity, and reacts t
 
 from __future__ import annotations
 
+import functools
 import heapq
 import os
 import resource
@@ -216,7 +217,7 @@ class Scheduler:
     async def _attempt(self, task: PlannedTask) -> None:
         progress = self.progress[task.id]
         progress.attempts += 1
-        progress.last_attempt = 0.0  # until it ends: a cancelled attempt took no time of note
+        progress.last_attempt = 0.0  # until it ends, or is cancelled (_charge_cancelled)
         number = progress.attempts
         if progress.started_at is None:
             progress.started_at = time.time()
@@ -248,10 +249,14 @@ class Scheduler:
                 for hook in self.shared.attempt_env:
                     env.update(hook.attempt_env(task_id=task.id, attempt=number))
             floor = _own_peak_rss()
+            began = time.monotonic()
             try:
                 result = await self.shared.executor.run(spec)
             except anyio.get_cancelled_exc_class():
                 self._release(task)
+                if not progress.last_attempt:  # the executor did not say what it cost
+                    self._charge_cancelled(task.id, None, time.monotonic() - began)
+                progress.logs.append(spec.log_path)
                 self._record(task.id, "cancelled", self.shared.stop_reason or "interrupted")
                 raise
             except PsrError as error:  # the executor could not run it: the task says why
@@ -306,6 +311,7 @@ class Scheduler:
             output_filter=self.shared.output_filter,
             filter_window=self.shared.filter_window,
             on_line=self._line_emitter(task, number) if self.shared.log_events else None,
+            on_cancelled=functools.partial(self._charge_cancelled, task.id),
         )
 
     def _after_attempt(
@@ -360,6 +366,19 @@ class Scheduler:
         self._finish(task.id, status, reason, outputs=outputs, message=message)
         if result.lost == "scheduler_lost":  # nothing more can run there: end the run now
             self.shared.stop_run(result.detail or "the executor's cluster went away")
+
+    def _charge_cancelled(
+        self, task_id: str, result: ProcessResult | None, spent: float | None = None
+    ) -> None:
+        """An interrupted attempt still took time and CPU: counted before the task is
+        recorded cancelled (its duration, CPU and cost would read 0 otherwise)."""
+        progress = self.progress[task_id]
+        duration = result.duration if result is not None else (spent or 0.0)
+        progress.duration += duration
+        progress.last_attempt = duration
+        if result is not None:
+            progress.cpu_user += result.cpu_user
+            progress.cpu_sys += result.cpu_sys
 
     async def _requeue_after(self, task: PlannedTask, delay: float) -> None:
         try:

@@ -195,3 +195,40 @@ def test_a_manifest_named_from_another_folder_keeps_state_and_cwd_beside_it(ws):
     assert (ws.root / "project" / ".psr" / "runs.db").exists()
     assert not (ws.root / ".psr").exists()
     assert result.finished()["here"]["outputs"] == {"n": "1"}
+
+
+def test_a_task_cancelled_by_sigint_records_the_time_and_cpu_it_took(ws):
+    ws.manifest(
+        """
+        spin:
+          script: |
+            import pathlib, time
+            while time.process_time() < 0.5:  # a loaded machine gives CPU slowly
+                pass
+            pathlib.Path("spun").write_text("yes")
+            end = time.monotonic() + 60
+            while time.monotonic() < end:
+                pass
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "psr_engine", "apply", "--events-jsonl", "events.jsonl"],
+        cwd=ws.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    _wait_for(ws.root / "spun", timeout=60)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+
+    import json
+
+    events = [json.loads(x) for x in (ws.root / "events.jsonl").read_text().splitlines()]
+    spin = next(e for e in events if e["type"] == "task.finished" and e.get("task") == "spin")
+    assert spin["status"] == "cancelled"
+    assert spin["durationS"] >= 0.5 and spin["attemptDurationS"] >= 0.5
+    assert spin["cpuUserS"] + spin["cpuSysS"] >= 0.5  # it spun that much before the interrupt
+    assert spin["logPath"].endswith("spin.1.log")
