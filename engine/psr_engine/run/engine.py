@@ -427,7 +427,8 @@ class WorkflowEngine:
                 workflow,
                 task=gate.name,
                 status="running",
-                data={"type": gate.type, "failOn": gate.fail_on},
+                # The scanners it names (the console shows them while the gate runs).
+                data={"type": gate.type, "failOn": gate.fail_on, "tools": list(gate.tools)},
             )
         )
         if self._gate_runner is None:

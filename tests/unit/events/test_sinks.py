@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -246,3 +247,32 @@ def test_live_console_on_a_terminal_ends_with_the_same_summary():
     text = out.getvalue()
     assert "\x1b[" in text  # colours and cursor control on a terminal
     assert "load[region=eu]" in text and "run run-1 failed" in text
+
+
+def test_a_running_gate_shows_its_scanners_on_the_status_line_and_in_the_heartbeat():
+    started = _event(
+        "gate.started", "code", status="running", data={"type": "code", "tools": ["bandit"]}
+    )
+    finished = _event("gate.finished", "code", status="passed", message="no findings")
+    terminal = io.StringIO()
+    terminal.isatty = lambda: True  # type: ignore[method-assign]
+    sink = ConsoleSink(stream=terminal, color=False, environ={})
+    sink.emit(_event("run.started", data={"tasks": 0}))
+    sink.emit(started)
+    time.sleep(0.35)  # no event meanwhile: the timer redraws the line
+    sink.emit(finished)
+    sink.emit(_event("run.finished", status="succeeded", duration_s=0.4))
+    drawn = terminal.getvalue()
+    assert "1 running: gate code (bandit) " in drawn
+    assert len(set(re.findall(r"gate code \(bandit\) (\d+ms)", drawn))) >= 2
+
+    log = io.StringIO()
+    sink = ConsoleSink(stream=log, environ={"PSR_HEARTBEAT_S": "0.1"})
+    sink.emit(_event("run.started", data={"tasks": 0}))
+    sink.emit(started.with_(data={"type": "secrets", "tools": []}))
+    time.sleep(0.35)
+    sink.emit(finished)
+    sink.emit(_event("run.finished", status="succeeded", duration_s=0.4))
+    text = log.getvalue()
+    assert "▶ gate code (secrets) scanning\n" in text
+    assert "… 1 running: gate code (secrets) " in text

@@ -431,10 +431,10 @@ def _attempt_label(task: str, attempt: int) -> str:
 
 
 def _gate_label(event: Event) -> str:
+    """`gate code (bandit, semgrep)`: the scanners it names, else its type."""
     data = event.data or {}
-    kind = data.get("type")
     tools = data.get("tools")
-    scanner = ", ".join(tools) if tools else kind
+    scanner = ", ".join(map(str, tools)) if tools else data.get("type")
     return f"gate {event.task}" + (f" ({scanner})" if scanner else "")
 
 
