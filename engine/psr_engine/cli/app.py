@@ -53,8 +53,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The whole command line; with `only`, the other commands are listed (for --help and
-    their names) without importing their modules or building their options: start-up."""
+    """The whole command line; with `only`, that command alone: the others' modules are not
+    imported nor their parsers built (start-up). `only` must be the command argv names."""
     parser = _Parser(
         prog="psr-engine",
         description="A declarative workflow engine: validate, plan and run workflow.yaml.",
@@ -62,8 +62,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"psr-engine {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module, help_text) in COMMANDS.items():
-        command = sub.add_parser(name, help=help_text, description=help_text)
         if only is None or name == only:
+            command = sub.add_parser(name, help=help_text, description=help_text)
             _module(module).add_arguments(command)
     return parser
 

@@ -74,6 +74,7 @@ class _NotStarted(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        self.log_fd = -1  # set by _open_and_spawn
 
 
 @dataclass(slots=True)
@@ -103,8 +104,7 @@ class LocalExecutor:
     async def run(self, spec: ProcessSpec) -> ProcessResult:
         """Run one attempt to its end; on cancellation, stop its process group, then re-raise."""
         piped = spec.output_filter is not None or spec.on_line is not None
-        log_fd = _open_log(spec.log_path)
-        read_fd = write_fd = -1
+        read_fd = write_fd = log_fd = -1
         try:
             if piped:
                 read_fd, write_fd = os.pipe()  # both close-on-exec
@@ -112,8 +112,9 @@ class LocalExecutor:
             started_at = time.time()
             start = time.monotonic()
             try:
-                child = await self._spawn(spec, write_fd if piped else log_fd)
+                log_fd, child = await self._spawn(spec, write_fd)
             except _NotStarted as failed:
+                log_fd = failed.log_fd
                 line = failed.message.encode("utf-8", "replace")
                 if spec.output_filter is not None:
                     line = spec.output_filter(line)
@@ -143,7 +144,8 @@ class LocalExecutor:
                     spec.on_cancelled(_result(child.pid, status, usage, False, started_at, spent))
             duration = time.monotonic() - start
         finally:
-            os.close(log_fd)
+            if log_fd >= 0:
+                os.close(log_fd)
             if read_fd >= 0:
                 os.close(read_fd)
         return _result(child.pid, status, usage, timed_out, started_at, duration)
@@ -151,14 +153,15 @@ class LocalExecutor:
     async def aclose(self) -> None:
         """Nothing to release: every run cleans up after itself."""
 
-    async def _spawn(self, spec: ProcessSpec, out_fd: int) -> _Child:
+    async def _spawn(self, spec: ProcessSpec, pipe_fd: int) -> tuple[int, _Child]:
+        """(the log's fd, the child), its output to the pipe when `pipe_fd` >= 0."""
         if not self.spawn_in_thread:
-            return _spawn_direct(spec, out_fd, True)
+            return _open_and_spawn(spec, pipe_fd, True)
         # Shielded: a cancellation must not abandon a child that is being born. It is
         # delivered at the next checkpoint, in _supervise, which then stops the child.
         with anyio.CancelScope(shield=True):
-            child = await anyio.to_thread.run_sync(_spawn_direct, spec, out_fd, False)
-        return child
+            started = await anyio.to_thread.run_sync(_open_and_spawn, spec, pipe_fd, False)
+        return started
 
 
 # --- spawning --------------------------------------------------------------------------------
@@ -189,6 +192,22 @@ def _resolve(name: str, cwd: str, path_env: str | None) -> str:
             _which_cache.clear()
         _which_cache[key] = found = os.path.abspath(found)
     return found
+
+
+def _open_and_spawn(spec: ProcessSpec, pipe_fd: int, inline: bool) -> tuple[int, _Child]:
+    """The log opened, then the child started writing to it (or to the pipe), both in the
+    spawning thread: creating a file waits on the file system's journal, which on a busy
+    disk takes milliseconds that must not stall the event loop. _NotStarted carries the
+    log's fd, for the line saying why."""
+    log_fd = _open_log(spec.log_path)
+    try:
+        return log_fd, _spawn_direct(spec, pipe_fd if pipe_fd >= 0 else log_fd, inline)
+    except _NotStarted as failed:
+        failed.log_fd = log_fd
+        raise
+    except BaseException:
+        os.close(log_fd)
+        raise
 
 
 def _spawn_direct(spec: ProcessSpec, out_fd: int, inline: bool) -> _Child:
