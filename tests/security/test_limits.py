@@ -219,3 +219,49 @@ def test_sigterm_stops_a_tree_of_sub_workflows_at_once(tmp_path: Path) -> None:
         if os.path.exists(f"/proc/{p}/cwd") and os.readlink(f"/proc/{p}/cwd") == str(tmp_path)
     ]
     assert mine == []
+
+
+# -- cache.inputs globs ------------------------------------------------------------------------
+
+
+def test_cache_globs_survive_symlink_loops_and_fifos(tmp_path: Path) -> None:
+    """Before: `**` looped on a folder linking to itself (Ctrl-C ignored), and a FIFO among the
+    inputs hung the run forever. Now links to folders are not followed, a FIFO is never
+    opened, and the task is cached by its regular files alone."""
+    import os
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.txt").write_text("a\n")
+    os.symlink(".", data / "self")  # a folder that contains itself
+    os.symlink(str(tmp_path), data / "up")  # and its ancestor
+    os.symlink("loop2", tmp_path / "loop1")  # links that point at each other
+    os.symlink("loop1", tmp_path / "loop2")
+    os.mkfifo(data / "pipe.txt")  # opening it would block until someone writes
+    _manifest(
+        tmp_path,
+        """
+        metadata: {name: globs}
+        spec:
+          tasks:
+            t:
+              cache: {inputs: ["**/*", "data/*.txt", "loop1"]}
+              run: echo ran
+        """,
+    )
+    first = psr(tmp_path, "apply", timeout=60)
+    assert first.code == 0, first.stderr
+    second = psr(tmp_path, "apply", timeout=60)
+    assert second.code == 0, second.stderr
+    assert "cached" in second.stdout
+
+
+def test_a_glob_walk_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk runs on the event loop: its bound is how long an interrupt may wait."""
+    from psr_engine import globs
+
+    for index in range(30):
+        (tmp_path / f"d{index}").mkdir()
+    monkeypatch.setattr(globs, "MAX_VISITED", 20)
+    with pytest.raises(ValueError, match="walks more than 20 names"):
+        globs.matching_files(str(tmp_path), "**/*.none")

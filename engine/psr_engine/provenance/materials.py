@@ -15,13 +15,13 @@ Paths are named relative to the manifest's folder (absolute when outside it).
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
 import shlex
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from psr_engine.globs import matching_files
 from psr_engine.plan.model import Plan, PlannedTask
 
 LOCK_FILES = (
@@ -129,10 +129,15 @@ def declared_outputs(plan: Plan, task_ids: Iterable[str]) -> tuple[Material, ...
 
 
 def _matches(root: str, patterns: Iterable[str]) -> Iterator[str]:
+    """The bounded glob the runtime uses (no folder links followed: a link to an ancestor
+    looped forever here; no FIFO opened); a glob past its bounds names no material."""
     for pattern in patterns:
-        for path in glob.glob(os.path.join(root, pattern), recursive=True):
-            if os.path.isfile(path):
-                yield os.path.normpath(path)
+        try:
+            found = matching_files(root, pattern)
+        except ValueError:
+            continue
+        for path in found:
+            yield os.path.normpath(path)
 
 
 def _command_words(task: PlannedTask) -> Iterator[str]:

@@ -13,10 +13,12 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import tempfile
+from typing import BinaryIO
 
+from psr_engine.globs import matching_files
 from psr_engine.plan.model import PlannedTask
-from psr_engine.run.files import matching_files
 
 
 def cache_key(task: PlannedTask, argv: tuple[str, ...]) -> str:
@@ -30,7 +32,7 @@ def cache_key(task: PlannedTask, argv: tuple[str, ...]) -> str:
     for pattern in task.cache.get("inputs", ()):
         for path in _matches(root, pattern):
             digest.update(os.path.relpath(path, root).encode() + b"\0")
-            with open(path, "rb") as handle:
+            with _open_regular(path) as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
     return digest.hexdigest()
@@ -63,6 +65,16 @@ def record(state_dir: str, task: PlannedTask, key: str, outputs: dict[str, str])
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump({"task": task.id, "key": key, "outputs": outputs}, handle)
         os.replace(tmp, path)
+
+
+def _open_regular(path: str) -> BinaryIO:
+    """Open a file the glob found regular, refusing what it has become since: a FIFO put in
+    its place would block a plain open (and the run) forever; O_NONBLOCK opens it at once."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ValueError(f"{path} is not a regular file")
+    return os.fdopen(fd, "rb")
 
 
 def _entry(state_dir: str, task: PlannedTask) -> str:

@@ -12,8 +12,9 @@ from core_factory import Recorder, plan_with, planned
 
 from psr_engine.executors.base import ProcessSpec
 from psr_engine.executors.fake import FakeExecutor
+from psr_engine.globs import matching_files
 from psr_engine.run.engine import WorkflowEngine
-from psr_engine.run.files import attempt_files, matching_files
+from psr_engine.run.files import attempt_files
 
 
 def _tree(root: Path, *paths: str) -> None:
