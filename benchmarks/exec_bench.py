@@ -21,13 +21,13 @@ Marginal cost per task = (T(W) - T(S1)) / (tasks - 1). Printed: ms per task and 
 the engine's to each peer's. The engine's plan cache is warmed first (an untimed run), as it is
 for any repeated `apply` of an unchanged manifest; doit and make are warmed the same way.
 
-    python benchmarks/exec_bench.py [--quick] [--repeat N] [--history] [--trace] [--pairs N]
-                                    [--only S1,W1]
+    python benchmarks/exec_bench.py [--quick] [--repeat N] [--history] [--trace]
+                                    [--provenance] [--pairs N] [--only S1,W1]
 doit comes with the `bench` extra (`pip install -e '.[bench]'`); without it, that column is
 left out.
 
---history and --trace compare W1 with the feature on and off in alternating pairs of runs
-(the one going first alternates too) and report the median of the pairs' on/off ratios.
+--history, --trace and --provenance compare W1 with the feature on and off in alternating pairs
+of runs (the one going first alternates too) and report the median of the pairs' on/off ratios.
 """
 
 from __future__ import annotations
@@ -204,10 +204,16 @@ def main() -> None:
         help="also W1 with tracing on (OTLP to a local receiver) vs off",
     )
     parser.add_argument(
+        "--provenance",
+        action="store_true",
+        help="also W1 with provenance and the audit trail on (the default) vs off "
+        "(PSR_PROVENANCE=0)",
+    )
+    parser.add_argument(
         "--pairs",
         type=int,
         default=20,
-        help="on/off pairs for --history and --trace (default 20)",
+        help="on/off pairs for --history, --trace and --provenance (default 20)",
     )
     parser.add_argument(
         "--only",
@@ -277,6 +283,7 @@ def main() -> None:
         endpoint = _otlp_receiver() if args.trace else ""
         for flag, label, on_env, extra, off_env in (
             (args.history, "history", {}, "", {"PSR_HISTORY": "0"}),
+            (args.provenance, "provenance", {}, "", {"PSR_PROVENANCE": "0"}),
             (
                 args.trace,
                 "tracing",

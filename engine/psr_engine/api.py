@@ -222,9 +222,10 @@ def build_sinks(
         provenance_sinks(plan, state_dir=state_dir, resumed_from=resumed_from, sign_key=sign_key)
     )
     if junit:
-        sinks.append(create_sink(PluginConfig("junit", {"path": junit})))
+        sinks.append(create_sink(PluginConfig("junit", {"path": junit, **_points_at(plan)})))
     if summary_md:
-        sinks.append(create_sink(PluginConfig("summary", {"path": summary_md})))
+        summary = {"path": summary_md, **_points_at(plan)}
+        sinks.append(create_sink(PluginConfig("summary", summary)))
     return sinks
 
 
@@ -267,6 +268,17 @@ def provenance_sinks(
             wrap=wrap,
         ),
     ]
+
+
+def _points_at(plan: Plan) -> dict[str, str]:
+    """The reports' option naming the run's provenance file, when one is written."""
+    from psr_engine import provenance
+
+    if not provenance.enabled(plan.provenance):
+        return {}
+    from psr_engine.provenance.statement import STATEMENT_FILE
+
+    return {"provenance": STATEMENT_FILE}
 
 
 def saved_plan_document(plan: Plan, out_path: str) -> dict[str, Any]:

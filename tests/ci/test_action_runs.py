@@ -90,7 +90,13 @@ def test_an_invalid_manifest_reports_invalid_without_a_run_id(github):
         {"working-directory": "etl", "install": "false", "python-version": "", "summary": "false"}
     )
     assert result.code == 2
-    assert result.outputs == {"run-id": "", "status": "invalid", "sarif-file": "", "junit-file": ""}
+    assert result.outputs == {
+        "run-id": "",
+        "status": "invalid",
+        "sarif-file": "",
+        "junit-file": "",
+        "provenance-file": "",
+    }
 
 
 def test_junit_and_summary_are_written_and_published(github):
@@ -381,3 +387,30 @@ def test_deps_gate_without_a_database_or_the_api_says_what_to_set(github):
     assert gates["code"] == 2
     assert "::error::deps: no advisories to scan against: set osv-db" in gates["stdout"]
     assert result.step("Cache the OSV index")["ran"] is False
+
+
+def test_the_runs_provenance_and_audit_trail_are_uploaded_as_an_artifact(github, tmp_path):
+    where = repo_with_flow(github)
+    from psr_engine.provenance.signing import generate_key
+
+    private_pem, _ = generate_key()
+    key = tmp_path / "signing.pem"
+    key.write_bytes(private_pem)
+    result = github.run(
+        {
+            "working-directory": "etl",
+            "install": "false",
+            "python-version": "",
+            "summary": "false",
+            "sign-key": str(key),
+        }
+    )
+    assert result.code == 0, result.step("Run the workflow")["stderr"]
+    provenance = Path(result.outputs["provenance-file"])
+    assert (
+        provenance == where / ".psr" / "runs" / result.outputs["run-id"] / "provenance.intoto.json"
+    )
+    assert "payload" in json.loads(provenance.read_text())  # signed: a DSSE envelope
+    upload = result.step("Upload the run's provenance")
+    assert upload["ran"] == "recorded"
+    assert upload["with"]["path"].split() == [str(provenance), str(where / ".psr" / "audit.jsonl")]

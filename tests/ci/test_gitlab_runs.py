@@ -67,6 +67,10 @@ def test_a_job_extending_psr_script_runner_runs_and_publishes_reports(tmp_path):
     events = [json.loads(line) for line in (report / "events.jsonl").read_text().splitlines()]
     assert events[-1]["type"] == "run.finished" and events[-1]["status"] == "succeeded"
     assert list((report / "logs").glob("*/greet.1.log"))
+    # The artifact carries the run's provenance and the audit trail.
+    (statement,) = (report / "logs").glob("*/provenance.intoto.json")
+    assert json.loads(statement.read_text())["_type"] == "https://in-toto.io/Statement/v1"
+    assert '"action": "apply"' in (report / "audit.jsonl").read_text()
 
 
 def test_a_failing_workflow_fails_the_job_and_still_leaves_its_reports(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from psr_engine.cli.cmd_runs import (
     STATUS_SYMBOLS,
@@ -29,18 +30,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_state_dir(parser)
 
 
+def _provenance_file(args: argparse.Namespace, run_id: str) -> str | None:
+    """The run's provenance statement (or envelope), when it was written."""
+    import os
+
+    from psr_engine.provenance.statement import STATEMENT_FILE
+    from psr_engine.store import find_state_dir
+    from psr_engine.store.paths import run_dir
+
+    path = os.path.join(run_dir(find_state_dir(args.state_dir), run_id), STATEMENT_FILE)
+    return path if os.path.isfile(path) else None
+
+
 def run(args: argparse.Namespace) -> int:
     with open_history(args) as store:
         record = store.run(args.ref, workflow=args.workflow)
         tasks = store.tasks(record.id)
         gates = store.gates(record.id)
+    provenance = _provenance_file(args, record.id)
     if args.output == "json":
-        document = {
+        document: dict[str, Any] = {
             "run": record.to_dict(),
             "tasks": {t.id: t.to_dict() for t in tasks},
         }
         if gates:
             document["gates"] = {g.gate: g.to_dict() for g in gates}
+        if provenance:
+            document["provenance"] = provenance
         sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
         return 0
     out = sys.stdout
@@ -53,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         out.write(f"  resumed from {record.resumed_from}\n")
     if record.ci_url:
         out.write(f"  CI job    {record.ci_url}\n")
+    if provenance:
+        out.write(f"  provenance {provenance}\n")
     for gate in gates:
         found = ", ".join(f"{n} {s}" for s, n in gate.counts.items() if n) or "no findings"
         out.write(f"  gate {gate.gate}: {gate.status} ({found})\n")

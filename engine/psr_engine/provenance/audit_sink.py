@@ -2,12 +2,14 @@
 it was granted as the run starts, each gate decision, a budget crossed, and a cancel.
 
 Entries are written as each decision is made (never per task): one flock and one fsync per
-decision, a handful per run.
+decision, a handful per run, on one background thread (in order) so that waiting for the
+lock or the disk never holds up the scheduler; the sink's close waits for them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from psr_engine.events.model import Event
@@ -33,9 +35,16 @@ class AuditSink:
         self._resumed_from = resumed_from
         self._identity = (identity or current_identity()).to_dict()
         self._budget_recorded = False
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: list[Future[Any]] = []
 
     async def start(self) -> None:
         return None
+
+    def _append(self, records: list[AuditRecord]) -> None:
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="psr-audit")
+        self._pending.append(self._writer.submit(self._log.append, records))
 
     def _record(self, run_id: str, action: str, details: Mapping[str, Any]) -> AuditRecord:
         return AuditRecord(
@@ -59,7 +68,7 @@ class AuditSink:
             }
             if data.get("sarif"):
                 details["sarif"] = data["sarif"]
-            self._log.append([self._record(event.run_id, "gate", details)])
+            self._append([self._record(event.run_id, "gate", details)])
         elif event.type == "task.finished" and not self._budget_recorded:
             budget = ((event.data or {}).get("cost") or {}).get("budget")
             if isinstance(budget, dict) and budget.get("exceeded"):
@@ -72,10 +81,10 @@ class AuditSink:
                     "currency": budget.get("currency"),
                     "scope": budget.get("scope"),
                 }
-                self._log.append([self._record(event.run_id, "budget", details)])
+                self._append([self._record(event.run_id, "budget", details)])
         elif event.type == "run.finished" and event.status == "cancelled":
             details = {"reason": event.reason or "interrupted"}
-            self._log.append([self._record(event.run_id, "cancel", details)])
+            self._append([self._record(event.run_id, "cancel", details)])
 
     def _started(self, event: Event) -> None:
         details: dict[str, Any] = {
@@ -93,10 +102,17 @@ class AuditSink:
             self._record(event.run_id, "secret", {"name": s.name, "provider": s.provider})
             for s in self._plan.secrets
         )
-        self._log.append(records)
+        self._append(records)
 
     async def aclose(self) -> None:
-        return None
+        if self._writer is None:
+            return
+        import anyio
+
+        writer, self._writer = self._writer, None
+        await anyio.to_thread.run_sync(writer.shutdown)
+        for future in self._pending:
+            future.result()  # an entry that could not be written: the bus reports it
 
 
 def record_budget_decision(

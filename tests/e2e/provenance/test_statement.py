@@ -130,3 +130,20 @@ def test_the_vendored_schemas_reject_what_the_specs_forbid() -> None:
         except jsonschema.ValidationError:
             continue
         raise AssertionError(f"accepted: {statement}")
+
+
+def test_status_and_the_reports_point_at_the_provenance_file(ws) -> None:
+    import xml.etree.ElementTree as ET
+
+    ws.manifest('only: {run: "true"}')
+    assert ws.cli("apply", "-q", "--junit", "junit.xml", "--summary-md", "summary.md").code == 0
+    (statement,) = (ws.root / ".psr" / "runs").glob("*/provenance.intoto.json")
+    status = json.loads(ws.cli("status", "last", "--output", "json").stdout)
+    assert status["provenance"] == str(statement)
+    assert f"provenance {statement}" in ws.cli("status", "last").stdout
+    properties = {
+        p.get("name"): p.get("value")
+        for p in ET.parse(ws.root / "junit.xml").iter("property")
+    }
+    assert properties["provenance"] == str(statement)
+    assert f"Provenance: `{statement}`" in (ws.root / "summary.md").read_text()

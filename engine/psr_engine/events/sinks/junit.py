@@ -32,9 +32,19 @@ class JunitSink(RunReport):
 
     name = "junit"
 
-    def __init__(self, path: str, *, tail_lines: int = TAIL_LINES, **_: Any) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        tail_lines: int = TAIL_LINES,
+        provenance: str | None = None,
+        **_: Any,
+    ) -> None:
+        """`provenance`: the file name of the run's provenance statement in its run folder,
+        when one is written: a `provenance` property points at it."""
         self.path = path
         self.tail = tail_lines
+        self.provenance = provenance
         super().__init__()
 
     async def aclose(self) -> None:
@@ -90,7 +100,11 @@ class JunitSink(RunReport):
         )
         properties = ET.SubElement(suite, "properties")
         status = end.status if end is not None else "unfinished"
-        for key, value in (("runId", start.run_id), ("status", status or "")):
+        listed = [("runId", start.run_id), ("status", status or "")]
+        run_dir = (start.data or {}).get("runDir")
+        if self.provenance and run_dir:
+            listed.append(("provenance", os.path.join(str(run_dir), self.provenance)))
+        for key, value in listed:
             ET.SubElement(properties, "property", {"name": key, "value": value})
         for case in cases:
             self._testcase(suite, start.workflow, case)

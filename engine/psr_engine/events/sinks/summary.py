@@ -33,9 +33,19 @@ class SummarySink(RunReport):
 
     name = "summary"
 
-    def __init__(self, path: str | None = None, *, tail_lines: int = TAIL_LINES, **_: Any) -> None:
+    def __init__(
+        self,
+        path: str | None = None,
+        *,
+        tail_lines: int = TAIL_LINES,
+        provenance: str | None = None,
+        **_: Any,
+    ) -> None:
+        """`provenance`: the file name of the run's provenance statement in its run folder,
+        when one is written: the summary names it."""
         self.path = path or os.environ.get("GITHUB_STEP_SUMMARY") or None
         self.tail = tail_lines
+        self.provenance = provenance
         super().__init__()
 
     async def aclose(self) -> None:
@@ -67,6 +77,9 @@ class SummarySink(RunReport):
         ]
         if end is not None and end.reason:
             out += [f"Reason: {_cell(end.reason)}", ""]
+        run_dir = (start.data or {}).get("runDir")
+        if self.provenance and run_dir:
+            out += [f"Provenance: `{_cell(os.path.join(str(run_dir), self.provenance))}`", ""]
         if self._outcomes:
             out += ["| Task | Status | Attempts | Duration | Reason |", "|---|---|---:|---:|---|"]
             for row in self._outcomes.values():
