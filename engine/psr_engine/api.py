@@ -382,7 +382,9 @@ async def arun(
     """Run a plan; returns the WorkflowResult. With `spec.cost`, the projected cost is checked
     against a `fail` budget first (BudgetExceeded, exit 3, before anything starts; the run is
     recorded `blocked` in the history, as a gate-blocked one is), and every task's
-    cost is attributed as it ends; crossing a `fail` budget stops the run (reason `budget`)."""
+    cost is attributed as it ends; crossing a `fail` budget stops the run (reason `budget`).
+    `log_events` (--log-events) sends task.log lines; they are sent anyway when a sink wants
+    them (sinks_want_logs)."""
     from psr_engine.run.engine import WorkflowEngine
 
     state_dir = state_dir or state_dir_for(plan)
@@ -403,16 +405,17 @@ async def arun(
         annotator = cost.annotator(plan, projected=projected, state_dir=state_dir)
         if annotator is not None:
             hooks.append(annotator)
+    sinks = build_sinks(plan) if sinks is None else sinks
     engine = WorkflowEngine(
         executor=executor,
-        sinks=build_sinks(plan) if sinks is None else sinks,
+        sinks=sinks,
         state_dir=state_dir,
         plan_loader=plan_loader,
         gate_runner=gate_runner(plan),
         handle_signals=handle_signals,
         concurrency=concurrency,
         task_hooks=hooks,
-        log_events=log_events,
+        log_events=log_events or sinks_want_logs(plan, sinks),
     )
     if refused is not None:
         await engine.refuse(plan, reason=f"budget: {refused}", run_id=run_id)

@@ -132,6 +132,6 @@ def _apply(args: argparse.Namespace, early_tracing: object) -> int:
         handle_signals=True,
         concurrency=args.max_parallel,
         reuse=reuse,
-        log_events=args.log_events or api.sinks_want_logs(plan, sinks),
+        log_events=args.log_events,  # or a sink wants them: api.sinks_want_logs
     )
     return int(result.exit_code)

@@ -46,7 +46,5 @@ def run(args: argparse.Namespace) -> int:
     sinks = api.build_sinks(
         plan, quiet=args.quiet, output_mode=args.output_mode, events_jsonl=args.events_jsonl
     )
-    result = api.run(
-        plan, sinks=sinks, handle_signals=True, log_events=api.sinks_want_logs(plan, sinks)
-    )
+    result = api.run(plan, sinks=sinks, handle_signals=True)
     return int(result.exit_code)

@@ -36,7 +36,10 @@ class Ticker:
 
     def _loop(self) -> None:
         while not self._stopped.wait(self._period):
-            self._tick()
+            try:
+                self._tick()
+            except (OSError, ValueError):  # the reader went away (`| head`), or it closed
+                return
 
 
 def running_list(running: Mapping[str, float], now: float, *, limit: int | None = None) -> str:

@@ -21,8 +21,9 @@ TAIL_LINES = 20
 # Where the log is read: GitHub Actions and GitLab CI fold a group; elsewhere lines are prefixed.
 CiKind = Literal["github", "gitlab", "plain"]
 
-# Task prefixes cycle through these (red is left out: it means failure).
-_PALETTE = ("36", "35", "34", "33", "32", "96", "95", "94", "93", "92")
+# Task prefixes cycle through these: red is left out (failure), green and yellow (success,
+# retry) come last.
+_PALETTE = ("36", "35", "34", "96", "95", "94", "33", "32", "93", "92")
 _SECTION_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
