@@ -75,26 +75,45 @@ def _validator() -> Any:
     return _import_jsonschema().Draft202012Validator(load_schema())
 
 
-def _import_jsonschema() -> Any:
-    """jsonschema, imported without building rfc3987-syntax's IRI grammar.
+# What jsonschema's format checkers import when installed. The manifest schema is checked
+# without a format checker (formats are annotations), so none of them is ever used here, and
+# some cost dearly: rfc3987-syntax compiles a lark grammar (seconds), isoduration brings arrow.
+_FORMAT_LIBRARIES = (
+    "rfc3987_syntax",
+    "rfc3987",
+    "rfc3986_validator",
+    "rfc3339_validator",
+    "isoduration",
+    "webcolors",
+    "jsonpointer",
+    "uri_template",
+    "fqdn",
+    "idna",
+)
 
-    When rfc3987-syntax is installed (cyclonedx-python-lib's validation extra brings it),
-    ``import jsonschema`` compiles a lark grammar for the "iri" format: seconds of start-up
-    for a format the manifest schema never uses. Hiding the module during that one import
-    costs only the "iri" format check; the module stays importable for anyone else.
+
+def _import_jsonschema() -> Any:
+    """jsonschema, imported without the libraries of its format checkers (_FORMAT_LIBRARIES).
+
+    Each one not imported yet is hidden during that one import: jsonschema then only lacks
+    those format checks, which nothing here uses, and the libraries stay importable for
+    anyone else (cyclonedx-python-lib's validation extra, for one, brings them).
     """
     import sys
 
-    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+    if "jsonschema" in sys.modules:
         import jsonschema
 
         return jsonschema
-    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+    hidden = [name for name in _FORMAT_LIBRARIES if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
     try:
         import jsonschema
     finally:
-        if sys.modules.get("rfc3987_syntax", 0) is None:
-            del sys.modules["rfc3987_syntax"]
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
     return jsonschema
 
 

@@ -3,7 +3,7 @@
 
 Every name loads on first use (PEP 562): the runtime imports ``psr_engine.plan.model`` and
 must not load the compiler, and with it the manifest stage, on the way (a cached plan needs
-neither). networkx and rich are imported by the functions that use them.
+neither). rich is imported by the functions that use it.
 """
 
 from __future__ import annotations

@@ -1,19 +1,19 @@
 """The task-level DAG: needs checks, cycles, order, levels, critical path, ancestry.
 
 Nodes are task names (a matrix task is one node: a need on it means all its instances), edges
-point from a need to the task that needs it. networkx is imported inside the functions: it is
-heavy, and nothing here may cost start-up time.
+point from a need to the task that needs it. The few graph algorithms a plan needs (strongly
+connected components, a shortest path, a topological order with ties in manifest order) are
+written out here on plain dicts: importing networkx cost `validate` and `plan` ~100 ms, more
+than all the rest of their work on a small manifest.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
+import heapq
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import networkx as nx
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,35 +61,48 @@ def check_needs(
     return valid, problems
 
 
-def build_dag(needs: Mapping[str, Sequence[str]]) -> nx.DiGraph:
+class Dag:
+    """Tasks in manifest order and their needs: ``pred[t]`` what t needs (in the order it
+    lists them), ``succ[n]`` the tasks that need n."""
+
+    __slots__ = ("pred", "succ")
+
+    def __init__(self, needs: Mapping[str, Sequence[str]]) -> None:
+        self.pred: dict[str, tuple[str, ...]] = {
+            task: tuple(listed) for task, listed in needs.items()
+        }
+        self.succ: dict[str, list[str]] = {task: [] for task in needs}
+        for task, listed in self.pred.items():
+            for need in listed:
+                self.succ[need].append(task)
+
+    def __contains__(self, task: object) -> bool:
+        return task in self.pred
+
+    def predecessors(self, task: str) -> Iterator[str]:
+        return iter(self.pred[task])
+
+
+def build_dag(needs: Mapping[str, Sequence[str]]) -> Dag:
     """The graph of ``needs`` (already checked): nodes in manifest order, edges need -> task."""
-    import networkx as nx
-
-    graph = nx.DiGraph()
-    graph.add_nodes_from(needs)
-    graph.add_edges_from((need, task) for task, listed in needs.items() for need in listed)
-    return graph
+    return Dag(needs)
 
 
-def find_cycles(graph: nx.DiGraph, index: Mapping[str, int]) -> list[tuple[str, ...]]:
+def find_cycles(graph: Dag, index: Mapping[str, int]) -> list[tuple[str, ...]]:
     """One cycle per knot of tasks, as ``(a, b, c, a)`` where each task needs the next.
 
     Each starts at its knot's first task in manifest order and is a shortest cycle through it,
     so the message is the same every time and as short as it can be.
     """
-    import networkx as nx
-
     cycles: list[tuple[str, ...]] = []
-    for component in nx.strongly_connected_components(graph):
+    for component in _strongly_connected(graph):
         if len(component) < 2:
             continue  # self-needs are reported, and dropped, before the graph is built
-        knot = graph.subgraph(component)
-        by_needs = knot.reverse(copy=False)  # edges task -> need
         start = min(component, key=index.__getitem__)
         best: list[str] | None = None
-        for need in sorted(by_needs.successors(start), key=index.__getitem__):
+        for need in sorted(set(graph.pred[start]) & component, key=index.__getitem__):
             # start needs `need`; the way back from `need` to `start` follows needs too.
-            back = nx.shortest_path(by_needs, need, start)
+            back = _shortest_needs_path(graph, need, start, component, index)
             if best is None or len(back) < len(best):
                 best = back
         assert best is not None  # a strongly connected knot: start needs someone in it
@@ -98,14 +111,86 @@ def find_cycles(graph: nx.DiGraph, index: Mapping[str, int]) -> list[tuple[str, 
     return cycles
 
 
-def topological_order(graph: nx.DiGraph, index: Mapping[str, int]) -> list[str]:
+def _strongly_connected(graph: Dag) -> list[set[str]]:
+    """Tarjan's algorithm, iterative (a chain of 10,000 needs must not hit the recursion
+    limit), over the edges task -> need."""
+    number: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[set[str]] = []
+    for root in graph.pred:
+        if root in number:
+            continue
+        work: list[tuple[str, int]] = [(root, 0)]
+        while work:
+            task, at = work.pop()
+            if at == 0:
+                number[task] = low[task] = len(number)
+                stack.append(task)
+                on_stack.add(task)
+            needs = graph.pred[task]
+            if at < len(needs):
+                work.append((task, at + 1))
+                need = needs[at]
+                if need not in number:
+                    work.append((need, 0))
+                elif need in on_stack:
+                    low[task] = min(low[task], number[need])
+                continue
+            if low[task] == number[task]:
+                component: set[str] = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == task:
+                        break
+                found.append(component)
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[task])
+    return found
+
+
+def _shortest_needs_path(
+    graph: Dag, source: str, target: str, within: set[str], index: Mapping[str, int]
+) -> list[str]:
+    """A shortest path source -> ... -> target following needs inside `within` (breadth
+    first, needs visited in manifest order, so the answer is the same every time)."""
+    came_from: dict[str, str | None] = {source: None}
+    queue = deque([source])
+    while queue:
+        task = queue.popleft()
+        if task == target:
+            path = [task]
+            while (previous := came_from[path[-1]]) is not None:
+                path.append(previous)
+            return path[::-1]
+        for need in sorted(graph.pred[task], key=index.__getitem__):
+            if need in within and need not in came_from:
+                came_from[need] = task
+                queue.append(need)
+    raise ValueError(f"no way from {source} to {target}")  # within is strongly connected
+
+
+def topological_order(graph: Dag, index: Mapping[str, int]) -> list[str]:
     """Needs first; among tasks free to go at the same time, manifest order."""
-    import networkx as nx
+    waiting = {task: len(needs) for task, needs in graph.pred.items()}
+    ready = [(index[task], task) for task, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, task = heapq.heappop(ready)
+        order.append(task)
+        for dependent in graph.succ[task]:
+            waiting[dependent] -= 1
+            if waiting[dependent] == 0:
+                heapq.heappush(ready, (index[dependent], dependent))
+    return order
 
-    return list(nx.lexicographical_topological_sort(graph, key=index.__getitem__))
 
-
-def levels(graph: nx.DiGraph, order: Iterable[str]) -> dict[str, int]:
+def levels(graph: Dag, order: Iterable[str]) -> dict[str, int]:
     """Each task's longest distance (in edges) from a task that needs nothing."""
     level: dict[str, int] = {}
     for task in order:
@@ -114,7 +199,7 @@ def levels(graph: nx.DiGraph, order: Iterable[str]) -> dict[str, int]:
 
 
 def critical_path(
-    graph: nx.DiGraph, order: Sequence[str], weight: Mapping[str, float], index: Mapping[str, int]
+    graph: Dag, order: Sequence[str], weight: Mapping[str, float], index: Mapping[str, int]
 ) -> list[str]:
     """The chain of needs with the largest total weight; ties go to the earlier task."""
     total: dict[str, float] = {}
@@ -141,7 +226,7 @@ class Ancestry:
     has no such order; there each asked task's ancestors are searched once and cached.
     """
 
-    def __init__(self, graph: nx.DiGraph, order: Sequence[str] | None) -> None:
+    def __init__(self, graph: Dag, order: Sequence[str] | None) -> None:
         self._graph = graph
         self._order = order
         self._bits: dict[str, int] | None = None
@@ -172,8 +257,14 @@ class Ancestry:
         return self._bits
 
     def _ancestors_searched(self, task: str) -> set[str]:
-        import networkx as nx
-
         if task not in self._searched:
-            self._searched[task] = nx.ancestors(self._graph, task)
+            seen: set[str] = set()
+            todo = list(self._graph.pred[task])
+            while todo:
+                need = todo.pop()
+                if need not in seen:
+                    seen.add(need)
+                    todo.extend(self._graph.pred[need])
+            seen.discard(task)  # nx.ancestors never holds the task itself, even in a cycle
+            self._searched[task] = seen
         return self._searched[task]
