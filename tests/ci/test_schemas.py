@@ -62,7 +62,13 @@ def test_action_declares_the_inputs_and_outputs_the_issue_lists():
     action = load_yaml(ACTION)
     assert set(action["inputs"]) >= REQUIRED_INPUTS
     assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name) for name in action["inputs"])
-    assert set(action["outputs"]) == {"run-id", "status", "sarif-file", "junit-file"}
+    assert set(action["outputs"]) == {
+        "run-id",
+        "status",
+        "sarif-file",
+        "junit-file",
+        "provenance-file",
+    }
     assert action["runs"]["using"] == "composite"
 
 
