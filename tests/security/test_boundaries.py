@@ -9,6 +9,7 @@ import json
 import textwrap
 from pathlib import Path
 
+import pytest
 from leaks import psr
 
 HEADER = "apiVersion: psr-engine/v1\nkind: Workflow\n"
@@ -100,3 +101,71 @@ def test_a_child_task_named_like_a_parent_task_keeps_its_own_log_and_outputs(
     assert tasks["work"]["outputs"] == {"who": "parent"}
     assert psr(tmp_path, "logs", "last", "work").stdout == "parent log\n"
     assert psr(tmp_path, "logs", "last", "sub/work").stdout == "child log\n"
+
+
+# -- item 11: gates never leave the scanned folder -------------------------------------------
+
+OUTSIDE_PASSWORD = "Sup3rS3cretOutside"
+
+
+def _project_with_links_out(tmp_path: Path) -> Path:
+    """A project whose files link to a folder beside it holding code, a key and a shadow file."""
+    import os
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "creds.py").write_text(
+        f'import subprocess\npassword = "{OUTSIDE_PASSWORD}"\n'
+        'subprocess.call("ls " + password, shell=True)\n'
+        'AWS_KEY = "AKIAQWERTYUIOPASDFGHJ"\n'
+    )
+    (outside / "shadow").write_text(f"root:$6${OUTSIDE_PASSWORD}:19000:0:99999:7:::\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "ok.py").write_text("x = 1\n")
+    os.symlink("../outside/creds.py", project / "link.py")
+    os.symlink("../outside", project / "dirlink")
+    os.symlink("../outside/shadow", project / "requirements-prod.txt")
+    (project / "requirements.txt").write_text("idna==3.7\n")
+    (tmp_path / "osv").mkdir()
+    return project
+
+
+@pytest.mark.parametrize(
+    "kind, extra",
+    [
+        ("code", ["--tool", "bandit"]),
+        ("secrets", []),
+        ("deps", ["--osv-db", "../osv"]),
+    ],
+)
+def test_gates_do_not_follow_links_out_of_the_scanned_folder(
+    tmp_path: Path, kind: str, extra: list[str]
+) -> None:
+    """Before: bandit followed `link.py` and printed the password found outside; the deps scan
+    read `requirements-prod.txt -> ../outside/shadow` and `-r ../outside/shadow` and printed
+    its lines as invalid requirements. The links are now named as skipped."""
+    project = _project_with_links_out(tmp_path)
+    ran = psr(project, "scan", kind, *extra)
+    console = ran.stdout + ran.stderr
+    assert OUTSIDE_PASSWORD not in console, console
+    assert "outside/creds.py" not in console and "AKIA" not in console
+    if kind == "deps":
+        assert ran.code == 0, console
+        assert "symbolic link not followed by the dependency scan" in console
+        assert "requirements-prod.txt" in console
+    else:
+        assert ran.code == 0, console
+        assert f"symbolic links not followed by the {kind.rstrip('s')}" in console
+        assert "dirlink" in console and "link.py" in console
+
+
+def test_a_requirements_include_cannot_leave_the_scanned_folder(tmp_path: Path) -> None:
+    """Before: `-r ../outside/shadow` was read and its lines printed as invalid requirements."""
+    project = _project_with_links_out(tmp_path)
+    (project / "requirements.txt").write_text("idna==3.7\n-r ../outside/shadow\n")
+    ran = psr(project, "scan", "deps", "--osv-db", "../osv")
+    console = ran.stdout + ran.stderr
+    assert ran.code == 2, console
+    assert OUTSIDE_PASSWORD not in console
+    assert "requirements.txt:2:" in console and "leaves the scanned folder" in console

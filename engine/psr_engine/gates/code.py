@@ -44,6 +44,7 @@ from typing import Any
 # Defined in errors.py (the one exception tree); importable from here as before.
 from psr_engine.errors import CodeScanError as CodeScanError
 from psr_engine.errors import ScannerNotInstalled as ScannerNotInstalled
+from psr_engine.gates.boundary import inside, python_files, skipped_links_note
 from psr_engine.gates.findings import Confidence, Finding, Severity
 from psr_engine.gates.sarif import ToolRun, sarif_json
 
@@ -87,6 +88,7 @@ class CodeAnalyzer:
         self.semgrep_rules = semgrep_rules
         self.timeout = timeout
         self.warnings: list[str] = []
+        self.remarks: list[str] = []  # what a reader must be told: links not followed
         self._versions: dict[str, str] = {}
         self._last_root: Path | None = None
 
@@ -122,7 +124,17 @@ class CodeAnalyzer:
         self._last_root = base
         excluded = ",".join(str(target / name) for name in BANDIT_EXCLUDED_DIRS)
         argv = [sys.executable, "-m", "bandit", "-r", "-f", "json", "-q", "-x", excluded]
-        proc = _run_tool("bandit", [*argv, str(target)], timeout=self.timeout)
+        targets = [str(target)]
+        if target.is_dir():
+            # bandit reads a linked file wherever it points (it printed a password from
+            # outside the folder once): with links about, it gets the files by name instead.
+            files, links = python_files(target, excluded_dirs=BANDIT_EXCLUDED_DIRS)
+            if links:
+                self._note_links(links)
+                argv, targets = [sys.executable, "-m", "bandit", "-f", "json", "-q"], files
+                if not files:
+                    return []
+        proc = _run_tool("bandit", [*argv, *targets], timeout=self.timeout)
         report = _json_output(proc)
         if proc.returncode not in (0, 1) or report is None:
             raise CodeScanError(
@@ -134,7 +146,11 @@ class CodeAnalyzer:
         )
         lines = _LineCache()
         return sorted(
-            (_bandit_finding(item, base, lines) for item in report.get("results", [])),
+            (
+                _bandit_finding(item, base, lines)
+                for item in report.get("results", [])
+                if inside(base / str(item.get("filename", "")), base)
+            ),
             key=_finding_order,
         )
 
@@ -163,11 +179,24 @@ class CodeAnalyzer:
             ": ".join(filter(None, ("semgrep", e.get("path"), _first_line(e.get("message", "")))))
             for e in report.get("errors", [])
         )
+        if target.is_dir():
+            links = python_files(target)[1]
+            if links:  # semgrep follows no link either; say which it left out
+                self._note_links(links)
         lines = _LineCache()
         return sorted(
-            (_semgrep_finding(item, base, lines) for item in report.get("results", [])),
+            (
+                _semgrep_finding(item, base, lines)
+                for item in report.get("results", [])
+                if inside(base / str(item.get("path", "")), base)
+            ),
             key=_finding_order,
         )
+
+    def _note_links(self, links: Sequence[str]) -> None:
+        note = skipped_links_note("code scan", links)
+        if note not in self.remarks:  # bandit and semgrep find the same links
+            self.remarks.append(note)
 
     def generate_sarif_report(
         self, findings: Iterable[Finding], *, base_dir: str | os.PathLike[str] | None = None

@@ -15,6 +15,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from psr_engine.errors import DiagnosedError, Diagnostic
+from psr_engine.gates.boundary import inside, skipped_links_note
 from psr_engine.gates.findings import SEVERITIES, Finding, Severity
 from psr_engine.gates.osv import Advisory, parse_version
 from psr_engine.gates.osv_api import OsvApi
@@ -140,8 +141,14 @@ class DependencyVulnerabilityScanner:
         self.notes = []
         combined = DependencySet()
         for path in paths:
-            for file in _dependency_files(Path(path)):
-                combined.extend(read_dependencies(file))
+            files = _dependency_files(Path(path))
+            kept = [f for f in files if f == Path(path) or inside(f, path)]
+            if len(kept) < len(files):
+                left = [str(f.relative_to(path)) for f in files if f not in kept]
+                self.notes.append(Note("skipped", skipped_links_note("dependency scan", left)))
+            within = root if root is not None else (path if Path(path).is_dir() else None)
+            for file in kept:
+                combined.extend(read_dependencies(file, root=within or file.parent))
         return self._scan_set(combined, root=root)
 
     def _scan_set(

@@ -21,6 +21,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from psr_engine.errors import DiagnosedError, Diagnostic
+from psr_engine.gates.boundary import inside
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,12 +169,16 @@ _CONSTRAIN = {"-c": "constraint", "--constraint": "constraint"}
 _EDITABLE = {"-e", "--editable"}
 
 
-def read_requirements_txt(path: str | os.PathLike[str]) -> DependencySet:
+def read_requirements_txt(
+    path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None
+) -> DependencySet:
     """Dependencies of a pip requirements file, following ``-r`` includes and ``-c`` pins.
 
-    Raises DiagnosedError naming every line that is not a valid requirement.
+    ``root``: the scanned folder; an include that leaves it is not read (``-r /etc/shadow``
+    would otherwise print the file's lines as invalid requirements). Raises DiagnosedError
+    naming every line that is not a valid requirement.
     """
-    parser = _RequirementsParser()
+    parser = _RequirementsParser(root)
     parser.read(Path(path), via=None)
     if parser.diagnostics:
         raise DiagnosedError(parser.diagnostics)
@@ -181,7 +186,8 @@ def read_requirements_txt(path: str | os.PathLike[str]) -> DependencySet:
 
 
 class _RequirementsParser:
-    def __init__(self) -> None:
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self.root = root
         self.result = DependencySet()
         self.constraints: dict[str, Dependency] = {}
         self.diagnostics: list[Diagnostic] = []
@@ -192,6 +198,17 @@ class _RequirementsParser:
         if real in self._seen:
             return  # an include cycle, or the same file included twice: read it once
         self._seen.add(real)
+        if via is not None and self.root is not None and not inside(path, self.root):
+            self.diagnostics.append(
+                Diagnostic(
+                    file=via.source,
+                    line=via.line,
+                    column=0,
+                    message=f"the include {path} leaves the scanned folder {self.root}: not read",
+                    hint="a scan stays inside its folder: scan from a folder that holds both",
+                )
+            )
+            return
         try:
             text = path.read_text(encoding="utf-8-sig")
         except OSError as exc:
@@ -360,7 +377,9 @@ def _cleaned(number: int, line: str) -> Iterator[tuple[int, str]]:
 DEPENDENCY_FILES = ("pyproject.toml", "poetry.lock", "uv.lock", "Pipfile.lock")
 
 
-def read_dependencies(path: str | os.PathLike[str]) -> DependencySet:
+def read_dependencies(
+    path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None
+) -> DependencySet:
     """Dependencies from any supported file, chosen by its name.
 
     pyproject.toml, poetry.lock, uv.lock and Pipfile.lock by name; anything else is read as a
@@ -385,7 +404,8 @@ def read_dependencies(path: str | os.PathLike[str]) -> DependencySet:
         raise DiagnosedError(
             Diagnostic(str(p), 0, 0, "dependency file not found", hint="check the path")
         )
-    return readers.get(p.name, read_requirements_txt)(p)
+    reader = readers.get(p.name)
+    return reader(p) if reader is not None else read_requirements_txt(p, root=root)
 
 
 def read_environment(paths: list[str] | None = None) -> DependencySet:

@@ -202,10 +202,11 @@ def _scan_code(gate: PlannedGate, base: Path) -> GateScan:
         root = _root_for(path, base)
         findings += _rebased(analyzer.scan(path, tools=tools, root=root), root, base)
     infos = [ToolInfo(t, analyzer.tool_version(t), INFORMATION_URIS.get(t, "")) for t in tools]
-    return GateScan(findings, infos, list(analyzer.warnings))
+    return GateScan(findings, infos, list(analyzer.warnings), remarks=list(analyzer.remarks))
 
 
 def _scan_secrets(gate: PlannedGate, base: Path) -> GateScan:
+    from psr_engine.gates.boundary import skipped_links_note
     from psr_engine.gates.secrets import TOOL, SecretScanner
 
     scanner = SecretScanner()
@@ -219,6 +220,8 @@ def _scan_secrets(gate: PlannedGate, base: Path) -> GateScan:
             note = replace(report, too_large=too_large).skipped_note()
             if note:
                 remarks.append(note)
+            if report.links:
+                remarks.append(skipped_links_note("secret scan", report.links))
         else:
             findings += _rebased(scanner.scan_file(path), path.parent, base)
     return GateScan(findings, [ToolInfo(TOOL, __version__)], remarks=remarks)

@@ -54,19 +54,24 @@ def _ignored(rel: str, scopes: list[_Scope]) -> bool:
     return verdict
 
 
-def iter_files(root: Path, *, exclude: Iterable[str] = ()) -> Iterator[tuple[str, str, int]]:
+def iter_files(
+    root: Path, *, exclude: Iterable[str] = (), links: list[str] | None = None
+) -> Iterator[tuple[str, str, int]]:
     """Yield (absolute path, path relative to root with '/', size) of every file to scan.
 
-    ``exclude``: extra gitignore-style patterns, relative to the root.
+    ``exclude``: extra gitignore-style patterns, relative to the root. ``links``: gets the
+    relative path of each symbolic link passed over (not ignored ones), for the report.
     """
     top: list[_Scope] = []
     exclude = list(exclude)
     if exclude:
         top.append(_Scope("", _spec(exclude)))
-    yield from _walk(str(root), "", top)
+    yield from _walk(str(root), "", top, links if links is not None else [])
 
 
-def _walk(folder: str, rel_folder: str, inherited: list[_Scope]) -> Iterator[tuple[str, str, int]]:
+def _walk(
+    folder: str, rel_folder: str, inherited: list[_Scope], links: list[str]
+) -> Iterator[tuple[str, str, int]]:
     own = _load_scope(folder, rel_folder)
     scopes = [*inherited, own] if own else inherited
     try:
@@ -78,6 +83,8 @@ def _walk(folder: str, rel_folder: str, inherited: list[_Scope]) -> Iterator[tup
         rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
         try:
             if entry.is_symlink():
+                if not _ignored(rel, scopes):
+                    links.append(rel)
                 continue
             if entry.is_dir():
                 if entry.name not in ALWAYS_SKIPPED_DIRS and not _ignored(rel + "/", scopes):
@@ -87,7 +94,7 @@ def _walk(folder: str, rel_folder: str, inherited: list[_Scope]) -> Iterator[tup
         except OSError:
             continue
     for path, rel in subfolders:
-        yield from _walk(path, rel, scopes)
+        yield from _walk(path, rel, scopes, links)
 
 
 def is_binary(path: str) -> bool:

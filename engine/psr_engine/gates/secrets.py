@@ -112,6 +112,7 @@ class SecretScanReport:
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> files
     too_large: tuple[str, ...] = ()  # files over max_file_bytes, not read (relative paths)
     max_file_bytes: int = 0
+    links: tuple[str, ...] = ()  # symbolic links not followed (relative paths)
 
     def skipped_note(self) -> str | None:
         """What a reader must be told: files too large to scan, or None when there are none."""
@@ -232,7 +233,8 @@ class SecretScanner:
         todo: list[tuple[str, str]] = []
         too_large: list[str] = []
         total_bytes = 0
-        for abs_path, rel, size in iter_files(root, exclude=self.exclude):
+        links: list[str] = []
+        for abs_path, rel, size in iter_files(root, exclude=self.exclude, links=links):
             if size > self.max_file_bytes:
                 if is_binary(abs_path):  # a large binary is skipped as a binary, unsaid
                     skipped["binary"] += 1
@@ -269,6 +271,7 @@ class SecretScanner:
             dict(skipped),
             tuple(sorted(too_large)),
             self.max_file_bytes,
+            tuple(links),
         )
 
     def validate_secret_type(self, secret: str, type: str) -> bool:
