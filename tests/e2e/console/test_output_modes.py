@@ -170,3 +170,11 @@ def test_off_a_terminal_the_summary_table_is_not_cut_at_80_columns(ws):
     name = "train[region=europe-west-and-north,size=extra-large-instance,gpu=nvidia-a100-80gb-sxm]"
     row = next(line for line in out.splitlines() if line.startswith(name + " "))
     assert "succeeded" in row and "…" not in row
+
+
+def test_run_script_takes_the_same_output_modes(ws):
+    ws.write("job.py", 'import sys\nprint("job got", *sys.argv[1:])\n')
+    live = ws.cli("run", "job.py", "--output-mode", "live", "--", "a", "b")
+    assert live.code == 0, live.stdout + live.stderr
+    assert "[job] job got a b\n" in live.stdout
+    assert "job got" not in ws.cli("run", "job.py", "--quiet").stdout

@@ -276,3 +276,20 @@ def test_a_running_gate_shows_its_scanners_on_the_status_line_and_in_the_heartbe
     text = log.getvalue()
     assert "▶ gate code (secrets) scanning\n" in text
     assert "… 1 running: gate code (secrets) " in text
+
+
+def test_only_a_live_console_asks_the_run_for_task_log_lines():
+    from psr_engine.api import sinks_want_logs
+    from psr_engine.plan.model import Plan
+
+    plan = Plan(
+        workflow="wf", manifest_path="/tmp/wf.yaml", manifest_digest="", params={}, tasks=()
+    )
+
+    def console(mode):
+        return ConsoleSink(stream=io.StringIO(), output=mode)
+
+    assert sinks_want_logs(plan, [console("live")])
+    for mode in ("grouped", "failed", "none"):
+        assert not sinks_want_logs(plan, [console(mode)])  # they read the log when it ends
+    assert not sinks_want_logs(plan, [ConsoleSink(stream=io.StringIO())])  # not a terminal
