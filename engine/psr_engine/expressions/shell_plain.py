@@ -10,7 +10,7 @@ A command is plain when it is a single simple command whose words are each liter
 (``[A-Za-z0-9_./:,+=@%^-]``), possibly inside single or double quotes that hold no ``$``,
 backquote or backslash (``'a b'`` is one word ``a b``): no expansion, glob, brace, tilde,
 comment, operator, redirection, pipe, list, subshell or here-document. Its first word is not an
-assignment, a reserved word or a builtin of bash (``true`` and ``false`` without arguments
+assignment, a job (``%1``), a reserved word or a builtin of bash (``true`` and ``false`` without arguments
 excepted: they do the same as the programs). Anything else runs through the shell.
 """
 
@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-
-from psr_engine.expressions.shell_syntax import scan
 
 _PLAIN_CHARS = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./:,+=@%^-"
@@ -123,23 +121,34 @@ _SAME_AS_PROGRAM = frozenset({"true", "false"})  # as the builtin, when given no
 @lru_cache(maxsize=512)
 def plain_words(command: str) -> tuple[str, ...] | None:
     """The argv bash would exec for ``command``, or None when it needs the shell."""
-    if "\x00" in command:
+    if _PLAIN_CHARS.issuperset(command.replace(" ", "").replace("\t", "").rstrip("\n")):
+        # Plain characters and blanks only (the common case): the words are what is between
+        # the blanks, and the scanner (a second of thought for bash, ms of imports here) can
+        # stay unloaded.
+        texts = command.split()
+        argv = tuple(texts)
+    else:
+        from psr_engine.expressions.shell_syntax import scan
+
+        if "\x00" in command:
+            return None
+        script = scan(command)
+        if script.slots or len(script.commands) != 1:
+            return None
+        if any(t.kind != "word" for t in script.tokens if t.kind != "newline"):
+            return None
+        words = script.commands[0]
+        texts = [command[w.start : w.end] for w in words]
+        if any(
+            w.literal is None or w.role != "arg" or not _plain(t)
+            for w, t in zip(words, texts, strict=True)
+        ):
+            return None
+        argv = tuple(w.literal for w in words if w.literal is not None)
+    if not argv:
         return None
-    script = scan(command)
-    if script.slots or len(script.commands) != 1:
-        return None
-    if any(t.kind != "word" for t in script.tokens if t.kind != "newline"):
-        return None
-    words = script.commands[0]
-    texts = [command[w.start : w.end] for w in words]
-    if any(
-        w.literal is None or w.role != "arg" or not _plain(t)
-        for w, t in zip(words, texts, strict=True)
-    ):
-        return None
-    argv = tuple(w.literal for w in words if w.literal is not None)
     first = argv[0]
-    if _ASSIGNMENT.match(texts[0]) or first in _RESERVED:
+    if _ASSIGNMENT.match(texts[0]) or first in _RESERVED or first.startswith("%"):  # %1: fg
         return None
     if first in _BUILTINS and not (first in _SAME_AS_PROGRAM and len(argv) == 1):
         return None

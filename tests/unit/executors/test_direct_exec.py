@@ -71,6 +71,7 @@ TABLE: list[tuple[str, bool]] = [
     ("/bin/echo {a,b}", False),
     ("ls\nls", False),
     ("if true; then /bin/echo y; fi", False),
+    ("%1", False),  # bash: fg %1
 ]
 
 
