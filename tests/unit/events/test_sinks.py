@@ -293,3 +293,14 @@ def test_only_a_live_console_asks_the_run_for_task_log_lines():
     for mode in ("grouped", "failed", "none"):
         assert not sinks_want_logs(plan, [console(mode)])  # they read the log when it ends
     assert not sinks_want_logs(plan, [ConsoleSink(stream=io.StringIO())])  # not a terminal
+
+
+def test_a_quiet_console_keeps_quiet_during_silences():
+    log = io.StringIO()
+    sink = ConsoleSink(stream=log, quiet=True, environ={"PSR_HEARTBEAT_S": "0.1"})
+    sink.emit(_event("run.started", data={"tasks": 1}))
+    sink.emit(_event("task.started", "slow", attempt=1))
+    time.sleep(0.35)
+    sink.emit(_event("task.finished", "slow", status="succeeded", attempt=1, duration_s=0.35))
+    sink.emit(_event("run.finished", status="succeeded", duration_s=0.4))
+    assert "running" not in log.getvalue()

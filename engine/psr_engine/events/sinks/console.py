@@ -329,7 +329,7 @@ class ConsoleSink:
                     self._pending.clear()
                     self._drawn = status
                 return
-            if self._running and now - self._last_write >= self._heartbeat:
+            if not self._quiet and self._running and now - self._last_write >= self._heartbeat:
                 self._out.write(progress.heartbeat_line(self._running, now) + "\n")
                 self._last_write = now
                 self._dirty = True
