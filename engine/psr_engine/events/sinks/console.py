@@ -347,6 +347,7 @@ class ConsoleSink:
             done=done,
             total=self._total,
             failed=failed,
+            retries=self._retries,
             running=self._running,
             now=now,
             elapsed=now - self._started,

@@ -58,12 +58,21 @@ def heartbeat_line(running: Mapping[str, float], now: float) -> str:
 
 
 def status_line(
-    *, done: int, total: int, failed: int, running: Mapping[str, float], now: float, elapsed: float
+    *,
+    done: int,
+    total: int,
+    failed: int,
+    retries: int = 0,
+    running: Mapping[str, float],
+    now: float,
+    elapsed: float,
 ) -> str:
     """The terminal's one-line status (cut to the width by the caller)."""
     text = f"{done}/{total} done"
     if failed:
         text += f" · {failed} failed"
+    if retries:
+        text += f" · {retries} retried"
     text += f" · {format_duration(elapsed)}"
     if running:
         text += f" · {len(running)} running: {running_list(running, now)}"
