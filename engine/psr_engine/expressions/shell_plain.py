@@ -9,9 +9,10 @@ project's own scanner (``shell_syntax``), so what counts as shell syntax is deci
 A command is plain when it is a single simple command whose words are each literal characters
 (``[A-Za-z0-9_./:,+=@%^-]``), possibly inside single or double quotes that hold no ``$``,
 backquote or backslash (``'a b'`` is one word ``a b``): no expansion, glob, brace, tilde,
-comment, operator, redirection, pipe, list, subshell or here-document. Its first word is not an
-assignment, a job (``%1``), a reserved word or a builtin of bash (``true`` and ``false`` without arguments
-excepted: they do the same as the programs). Anything else runs through the shell.
+comment, operator, redirection, pipe, list, subshell or here-document. Its first word is not
+an assignment, a job (``%1``), a reserved word or a builtin of bash (``true`` and ``false``
+without arguments excepted: they do the same as the programs). Anything else runs through the
+shell.
 """
 
 from __future__ import annotations
