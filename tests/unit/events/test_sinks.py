@@ -304,3 +304,12 @@ def test_a_quiet_console_keeps_quiet_during_silences():
     sink.emit(_event("task.finished", "slow", status="succeeded", attempt=1, duration_s=0.35))
     sink.emit(_event("run.finished", status="succeeded", duration_s=0.4))
     assert "running" not in log.getvalue()
+
+
+def test_the_status_line_is_cut_to_the_terminal_width_counting_wide_characters():
+    from psr_engine.events.sinks.progress import fit
+
+    assert fit("2/7 done · 1.2s", 40) == "2/7 done · 1.2s"
+    assert fit("x" * 50, 10) == "x" * 9 + "…"
+    cut = fit("任务" * 20, 10)  # each takes two columns
+    assert cut == "任务任务" + "…"

@@ -80,7 +80,20 @@ def status_line(
 
 
 def fit(text: str, width: int) -> str:
-    """Cut to `width` columns with an ellipsis (a wrapped status line cannot be redrawn)."""
-    if len(text) <= width:
+    """Cut to `width` columns with an ellipsis (a wrapped status line cannot be redrawn).
+    Wide characters (CJK in a task name) take two columns."""
+    if len(text) <= width and (text.isascii() or _columns(text) <= width):
         return text
-    return text[: max(0, width - 1)] + "…"
+    out, used = [], 0
+    for char in text:
+        used += _columns(char)
+        if used > width - 1:
+            break
+        out.append(char)
+    return "".join(out) + "…"
+
+
+def _columns(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
