@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import sys
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -41,10 +42,13 @@ from importlib.util import find_spec
 from typing import Any
 
 import anyio
+import anyio.to_thread
 
 from psr_engine.errors import ExecutionError, ExecutorUnreachable
-from psr_engine.executors.base import Lost, ProcessResult, ProcessSpec
-from psr_engine.units import parse_duration
+from psr_engine.executors.base import Lost, ProcessResult, ProcessSpec, TaskFiles
+from psr_engine.executors.dask_staging import DEFAULT_THRESHOLD, Staged, Staging, validate_staging
+from psr_engine.executors.dask_worker import Returned, Shipment, run_attempt
+from psr_engine.units import parse_duration, parse_memory
 
 # Beyond the kill grace, how long the engine waits for a cancelled attempt to report its end.
 CANCEL_SLACK = 5.0
@@ -55,6 +59,8 @@ _KEY_PREFIX = "psr-attempt-"
 _SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
 # Manifest option -> keyword of DaskExecutor (the manifest spells options in camelCase).
 _OPTIONS = {"connectTimeout": "connect_timeout", "sharedFilesystem": "shared_filesystem"}
+# Lines streamed live are also written to the log as they come, in appends of this many at most.
+_LOG_BATCH = 1 << 16
 
 
 def validate_options(options: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -77,6 +83,8 @@ def validate_options(options: Mapping[str, Any]) -> list[tuple[str, str]]:
                         f"{', '.join(_SCHEMES)} (e.g. tcp://scheduler:8786)",
                     )
                 )
+    if "staging" in options:
+        problems += validate_staging(options["staging"])
     if "connectTimeout" in options:
         try:
             if parse_duration(options["connectTimeout"]) <= 0:
@@ -124,15 +132,17 @@ class DaskExecutor:
                 options[keyword] = options.pop(manifest_name)
         self.address = address or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
         self.connect_timeout = parse_duration(options.pop("connect_timeout", CONNECT_TIMEOUT))
-        self.shared_filesystem = bool(options.pop("shared_filesystem", True))
+        self.shared_filesystem = bool(options.pop("shared_filesystem", False))
+        staging = options.pop("staging", None)
+        self.staging: Staging | None = None
+        if staging is not None:
+            self.staging = staging if isinstance(staging, Staging) else _staging(staging)
         self.options = options
         self._client: Any = None
         self._cluster: Any = None
         self._connecting = anyio.Lock()
         self._topic = f"psr-engine-{uuid.uuid4().hex}"
-        # attempt key -> set once the worker reports its group gone; keys the worker started
-        self._done: dict[str, anyio.Event] = {}
-        self._started: set[str] = set()
+        self._live: dict[str, _Live] = {}  # attempt key -> what its worker reported so far
         self._scheduler_lost: str | None = None
 
     async def connect(self) -> None:
@@ -140,23 +150,30 @@ class DaskExecutor:
         within ``connect_timeout`` when there is no Dask scheduler at the address."""
         await self._connect()
 
+    def ships_files(self) -> bool:
+        """Without a shared filesystem the runner says which files each attempt needs."""
+        return not self.shared_filesystem
+
     async def run(self, spec: ProcessSpec) -> ProcessResult:
         """Run one attempt on a worker; on cancellation, have the worker stop its group."""
         from distributed.client import FutureCancelledError
         from distributed.scheduler import KilledWorker
 
-        from psr_engine.executors.dask_worker import run_attempt
-
-        shipped = _shippable(spec)
         client = await self._connect()
         if self._scheduler_lost is not None:
             return _lost("scheduler_lost", self._scheduler_lost)
         key = f"{_KEY_PREFIX}{uuid.uuid4().hex}"
-        done = self._done[key] = anyio.Event()
-        future = client.submit(run_attempt, shipped, self._topic, key=key, pure=False)
+        fresh = not self.shared_filesystem
+        live = self._live[key] = _Live(spec.log_path if fresh else None, spec.on_line)
+        staged: list[Staged] = []
         try:
+            shipment = await self._shipment(spec, key, fresh, staged)
+            if fresh:  # the log exists from the start, for `logs --follow`
+                await anyio.Path(spec.log_path).parent.mkdir(parents=True, exist_ok=True)
+                await anyio.Path(spec.log_path).write_bytes(b"")
+            future = client.submit(run_attempt, shipment, key=key, pure=False)
             try:
-                result: ProcessResult = await future
+                returned: Returned = await future
             except KilledWorker as error:
                 return _lost(
                     "worker_lost",
@@ -175,16 +192,43 @@ class DaskExecutor:
                 if not future.done():  # cancelled from the engine's side: stop the remote group
                     with anyio.CancelScope(shield=True):
                         await _cancel(client, future)
-                        if key in self._started:  # else it never ran: nothing to wait for
+                        if live.started:  # else it never ran: nothing to wait for
                             with anyio.move_on_after(spec.kill_grace + CANCEL_SLACK):
-                                await done.wait()
+                                await live.done.wait()
                 raise
+            staged += [c for _, c in returned.artifacts if isinstance(c, Staged)]
+            if fresh:
+                await anyio.to_thread.run_sync(_unpack, spec, returned, self.staging)
+            if spec.on_line is not None:
+                await _replay(spec.log_path, spec.on_line, skip=live.delivered)
         finally:
-            self._done.pop(key, None)
-            self._started.discard(key)
-        if spec.on_line is not None:
-            await _replay(spec.log_path, spec.on_line)
-        return result
+            self._live.pop(key, None)
+            if staged and self.staging is not None:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(_forget, self.staging, staged)
+        assert returned.result is not None  # None only when cancelled, handled above
+        return returned.result
+
+    async def _shipment(
+        self, spec: ProcessSpec, key: str, fresh: bool, staged: list[Staged]
+    ) -> Shipment:
+        shipped = _shippable(spec)
+        python = bool(spec.argv) and spec.argv[0] == sys.executable
+        stream = fresh or spec.on_line is not None
+        if not fresh:
+            return Shipment(shipped, self._topic, stream, python=python)
+        files = spec.files or TaskFiles(root=spec.cwd)
+        packed = await anyio.to_thread.run_sync(_pack, files, self.staging, key, staged)
+        return Shipment(
+            shipped,
+            self._topic,
+            stream,
+            fresh=True,
+            files=packed,
+            collect=files.collect,
+            staging=self.staging,
+            python=python,
+        )
 
     async def aclose(self) -> None:
         """Disconnect from the scheduler, and stop the local cluster if this executor made one."""
@@ -201,13 +245,16 @@ class DaskExecutor:
         message = event[1]
         if not isinstance(message, dict):
             return
-        key = str(message.get("key"))
-        if key not in self._done:
+        live = self._live.get(str(message.get("key")))
+        if live is None:
             return  # an attempt nobody waits for any more
-        if message.get("phase") == "started":
-            self._started.add(key)
+        lines = message.get("lines")
+        if lines:
+            live.lines(lines)
+        elif message.get("phase") == "started":
+            live.started = True
         elif message.get("phase") == "done":
-            self._done[key].set()
+            live.done.set()
 
     async def _connect(self) -> Any:
         async with self._connecting:
@@ -278,7 +325,83 @@ async def _cancel(client: Any, future: Any) -> None:
         await client.cancel(future)
 
 
-async def _replay(log_path: str, on_line: Callable[[str], None]) -> None:
+async def _replay(log_path: str, on_line: Callable[[str], None], *, skip: int = 0) -> None:
+    """The log's lines after the first ``skip`` (those already delivered live)."""
     data = await anyio.Path(log_path).read_bytes()
-    for line in data.splitlines():
+    for line in data.splitlines()[skip:]:
         on_line(line.decode("utf-8", "replace").rstrip("\r"))
+
+
+class _Live:
+    """What the worker of one attempt has reported so far."""
+
+    def __init__(self, log_path: str | None, on_line: Callable[[str], None] | None) -> None:
+        self.log_path = log_path  # append streamed lines here (no shared filesystem)
+        self.on_line = on_line
+        self.started = False
+        self.done = anyio.Event()
+        self.delivered = 0
+
+    def lines(self, batch: list[str]) -> None:
+        if self.log_path is not None:
+            # A small synchronous append on the loop: lines arrive in batches, and the final
+            # log replaces this file when the attempt ends.
+            with open(self.log_path, "a", encoding="utf-8", errors="replace") as log:
+                log.write("".join(f"{line}\n" for line in batch))
+        if self.on_line is not None:
+            for line in batch:
+                self.on_line(line)
+        self.delivered += len(batch)
+
+
+def _staging(options: Mapping[str, Any]) -> Staging:
+    threshold = options.get("threshold")
+    return Staging(
+        url=str(options["url"]),
+        threshold=parse_memory(threshold) if threshold is not None else DEFAULT_THRESHOLD,
+        endpoint=options.get("endpoint"),
+    )
+
+
+def _pack(
+    files: TaskFiles, staging: Staging | None, key: str, staged: list[Staged]
+) -> tuple[tuple[str, bytes | Staged], ...]:
+    """The attempt's files as they travel: bytes, or (above the threshold) a staged object."""
+    packed: list[tuple[str, bytes | Staged]] = []
+    for relative in files.send:
+        path = os.path.join(files.root, relative)
+        if staging is not None and os.path.getsize(path) > staging.threshold:
+            staged.append(staging.upload(path, f"{key}/inputs/{relative}"))
+            packed.append((relative, staged[-1]))
+        else:
+            with open(path, "rb") as handle:
+                packed.append((relative, handle.read()))
+    return tuple(packed)
+
+
+def _unpack(spec: ProcessSpec, returned: Returned, staging: Staging | None) -> None:
+    """Put what the worker sent back where a local run leaves it: log, outputs, artifacts."""
+    root = os.path.abspath(spec.cwd)
+    if returned.log is not None:
+        with open(spec.log_path, "wb") as log:
+            log.write(returned.log)
+    if returned.outputs is not None:
+        with open(spec.env["PSR_OUTPUT"], "wb") as out:
+            out.write(returned.outputs)
+    for relative, content in returned.artifacts:
+        path = os.path.normpath(os.path.join(root, relative))
+        if not path.startswith(root + os.sep):
+            continue  # the worker collected by our globs: this cannot happen, and must not
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if isinstance(content, bytes):
+            with open(path, "wb") as handle:
+                handle.write(content)
+        else:
+            assert staging is not None
+            staging.download(content, path)
+
+
+def _forget(staging: Staging, staged: list[Staged]) -> None:
+    for item in staged:
+        with contextlib.suppress(Exception):  # a leftover object costs storage, not the run
+            staging.delete(item)

@@ -20,16 +20,21 @@ pays for nothing else.
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import anyio
 
 from psr_engine.executors.base import ProcessResult, ProcessSpec
+from psr_engine.executors.dask_staging import Staged, Staging
 
 # Seconds between two looks, on the worker, at whether the attempt was cancelled.
 CANCEL_POLL = 0.1
@@ -95,31 +100,205 @@ def _the_reaper() -> _Reaper:
         return _reaper
 
 
-def run_attempt(spec: ProcessSpec, topic: str) -> ProcessResult | None:
-    """Run one attempt on this worker; None when the engine cancelled it (nobody waits for a
-    result then). Always tells the engine, on ``topic``, when the attempt's group is gone."""
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    """One attempt as the engine submits it: the spec (paths as on the engine's side) and, when
+    the worker does not share the engine's folders, the files to run it with."""
+
+    spec: ProcessSpec
+    topic: str  # the engine's event topic: started/done notices, live lines
+    stream: bool  # send output lines as they come
+    # No shared filesystem: run in a fresh folder holding these (path relative to the task's
+    # folder -> bytes, or a Staged object), and bring back what ``collect`` matches.
+    fresh: bool = False
+    files: tuple[tuple[str, bytes | Staged], ...] = ()
+    collect: tuple[str, ...] = ()
+    staging: Staging | None = None  # where files above ``staging.threshold`` travel
+    python: bool = False  # argv[0] is the engine's interpreter: use this worker's own
+
+
+@dataclass(frozen=True, slots=True)
+class Returned:
+    """What comes back: the result, and in a fresh folder the files the engine reads."""
+
+    result: ProcessResult | None  # None when the engine cancelled the attempt
+    log: bytes | None = None  # the whole (masked) log
+    outputs: bytes | None = None  # the $PSR_OUTPUT file, when the task wrote one
+    artifacts: tuple[tuple[str, bytes | Staged], ...] = ()
+    lines_sent: int = 0  # how many lines went live on the topic
+
+
+def run_attempt(shipment: Shipment) -> Returned:
+    """Run one attempt on this worker. Always tells the engine, on its topic, when the attempt's
+    group is gone; streams its lines there when asked."""
     from distributed import get_worker
 
     worker = get_worker()
-    key = worker.get_current_task()
+    key = str(worker.get_current_task())
+    topic = shipment.topic
     reaper = _the_reaper()
     groups: list[int] = []
+    lines = _Lines(lambda batch: worker.log_event(topic, {"key": key, "lines": batch}))
 
     def started(pgid: int) -> None:
         groups.append(pgid)
         reaper.watch(pgid)
 
     def cancelled() -> bool:
+        lines.flush()
         state = worker.state.tasks.get(key)
         return state is None or state.state == "cancelled"
 
-    worker.log_event(topic, {"key": str(key), "phase": "started"})
+    spec = replace(shipment.spec, on_start=started, on_line=lines.add if shipment.stream else None)
+    if shipment.python:
+        spec = replace(spec, argv=(sys.executable, *spec.argv[1:]))
+    worker.log_event(topic, {"key": key, "phase": "started"})
+    folder = None
     try:
-        return anyio.run(_supervised, replace(spec, on_start=started), cancelled)
+        if not shipment.fresh:
+            result = anyio.run(_supervised, spec, cancelled)
+            lines.flush()
+            return Returned(result, lines_sent=lines.sent)
+        folder = tempfile.mkdtemp(prefix="psr-attempt-", dir=worker.local_directory)
+        work = os.path.join(folder, "work")
+        os.mkdir(work)
+        _place(work, shipment.files, shipment.staging)
+        _folders_for(work, shipment.collect)
+        spec = _relocated(spec, folder, work)
+        result = anyio.run(_supervised, spec, cancelled)
+        lines.flush()
+        log = _read(spec.log_path) or b""
+        if result is not None and result.exit_code != 0 and _MISSING_FILE.search(log):
+            result = replace(result, detail=FRESH_FOLDER_HINT)
+        return Returned(
+            result,
+            log=log,
+            outputs=_read(spec.env["PSR_OUTPUT"]),
+            artifacts=_gather(work, shipment.collect, shipment.staging, key),
+            lines_sent=lines.sent,
+        )
     finally:
         for pgid in groups:
             reaper.forget(pgid)
-        worker.log_event(topic, {"key": str(key), "phase": "done"})
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        worker.log_event(topic, {"key": key, "phase": "done"})
+
+
+# The engine's message for a task that failed on a missing file in its fresh folder.
+FRESH_FOLDER_HINT = (
+    "the attempt ran in a fresh folder on a Dask worker that shares no folder with the engine, "
+    "holding only the task's script, its inputs: and the artifacts: of the tasks it needs; "
+    "declare the files it reads in inputs: (or as an upstream task's artifacts:)"
+)
+_MISSING_FILE = re.compile(
+    rb"No such file or directory|FileNotFoundError|can't open file|cannot open|not found"
+)
+# Lines go to the engine in batches: at most this many, or what CANCEL_POLL seconds gathered.
+_BATCH = 500
+
+
+class _Lines:
+    """Output lines waiting to go to the engine (called from the attempt's event loop only)."""
+
+    def __init__(self, send: Callable[[list[str]], None]) -> None:
+        self._send = send
+        self._waiting: list[str] = []
+        self.sent = 0
+
+    def add(self, line: str) -> None:
+        self._waiting.append(line)
+        if len(self._waiting) >= _BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._waiting:
+            batch, self._waiting = self._waiting, []
+            self._send(batch)
+            self.sent += len(batch)
+
+
+def _relocated(spec: ProcessSpec, folder: str, work: str) -> ProcessSpec:
+    """The spec with the engine's paths replaced by this worker's: the task's folder by the
+    fresh one (also where an argument names a file under it), log and outputs beside it."""
+    root = spec.cwd.rstrip("/") + "/"
+
+    def here(arg: str) -> str:
+        if arg == spec.cwd:
+            return work
+        return os.path.join(work, arg[len(root) :]) if arg.startswith(root) else arg
+
+    env = dict(spec.env)
+    env["PSR_OUTPUT"] = os.path.join(folder, "attempt.out")
+    return replace(
+        spec,
+        argv=tuple(here(a) for a in spec.argv),
+        env=env,
+        cwd=work,
+        log_path=os.path.join(folder, "attempt.log"),
+        direct=None,
+    )
+
+
+def _inside(work: str, relative: str) -> str:
+    path = os.path.normpath(os.path.join(work, relative))
+    if not path.startswith(work + os.sep):
+        raise ValueError(f"refusing a file outside the attempt's folder: {relative!r}")
+    return path
+
+
+def _folders_for(work: str, collect: tuple[str, ...]) -> None:
+    """The literal folders of the artifact globs (``out/`` of ``out/*.csv``): a task writes
+    into them as it would in the engine's folder, where they exist."""
+    for pattern in collect:
+        parts = pattern.split("/")[:-1]
+        literal = list(itertools.takewhile(lambda part: not _GLOB_MAGIC.search(part), parts))
+        if literal:
+            os.makedirs(_inside(work, os.path.join(*literal)), exist_ok=True)
+
+
+_GLOB_MAGIC = re.compile(r"[*?\[]")
+
+
+def _place(
+    work: str, files: tuple[tuple[str, bytes | Staged], ...], staging: Staging | None
+) -> None:
+    for relative, content in files:
+        path = _inside(work, relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if isinstance(content, bytes):
+            with open(path, "wb") as handle:
+                handle.write(content)
+        else:
+            assert staging is not None
+            staging.download(content, path)
+
+
+def _gather(
+    work: str, collect: tuple[str, ...], staging: Staging | None, key: str
+) -> tuple[tuple[str, bytes | Staged], ...]:
+    from psr_engine.globs import matching_files
+
+    found: dict[str, bytes | Staged] = {}
+    for pattern in collect:
+        for path in matching_files(work, pattern):
+            relative = os.path.relpath(path, work)
+            if relative in found:
+                continue
+            if staging is not None and os.path.getsize(path) > staging.threshold:
+                found[relative] = staging.upload(path, f"{key}/artifacts/{relative}")
+            else:
+                with open(path, "rb") as handle:
+                    found[relative] = handle.read()
+    return tuple(found.items())
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
 
 
 async def _supervised(spec: ProcessSpec, cancelled: Callable[[], bool]) -> ProcessResult | None:

@@ -26,9 +26,12 @@ SECRET = "dask-S3cret-value-42"
 
 
 def _workflow(address: str, tasks: str, extra: str = "") -> str:
+    """On the cluster, with its workers seeing this test's folders (sharedFilesystem): the
+    files tasks write are how these tests look at what ran where."""
     return (
-        "apiVersion: psr-engine/v1\nkind: Workflow\nmetadata: {name: on-dask}\n"
-        f'spec:\n  executor: {{type: dask, address: "{address}"}}\n{extra}  tasks:\n{tasks}'
+        "apiVersion: psr-engine/v1\nkind: Workflow\nmetadata: {name: on-dask}\nspec:\n"
+        f'  executor: {{type: dask, address: "{address}", sharedFilesystem: true}}\n'
+        f"{extra}  tasks:\n{tasks}"
     )
 
 
@@ -137,7 +140,7 @@ def test_the_example_manifest_runs_on_the_cluster(dask_cluster, tmp_path):
 
 @pytest.mark.anyio
 async def test_cancelling_a_run_stops_the_process_group_on_the_worker(dask_cluster, tmp_path):
-    executor = get_executor("dask", address=dask_cluster.address)
+    executor = get_executor("dask", address=dask_cluster.address, sharedFilesystem=True)
     spec = ProcessSpec(
         argv=("bash", "-c", "sleep 60 & echo $! > grandchild.pid; echo $$ > leader.pid; wait"),
         env=dict(os.environ),

@@ -1,0 +1,201 @@
+"""A cluster that shares no folder with the engine (the default, sharedFilesystem: false): each
+`dask worker` runs in its own folder with its own --local-directory, and every attempt runs in a
+fresh folder there, sent its script, inputs and upstream artifacts; artifacts, outputs and logs
+come back to where a local run leaves them, and log lines arrive while the task runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+SHARD = """\
+import json, sys
+from pathlib import Path
+
+n = int(sys.argv[1])
+config = json.loads(Path("data/config.json").read_text())
+Path("parts").mkdir(exist_ok=True)
+Path(f"parts/part-{n}.txt").write_text(f"{config['label']}-{n}\\n")
+print(f"shard {n} done")
+"""
+
+TASKS = """\
+    shard:
+      matrix: {n: [1, 2, 3]}
+      python: scripts/shard.py
+      args: ["${{ matrix.n }}"]
+      inputs: [data/*.json]
+      artifacts: ["parts/*.txt"]
+    merge:
+      needs: [shard]
+      run: |
+        cat parts/part-*.txt > merged.txt
+        pwd > where.txt
+        echo "total=$(wc -l < merged.txt | tr -d ' ')" >> "$PSR_OUTPUT"
+      artifacts: [merged.txt, where.txt]
+      outputs: [total]
+    flaky:
+      retries: 1
+      run: |
+        if [ "$PSR_ATTEMPT" = 1 ]; then exit 3; fi
+        echo "second try" > flaky.txt
+      artifacts: [flaky.txt]
+    slow:
+      timeout: 1s
+      killGrace: 1s
+      continueOnError: true
+      run: sleep 30
+    report:
+      needs: [merge, flaky]
+      run: echo "rows ${{ tasks.merge.outputs.total }}" > out/report.txt
+      artifacts: [out/report.txt]
+"""
+
+
+def _manifest(executor: str, tasks: str = TASKS) -> str:
+    return (
+        "apiVersion: psr-engine/v1\nkind: Workflow\nmetadata: {name: no-shared-fs}\n"
+        f"spec:\n  executor: {executor}\n  tasks:\n{tasks}"
+    )
+
+
+def _project(folder: Path, executor: str, tasks: str = TASKS) -> Path:
+    (folder / "scripts").mkdir(parents=True)
+    (folder / "data").mkdir()
+    (folder / "out").mkdir()
+    (folder / "scripts" / "shard.py").write_text(SHARD)
+    (folder / "data" / "config.json").write_text(json.dumps({"label": "eu"}))
+    (folder / "workflow.yaml").write_text(_manifest(executor, tasks))
+    return folder
+
+
+def _apply(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "psr_engine", "apply", "-q", "workflow.yaml", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+        timeout=120,
+    )
+
+
+def _ended(folder: Path) -> dict[str, dict]:
+    events = [json.loads(x) for x in (folder / "events.jsonl").read_text().splitlines()]
+    return {e["task"]: e for e in events if e["type"] in ("task.finished", "task.skipped")}
+
+
+def _files(folder: Path) -> set[str]:
+    skip = {"events.jsonl", "where.txt"}
+    return {
+        str(p.relative_to(folder))
+        for p in folder.rglob("*")
+        if p.is_file() and ".psr" not in p.parts and p.name not in skip
+    }
+
+
+def test_a_workflow_runs_on_workers_that_share_no_folder_and_its_files_come_back(
+    dask_cluster, tmp_path
+):
+    remote = _project(tmp_path / "remote", f'{{type: dask, address: "{dask_cluster.address}"}}')
+    local = _project(tmp_path / "local", "{type: local}")
+
+    done = _apply(remote, "--events-jsonl", "events.jsonl")
+    here = _apply(local, "--events-jsonl", "events.jsonl")
+
+    assert done.returncode == here.returncode, done.stdout + done.stderr
+    ended = _ended(remote)
+    statuses = {task: e["status"] for task, e in ended.items()}
+    assert statuses == {task: e["status"] for task, e in _ended(local).items()}
+    assert statuses["merge"] == statuses["report"] == "succeeded"
+    assert (statuses["slow"], ended["flaky"]["attempt"]) == ("timed_out", 2)
+    # The same files, where a local run puts them, with the same contents.
+    assert _files(remote) == _files(local)
+    for name in ("merged.txt", "out/report.txt", "flaky.txt", "parts/part-2.txt"):
+        assert (remote / name).read_text() == (local / name).read_text(), name
+    assert (remote / "out" / "report.txt").read_text() == "rows 3\n"
+    # merge ran in a fresh folder under a worker's own --local-directory, not the engine's.
+    where = (remote / "where.txt").read_text().strip()
+    assert any(where.startswith(str(d / "local")) for d in dask_cluster.worker_dirs), where
+    # Each task's log came back too, and the fresh folders are gone from the workers.
+    shard_log = Path(ended["shard[n=1]"]["logPath"])
+    assert shard_log.read_text().strip() == "shard 1 done"
+    for worker in dask_cluster.worker_dirs:
+        assert not list((worker / "local").glob("psr-attempt-*"))
+
+
+def test_a_task_reading_a_file_it_did_not_declare_is_told_to_declare_it(dask_cluster, tmp_path):
+    tasks = "    read: {run: 'cat data/config.json'}\n"
+    remote = _project(tmp_path, f'{{type: dask, address: "{dask_cluster.address}"}}', tasks)
+
+    done = _apply(remote, "--events-jsonl", "events.jsonl")
+
+    assert done.returncode == 1
+    read = _ended(remote)["read"]
+    assert read["reason"] == "exit code 1"
+    assert "declare the files it reads in inputs:" in read["message"]
+
+
+def test_a_declared_artifact_the_remote_task_did_not_write_is_reported_naming_it(
+    dask_cluster, tmp_path
+):
+    tasks = (
+        "    make: {run: 'echo hi > other.txt', artifacts: [result.csv]}\n"
+        "    use: {needs: [make], run: 'cat result.csv'}\n"
+    )
+    remote = _project(tmp_path, f'{{type: dask, address: "{dask_cluster.address}"}}', tasks)
+
+    done = _apply(remote, "--events-jsonl", "events.jsonl")
+
+    assert done.returncode == 1
+    ended = _ended(remote)
+    assert (ended["make"]["status"], ended["make"]["reason"]) == ("failed", "artifacts")
+    assert "task make did not write the artifacts it declares" in ended["make"]["message"]
+    assert ended["use"]["status"] == "skipped"
+
+
+def test_remote_log_lines_reach_logs_follow_before_the_task_ends(dask_cluster, tmp_path):
+    tasks = "    talk: {run: 'echo remote-line-1; sleep 4; echo remote-line-2'}\n"
+    remote = _project(tmp_path, f'{{type: dask, address: "{dask_cluster.address}"}}', tasks)
+    env = {**os.environ, "NO_COLOR": "1"}
+    run = subprocess.Popen(
+        [sys.executable, "-m", "psr_engine", "apply", "-q", "workflow.yaml"],
+        cwd=remote,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    follow = None
+    try:
+        deadline = time.monotonic() + 30
+        while not list((remote / ".psr").glob("runs/*/talk*.log")):
+            assert time.monotonic() < deadline, "the run never started its task"
+            time.sleep(0.05)
+        follow = subprocess.Popen(
+            [sys.executable, "-m", "psr_engine", "logs", "last", "talk", "--follow"],
+            cwd=remote,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        assert follow.stdout is not None
+        first = follow.stdout.readline()
+        still_running = run.poll() is None
+        assert "remote-line-1" in first
+        assert still_running  # seen while the task was still sleeping on its worker
+        rest = follow.communicate(timeout=60)[0]
+        assert "remote-line-2" in rest
+        assert run.wait(timeout=60) == 0
+    finally:
+        run.kill()
+        if follow is not None:
+            follow.kill()
