@@ -316,7 +316,7 @@ def _shippable(spec: ProcessSpec) -> ProcessSpec:
                 f"the dask executor cannot ship this output filter to its workers ({error}); "
                 "masking secrets with it needs the local executor (spec.executor: {type: local})"
             ) from None
-    return replace(spec, env=dict(spec.env), on_line=None, on_start=None)
+    return replace(spec, env=dict(spec.env), on_line=None, on_start=None, on_cancelled=None)
 
 
 async def _cancel(client: Any, future: Any) -> None:
