@@ -152,6 +152,28 @@ def tasks_of(conn: sqlite3.Connection, run_id: str) -> list[TaskRecord]:
     return [_task(row) for row in rows]
 
 
+def some_tasks_of(
+    conn: sqlite3.Connection, run_id: str, task_ids: Sequence[str]
+) -> tuple[list[TaskRecord], list[AttemptRecord]]:
+    """These instances of a run, and their attempts (the dashboard's live view reads only the
+    tasks that moved)."""
+    ids = list(task_ids)
+    if not ids:
+        return [], []
+    marks = ",".join("?" * len(ids))
+    tasks = conn.execute(
+        f"SELECT {_TASK_COLUMNS} FROM tasks WHERE run_id = ? AND task_id IN ({marks}) "
+        "ORDER BY rowid",
+        [run_id, *ids],
+    )
+    attempts = conn.execute(
+        f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE run_id = ? AND task_id IN ({marks}) "
+        "ORDER BY rowid",
+        [run_id, *ids],
+    )
+    return [_task(row) for row in tasks], [AttemptRecord(*row) for row in attempts]
+
+
 def attempts_of(
     conn: sqlite3.Connection, run_id: str, task_id: str | None = None
 ) -> list[AttemptRecord]:
@@ -232,7 +254,8 @@ def search_runs(
         )
         args.extend((pattern,) * 4)
     if before is not None:
-        where.append("(started_at < ? OR (started_at = ? AND id < ?))")
+        # The first term is a range on runs_by_start; an OR alone would scan every run.
+        where.append("started_at <= ? AND (started_at < ? OR id < ?)")
         args.extend((before[0], before[0], before[1]))
     sql = f"SELECT {_RUN_COLUMNS} FROM runs"
     if where:

@@ -41,7 +41,7 @@ def runs_chart(runs: Sequence[RunRecord]) -> Chart:
         (r.duration if r.duration is not None else max(0.0, now - r.started_at)) for r in runs
     ]
     longest = max(durations, default=0.0) or 1.0
-    step = CHART_W / max(len(runs), 1)
+    step = min(CHART_W / max(len(runs), 1), 24.0)  # a few runs: narrow bars, not slabs
     bars = []
     for index, (run, seconds) in enumerate(zip(runs, durations, strict=True)):
         height = max(2.0, (CHART_H - 10) * seconds / longest)

@@ -50,71 +50,98 @@ def _changed_at(task: TaskRecord, attempts: list[AttemptRecord]) -> float:
     return max((t for t in times if t is not None), default=0.0)
 
 
-def _snapshot(
-    conn: sqlite3.Connection, run_id: str
-) -> tuple[RunRecord | None, list[TaskRecord], dict[str, list[AttemptRecord]]]:
-    conn.execute("BEGIN")
-    try:
-        run = q.get_run(conn, run_id)
-        tasks = q.tasks_of(conn, run_id)
-        attempts: dict[str, list[AttemptRecord]] = {}
-        for attempt in q.attempts_of(conn, run_id):
-            attempts.setdefault(attempt.task_id, []).append(attempt)
-    finally:
-        conn.execute("COMMIT")
-    return run, tasks, attempts
+_LIGHT = (
+    "SELECT task_id, status, attempts, started_at, ended_at, exit_code FROM tasks WHERE run_id = ?"
+)
+CRITICAL_EVERY_S = 1.0
 
 
 def _data_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
+class _RunWatch:
+    """What one stream has sent of one run, and what to send next.
+
+    Each look first reads a few columns of every task (cheap even for a run of thousands);
+    only the tasks whose columns moved are read whole and sent. The critical path, which
+    needs every task, is worked out at most once a second and when the run ends.
+    """
+
+    def __init__(self, run_id: str, last_id: float | None) -> None:
+        self.run_id = run_id
+        self.last_id = last_id
+        self.first = True
+        self.light: dict[str, tuple[Any, ...]] = {}
+        self.sent_run: Any = None
+        self.sent_path: list[str] = []
+        self.path_at = 0.0
+        self.ended = False
+        self.tasks: dict[str, TaskRecord] = {}  # every task as last read, in plan order
+
+    def look(self, conn: sqlite3.Connection) -> str:
+        conn.execute("BEGIN")
+        try:
+            run = q.get_run(conn, self.run_id)
+            light = {row[0]: row[1:] for row in conn.execute(_LIGHT, (self.run_id,))}
+            moved = [k for k, v in light.items() if self.light.get(k) != v]
+            tasks, attempts = q.some_tasks_of(conn, self.run_id, moved)
+        finally:
+            conn.execute("COMMIT")
+        self.light = light
+        by_task: dict[str, list[AttemptRecord]] = {}
+        for attempt in attempts:
+            by_task.setdefault(attempt.task_id, []).append(attempt)
+        out: list[str] = []
+        newest = self.last_id or 0.0
+        for task in tasks:
+            self.tasks[task.id] = task
+            mine = by_task.get(task.id, [])
+            at = _changed_at(task, mine)
+            if self.first and self.last_id is not None and at < self.last_id:
+                continue  # the browser had it before it reconnected
+            doc = task.to_dict()
+            doc["attempts"] = [a.to_dict() for a in mine]
+            newest = max(newest, at)
+            out.append(message("task", doc, newest))
+        ended = run is None or run.status != "running"
+        now = time.monotonic()
+        if self.tasks and (ended or (tasks and now - self.path_at >= CRITICAL_EVERY_S)):
+            self.path_at = now
+            # Before the run's own event: a browser closes the stream on a run that ended.
+            path = list(critical_path(list(self.tasks.values())))
+            if path != self.sent_path:
+                self.sent_path = path
+                out.append(message("critical", path))
+        if run is not None:
+            run_doc = run.to_dict()
+            if run_doc != self.sent_run:
+                self.sent_run = run_doc
+                newest = max(newest, run.ended_at or run.started_at)
+                out.append(message("run", run_doc, newest))
+        self.first = False
+        self.last_id = max(self.last_id or 0.0, newest)
+        self.ended = ended
+        return "".join(out)
+
+
 async def run_events(source: Source, run_id: str, last_id: float | None) -> AsyncIterator[str]:
     """`run` and `task` events of one run, from now (or from `last_id`) on."""
     conn = await anyio.to_thread.run_sync(connect_ro, source.db_path)
     try:
-        sent_tasks: dict[str, Any] = {}
-        sent_run: Any = None
-        sent_path: list[str] = []
+        watch = _RunWatch(run_id, last_id)
         version = -1
         quiet_since = time.monotonic()
-        first = True
         yield "retry: 1000\n\n"
         while True:
             now_version = await anyio.to_thread.run_sync(_data_version, conn)
             if now_version != version:
                 version = now_version
-                run, tasks, attempts = await anyio.to_thread.run_sync(_snapshot, conn, run_id)
-                out: list[str] = []
-                newest = last_id or 0.0
-                for task in tasks:
-                    doc = task.to_dict()
-                    doc["attempts"] = [a.to_dict() for a in attempts.get(task.id, [])]
-                    at = _changed_at(task, attempts.get(task.id, []))
-                    if sent_tasks.get(task.id) == doc:
-                        continue
-                    sent_tasks[task.id] = doc
-                    if first and last_id is not None and at < last_id:
-                        continue  # the browser had it before it reconnected
-                    newest = max(newest, at)
-                    out.append(message("task", doc, newest))
-                # Before the run's own event: a browser closes the stream on a run that ended.
-                path = list(critical_path(tasks))
-                if path != sent_path:
-                    sent_path = path
-                    out.append(message("critical", path))
-                if run is not None:
-                    run_doc = run.to_dict()
-                    if run_doc != sent_run:
-                        sent_run = run_doc
-                        newest = max(newest, run.ended_at or run.started_at)
-                        out.append(message("run", run_doc, newest))
-                first = False
-                last_id = max(last_id or 0.0, newest)
-                if out:
+                chunk = await anyio.to_thread.run_sync(watch.look, conn)
+                if chunk:
                     quiet_since = time.monotonic()
-                    yield "".join(out)
-                if run is None or run.status != "running":
+                    yield chunk
+                if watch.ended:
                     return  # its final state is sent; a browser closes on the run event
             if time.monotonic() - quiet_since > HEARTBEAT_S:
                 quiet_since = time.monotonic()

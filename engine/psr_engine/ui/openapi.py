@@ -255,6 +255,7 @@ def document() -> dict[str, Any]:
                         {
                             "name": "limit",
                             "in": "query",
+                            "description": "runs a page (default 50)",
                             "schema": {"type": "integer", "minimum": 1, "maximum": 500},
                         },
                     ],
@@ -401,3 +402,56 @@ def document() -> dict[str, Any]:
             ),
         },
     }
+
+
+def _type_of(schema: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[1]
+    if "enum" in schema:
+        return " \\| ".join(f"`{v}`" for v in schema["enum"])
+    kind = schema.get("type", "any")
+    if isinstance(kind, list):
+        kind = " or ".join(kind)
+    if kind == "array" and "items" in schema:
+        return f"array of {_type_of(schema['items'])}"
+    if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
+        return f"object of {_type_of(schema['additionalProperties'])}"
+    return str(kind)
+
+
+def markdown() -> str:
+    """The API reference as Markdown (docs/features/dashboard.md holds it; a test keeps the
+    two equal: `python -m psr_engine.ui.openapi` prints it afresh)."""
+    doc = document()
+    out: list[str] = []
+    for path, methods in doc["paths"].items():
+        for method, op in methods.items():
+            out.append(f"### `{method.upper()} {path}`\n")
+            out.append(op["summary"] + "\n")
+            params = op.get("parameters", [])
+            if params:
+                out.append("| parameter | in | type | |")
+                out.append("|---|---|---|---|")
+                for p in params:
+                    note = p.get("description", "")
+                    required = "required" if p.get("required") else ""
+                    text = "; ".join(x for x in (required, note) if x)
+                    out.append(f"| `{p['name']}` | {p['in']} | {_type_of(p['schema'])} | {text} |")
+                out.append("")
+            codes = ", ".join(f"{code} {r['description']}" for code, r in op["responses"].items())
+            out.append(f"Responses: {codes}.\n")
+    out.append("### Schemas\n")
+    for name, schema in SCHEMAS.items():
+        needed = set(schema.get("required", []))
+        fields = ", ".join(
+            f"`{field}`{'' if field in needed else '?'}: {_type_of(spec)}"
+            for field, spec in schema.get("properties", {}).items()
+        )
+        out.append(f"- **{name}**: {fields}")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(markdown())

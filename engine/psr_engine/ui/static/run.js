@@ -24,7 +24,12 @@
   }
 
   // -- edges ----------------------------------------------------------------------------
+  var edgesDue = null;
   function drawEdges() {
+    if (edgesDue) return;
+    edgesDue = requestAnimationFrame(function () { edgesDue = null; drawEdgesNow(); });
+  }
+  function drawEdgesNow() {
     while (svg.firstChild) svg.removeChild(svg.firstChild);
     var box = dag.getBoundingClientRect();
     svg.setAttribute("width", dag.scrollWidth);
@@ -51,7 +56,17 @@
   }
 
   // -- timeline -------------------------------------------------------------------------
+  // Redrawn at most once a second, less often the more attempts it holds (5 s at 1,000): a
+  // run of a thousand tasks sends hundreds of events a second, and the browser must not
+  // compete with the engine for the CPU.
+  var ganttDue = null, ganttAt = 0;
   function drawGantt() {
+    if (ganttDue) return;
+    var every = Math.max(1000, (doc ? doc.attempts.length : 0) * 5);
+    var wait = Math.max(0, every - (Date.now() - ganttAt));
+    ganttDue = setTimeout(function () { ganttDue = null; ganttAt = Date.now(); drawGanttNow(); }, wait);
+  }
+  function drawGanttNow() {
     if (!doc) return;
     var attempts = doc.attempts.filter(function (a) { return a.startedAt; });
     if (!attempts.length) return;
