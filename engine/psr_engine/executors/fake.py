@@ -17,6 +17,7 @@ lets it go, or be cancelled like a real process (httpx's MockTransport handlers,
 from __future__ import annotations
 
 import inspect
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from fnmatch import fnmatchcase
@@ -25,6 +26,7 @@ from typing import Any
 import anyio.lowlevel
 
 from psr_engine.executors.base import ProcessResult, ProcessSpec
+from psr_engine.store.private import open_private
 
 Outcome = int | ProcessResult
 Script = int | Callable[[ProcessSpec], Outcome | Awaitable[Outcome]]
@@ -69,7 +71,8 @@ class FakeExecutor:
         line = f"psr-engine fake executor: {command}".encode()
         if spec.output_filter is not None:  # the command line may hold a rendered secret
             line = spec.output_filter(line)
-        with open(spec.log_path, "wb") as log:
+        fd = open_private(spec.log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        with open(fd, "wb") as log:
             log.write(line + b"\n")
         script = self._script_for(command)
         answer = script(spec) if callable(script) else script

@@ -46,6 +46,7 @@ import anyio.to_thread
 
 from psr_engine.errors import ExecutionError
 from psr_engine.executors.base import ProcessResult, ProcessSpec
+from psr_engine.store.private import open_private
 
 if TYPE_CHECKING:
     from resource import struct_rusage
@@ -169,11 +170,7 @@ class LocalExecutor:
 
 def _open_log(path: str) -> int:
     try:
-        try:
-            return os.open(path, _LOG_FLAGS, 0o666)
-        except FileNotFoundError:
-            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-            return os.open(path, _LOG_FLAGS, 0o666)
+        return open_private(path, _LOG_FLAGS)  # logs hold task output: the owner's only
     except OSError as exc:
         raise ExecutionError(f"cannot open the task log {path}: {exc.strerror}") from exc
 

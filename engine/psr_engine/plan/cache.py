@@ -24,6 +24,7 @@ from typing import Any
 
 from psr_engine.plan.model import Plan
 from psr_engine.store.paths import state_dir_for_manifest
+from psr_engine.store.private import make_private_dirs
 
 # Bumped when what a cached plan must hold changes within one version (2: Plan.withheld, which
 # an older cached plan lacks and would silently read as "withhold nothing").
@@ -103,7 +104,7 @@ def store_cached(
         return
     content = seal(plan.to_json()) if seal is not None else plan.to_json().encode()
     try:
-        os.makedirs(os.path.dirname(entry.file), exist_ok=True)
+        make_private_dirs(os.path.dirname(entry.file))
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(entry.file), suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)

@@ -12,13 +12,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from typing import BinaryIO
 
 from psr_engine.globs import matching_files
 from psr_engine.plan.model import PlannedTask
+from psr_engine.store.private import make_private_dirs
+
+log = logging.getLogger(__name__)
 
 
 def cache_key(task: PlannedTask, argv: tuple[str, ...]) -> str:
@@ -56,15 +61,35 @@ def lookup(state_dir: str, task: PlannedTask, key: str) -> dict[str, str] | None
     return {str(k): str(v) for k, v in (entry.get("outputs") or {}).items()}
 
 
-def record(state_dir: str, task: PlannedTask, key: str, outputs: dict[str, str]) -> None:
-    """Remember a success. Written atomically; a cache that cannot be written only costs time."""
+def record(
+    state_dir: str,
+    task: PlannedTask,
+    key: str,
+    outputs: dict[str, str],
+    *,
+    mask: Callable[[str], str] | None = None,
+) -> bool:
+    """Remember a success. Written atomically; a cache that cannot be written only costs time.
+
+    Never a secret on disk: an output that `mask` (the run's masker) would change holds one,
+    so the entry is not written at all (False) and the task simply runs next time. Storing
+    it masked would hand `***` downstream on a hit, wrong data; sealing it needs a key that
+    lives somewhere, and the next run would have to have it."""
+    if mask is not None and any(mask(k) != k or mask(v) != v for k, v in outputs.items()):
+        log.debug("task %s: not cached, an output holds a secret", mask(task.id))
+        with contextlib.suppress(OSError):  # nor an entry an older version wrote in clear
+            os.unlink(_entry(state_dir, task))
+        return False
     path = _entry(state_dir, task)
+    shown = task.id if mask is None else mask(task.id)
     with contextlib.suppress(OSError):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        make_private_dirs(os.path.dirname(path))
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"task": task.id, "key": key, "outputs": outputs}, handle)
+            json.dump({"task": shown, "key": key, "outputs": outputs}, handle)
         os.replace(tmp, path)
+        return True
+    return False
 
 
 def _open_regular(path: str) -> BinaryIO:

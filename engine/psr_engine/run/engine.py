@@ -29,6 +29,7 @@ from psr_engine.run.scheduler import RunShared, Scheduler
 from psr_engine.status import RunStatus
 from psr_engine.store.paths import run_dir as run_folder
 from psr_engine.store.paths import state_dir_for_manifest
+from psr_engine.store.private import make_private_dirs, tighten
 
 if TYPE_CHECKING:
     from psr_engine.secrets.masker import Masker
@@ -278,7 +279,10 @@ class WorkflowEngine:
             self._state_dir or state_dir_for_manifest(plan.manifest_path, environ=self._environ)
         )
         run_dir = self._run_dir or run_folder(state_dir, run_id)
-        os.makedirs(run_dir, exist_ok=True)
+        make_private_dirs(run_dir)
+        # A state folder an older version created world-readable: closed from now on.
+        tighten(state_dir)
+        tighten(os.path.dirname(run_dir))
         name_key = _random.token_bytes(16)
         mask = masker.mask_text if masker is not None else None
         run_info: dict[str, Any] = {"id": run_id, "status": "running", "startedAt": started}

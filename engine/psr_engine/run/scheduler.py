@@ -33,6 +33,7 @@ from psr_engine.run.outputs import take_outputs
 from psr_engine.run.results import TaskResult
 from psr_engine.run.triggers import Outcome, decide
 from psr_engine.status import TaskStatus
+from psr_engine.store.private import open_private
 from psr_engine.units import Resources
 
 if TYPE_CHECKING:
@@ -250,9 +251,15 @@ class Scheduler:
                     env.update(hook.attempt_env(task_id=task.id, attempt=number))
             floor = _own_peak_rss()
             began = time.monotonic()
+            out_path = spec.env["PSR_OUTPUT"]
+            # Created by us, private: a task's `>> $PSR_OUTPUT` would create it with the
+            # task's umask, readable by all.
+            with contextlib.suppress(OSError):  # else the task creates it, as before
+                os.close(open_private(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC))
             try:
                 result = await self.shared.executor.run(spec)
             except anyio.get_cancelled_exc_class():
+                _discard(out_path)  # the raw file goes on every path, read or not
                 self._release(task)
                 if not progress.last_attempt:  # the executor did not say what it cost
                     self._charge_cancelled(task.id, None, time.monotonic() - began)
@@ -260,9 +267,13 @@ class Scheduler:
                 self._record(task.id, "cancelled", self.shared.stop_reason or "interrupted")
                 raise
             except PsrError as error:  # the executor could not run it: the task says why
+                _discard(out_path)
                 self._release(task)
                 self._finish(task.id, "failed", "executor", message=str(error))
                 return
+            except BaseException:
+                _discard(out_path)
+                raise
             self._release(task)
             if result.max_rss <= floor:
                 # Linux reports a child's peak RSS as at least its parent's at spawn time (the
@@ -362,7 +373,7 @@ class Scheduler:
             return
         key = progress.cache_key
         if status == "succeeded" and task.cache and key is not None:
-            cache.record(self.shared.state_dir, task, key, outputs)
+            cache.record(self.shared.state_dir, task, key, outputs, mask=self.shared.mask)
         self._finish(task.id, status, reason, outputs=outputs, message=message)
         if result.lost == "scheduler_lost":  # nothing more can run there: end the run now
             self.shared.stop_run(result.detail or "the executor's cluster went away")
@@ -596,3 +607,8 @@ def _undelivered(task: PlannedTask, outputs: Mapping[str, str]) -> _Ending:
 
 def _own_peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _discard(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

@@ -8,6 +8,8 @@ become `crashed` too, and `--resume` can pick the run up from there.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import sqlite3
 import time
@@ -57,3 +59,20 @@ def mark_crashed(conn: sqlite3.Connection, run_id: str, pid: int | None) -> bool
         (run_id,),
     )
     return True
+
+
+RAW_OUTPUT_SUFFIX = ".out"  # the $PSR_OUTPUT files a task writes (run/scheduler.py)
+
+
+def sweep_raw_outputs(run_folder: str) -> int:
+    """Remove the `$PSR_OUTPUT` files a dead engine left in a run's folder (sub-workflows'
+    folders included): raw task outputs, maybe secrets, that nobody will read now. Returns
+    how many went."""
+    removed = 0
+    for folder, _, names in os.walk(run_folder):
+        for name in names:
+            if name.endswith(RAW_OUTPUT_SUFFIX):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, name))
+                    removed += 1
+    return removed

@@ -9,6 +9,7 @@ with jittered exponential backoff, so "database is locked" never reaches a user.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sqlite3
@@ -17,6 +18,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from psr_engine.store.model import StoreBusyError
+from psr_engine.store.private import (
+    DIR_MODE,
+    FILE_MODE,
+    make_private_dirs,
+    open_private,
+    tighten,
+)
 
 T = TypeVar("T")
 
@@ -56,13 +64,19 @@ def connect(path: str, *, create: bool = True) -> sqlite3.Connection:
     NORMAL in WAL mode keeps every committed transaction through a process crash (only a
     power loss may drop the last ones), without an fsync per commit.
     """
+    folder = os.path.dirname(os.path.abspath(path)) or "."
     if create:
-        os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+        make_private_dirs(folder)
+        # SQLite creates the -wal and -shm files with the database's own mode: a database
+        # born 0600 keeps all three private.
+        with contextlib.suppress(FileExistsError):
+            os.close(open_private(path, os.O_RDWR | os.O_CREAT | os.O_EXCL))
         target = path
         uri = False
     else:
         target = f"file:{path}?mode=rw"
         uri = True
+    _tighten_state(folder, path)
     conn = sqlite3.connect(
         target, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False, uri=uri
     )
@@ -72,6 +86,13 @@ def connect(path: str, *, create: bool = True) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _tighten_state(folder: str, path: str) -> None:
+    """A state folder an older version made world-readable is closed when opened."""
+    tighten(folder, DIR_MODE)
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        tighten(name, FILE_MODE)
 
 
 def _configure(conn: sqlite3.Connection) -> None:

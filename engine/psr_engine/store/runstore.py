@@ -98,7 +98,10 @@ class RunStore:
         def close_all(conn: sqlite3.Connection) -> list[str]:
             return [run_id for run_id, pid in dead if crash.mark_crashed(conn, run_id, pid)]
 
-        return self.write(close_all)
+        closed = self.write(close_all)
+        for run_id in closed:
+            crash.sweep_raw_outputs(run_dir(self.state_dir, run_id))
+        return closed
 
     # -- reads -----------------------------------------------------------------------------
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterable
 from typing import IO, Any
 
 from psr_engine.events.model import Event
 from psr_engine.events.selection import EventSelection
+from psr_engine.store.private import open_report
 
 # Flush at most this often, and at run/task ends: other processes (`logs --follow`, CI
 # annotations) tail the file, but a flush per event costs too much on 10,000-task runs.
@@ -37,8 +37,8 @@ class JsonlSink:
         self._last_flush = 0.0
 
     async def start(self) -> None:
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in aclose
+        fd = open_report(self.path)
+        self._file = open(fd, "a", encoding="utf-8")  # noqa: SIM115 - closed in aclose
 
     def emit(self, event: Event) -> None:
         if self._file is None or not self.selection.wants(event.type):

@@ -14,6 +14,7 @@ import anyio
 
 from psr_engine.events.sinks.report import RunReport, TaskOutcome
 from psr_engine.store.logs import tail_lines
+from psr_engine.store.private import open_report
 
 TAIL_LINES = 50
 EMOJI = {
@@ -55,8 +56,8 @@ class SummarySink(RunReport):
 
     def write(self) -> None:
         assert self.path is not None
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as handle:
+        fd = open_report(self.path)
+        with open(fd, "a", encoding="utf-8") as handle:
             handle.write(self.render())
 
     def render(self) -> str:
