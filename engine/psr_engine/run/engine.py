@@ -344,6 +344,9 @@ class WorkflowEngine:
                 },
             )
         )
+        # The run is on disk before any of it happens: a run killed from here on is found
+        # (crashed, resumable, its raw files swept), never a run nobody knows of.
+        await self.bus.settled()
         if plan.gates:
             outcomes = await self._run_gates(plan, run_id)
             if not all(o.passed for o in outcomes):

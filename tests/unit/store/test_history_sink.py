@@ -214,3 +214,61 @@ def test_the_plans_graph_is_recorded_per_task_needs_and_level(
     assert (tasks["broken"].level, tasks["after"].level) == (0, 1)
     assert tasks["fan[n=1]"].needs == ()
     assert tasks["after"].to_dict()["needs"] == ["broken"]
+
+
+class _CheckCommitted:
+    """A sink that, as each ending is announced to it, reads runs.db from a connection of its
+    own: what it was told must already be there (commit, then announce)."""
+
+    name = "probe"
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.seen: list[tuple[str, str | None, str | None]] = []
+
+    async def start(self) -> None:
+        return None
+
+    def emit(self, event: Event) -> None:
+        import sqlite3
+
+        if event.type not in ("run.started", "task.finished", "run.finished"):
+            return
+        conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
+        try:
+            if event.type == "task.finished":
+                row = conn.execute(
+                    "SELECT status FROM tasks WHERE run_id = ? AND task_id = ?",
+                    (event.run_id, event.task),
+                ).fetchone()
+            else:
+                row = conn.execute("SELECT status FROM runs WHERE id = ?", (event.run_id,))
+                row = row.fetchone()
+        finally:
+            conn.close()
+        self.seen.append((event.type, event.status, row[0] if row else None))
+
+    async def aclose(self) -> None:
+        return None
+
+
+def test_every_ending_is_committed_before_any_other_sink_hears_of_it(
+    write_manifest: Callable[[str], Path], state_dir: Path
+) -> None:
+    """Issue 13 item 9. Failed before: runs.db did not even exist when run.started was
+    announced (the probe failed and was turned off: 0 of 23 endings seen), and a success
+    could be printed while the history still said `running`."""
+    manifest = write_manifest(
+        "apiVersion: psr-engine/v1\nkind: Workflow\nmetadata: {name: durable}\nspec:\n"
+        "  tasks:\n"
+        + "".join(f"    t{i}: {{run: 'true'}}\n" for i in range(20))
+        + "    bad: {run: 'exit 4'}\n"
+    )
+    plan = api.make_plan(str(manifest))
+    probe = _CheckCommitted(state_dir / "runs.db")
+    engine = WorkflowEngine(
+        sinks=[history_sink(plan, state_dir=str(state_dir)), probe], state_dir=str(state_dir)
+    )
+    engine.run_sync(plan)
+    assert len(probe.seen) == 23
+    assert [s for s in probe.seen if s[2] != s[1]] == []

@@ -2,8 +2,13 @@
 
 Off the scheduler's hot path: `emit` only puts the event on a queue. A writer thread takes
 what has queued up (waiting at most a short window for more) and writes it in one
-transaction, so a burst of task endings costs one commit. `run.finished` is committed at
-once, and `aclose` returns only after everything is on disk.
+transaction, so a burst of task endings costs one commit. `run.started` and `run.finished`
+are committed at once, and `aclose` returns only after everything is on disk.
+
+Commit, then announce: it is the bus's DurableSink, so the other sinks (the console first)
+hear of an event it records only after the commit that holds it; the engine starts no task
+before `run.started` is on disk. A kill -9 can lose a task's ending, never one that was
+announced.
 """
 
 from __future__ import annotations
@@ -73,6 +78,8 @@ class HistorySink:
         self._store: RunStore | None = None
         self._run_id: str | None = None
         self._run_finished = False
+        self._written = 0  # recorded events committed so far
+        self._notify: Callable[[int, bool], None] | None = None
 
     # -- the Sink protocol -----------------------------------------------------------------
 
@@ -83,6 +90,13 @@ class HistorySink:
             replace(t, id=mask(t.id), needs=tuple(mask(n) for n in t.needs)) for t in self._tasks
         )
         self._task_names = {t.id: t.task for t in self._tasks}
+
+    def records(self, event_type: str) -> bool:
+        return event_type in _RECORDED
+
+    def on_durable(self, *, notify: Callable[[int, bool], None]) -> None:
+        """The bus holds back what it announces until we say it is committed."""
+        self._notify = notify
 
     async def start(self) -> None:
         self._thread = threading.Thread(target=self._write_loop, name="psr-history", daemon=True)
@@ -113,11 +127,16 @@ class HistorySink:
                 events = [e for e in batch if e is not _STOP]
                 if events:
                     self._write(events)
+                    self._written += len(events)
+                    if self._notify is not None:
+                        self._notify(self._written, False)
                 if stop:
                     self._close_unfinished()
                     return
         except BaseException as error:
             self._error = error
+            if self._notify is not None:
+                self._notify(self._written, True)
         finally:
             if self._store is not None:
                 self._store.close()
