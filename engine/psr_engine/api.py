@@ -12,6 +12,7 @@ run(plan, ...)                    -> WorkflowResult    (run/)  [async: arun]
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -349,11 +350,19 @@ def sinks_want_logs(plan: Plan, sinks: Iterable[Any] = ()) -> bool:
 
 
 def prepare_resume(
-    plan: Plan, *, resume: str | None, from_task: str | None, force: bool
+    plan: Plan,
+    *,
+    resume: str | None,
+    from_task: str | None,
+    force: bool,
+    locks: contextlib.ExitStack | None = None,
 ) -> tuple[Plan, dict[str, Any], str | None]:
     """`apply --resume/--from`: the plan to run, the results to reuse, the earlier run's id.
 
-    `resume="auto"` with nothing to resume gives the plan back unchanged, no reuse, no id."""
+    `resume="auto"` with nothing to resume gives the plan back unchanged, no reuse, no id.
+    `locks`: the earlier run's resume lock is entered into it, so that nobody else resumes
+    that run until the stack closes (run the plan inside it); without it the lock only
+    covers the decision. A run another process is resuming is refused (ResumeRefused)."""
     from psr_engine.run.resume import AUTO, plan_auto_resume, plan_resume
     from psr_engine.store import RunStore
 
@@ -364,6 +373,11 @@ def prepare_resume(
                 return plan, {}, None
         else:
             found = plan_resume(plan, store, resume or "last", force=force, from_task=from_task)
+    if found.lock is not None:
+        if locks is not None:
+            locks.enter_context(found.lock)
+        else:
+            found.lock.release()
     return found.plan, dict(found.reuse), found.resumed_from
 
 

@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 failed, 2 invalid input, 3 gate blocked, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from psr_engine.cli.options import add_console, add_manifest, add_params
@@ -79,13 +80,15 @@ def run(args: argparse.Namespace) -> int:
     # exporter process loads its libraries meanwhile, on a core that is idle now.
     early = None if args.dry_run else api.start_tracing_early(trace=args.trace)
     try:
-        return _apply(args, early)
+        # Holds the resume lock of the run being resumed until this run has ended.
+        with contextlib.ExitStack() as locks:
+            return _apply(args, early, locks)
     finally:
         if early is not None:
             early.discard()  # does nothing once the run's sink took it
 
 
-def _apply(args: argparse.Namespace, early_tracing: object) -> int:
+def _apply(args: argparse.Namespace, early_tracing: object, locks: contextlib.ExitStack) -> int:
     from psr_engine import api
     from psr_engine.cli.options import manifest_file, parse_param_args
 
@@ -107,7 +110,7 @@ def _apply(args: argparse.Namespace, early_tracing: object) -> int:
     reuse, resumed_from = None, None
     if args.resume or args.from_task:
         plan, reuse, resumed_from = api.prepare_resume(
-            plan, resume=args.resume, from_task=args.from_task, force=args.force
+            plan, resume=args.resume, from_task=args.from_task, force=args.force, locks=locks
         )
         if resumed_from is None:
             sys.stderr.write("--resume auto: no unfinished run to resume; running afresh\n")

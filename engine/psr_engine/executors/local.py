@@ -31,6 +31,7 @@ size, the figure is the engine's: it is an upper bound, exact for tasks larger t
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -46,6 +47,8 @@ import anyio.to_thread
 
 from psr_engine.errors import ExecutionError
 from psr_engine.executors.base import ProcessResult, ProcessSpec
+from psr_engine.executors.keeper import ENV_VAR as KEEPER_ENV
+from psr_engine.executors.keeper import Keeper
 from psr_engine.store.private import open_private
 
 if TYPE_CHECKING:
@@ -101,6 +104,8 @@ class LocalExecutor:
 
     def __init__(self, *, spawn_in_thread: bool = True) -> None:
         self.spawn_in_thread = spawn_in_thread
+        self._keeper: Keeper | None = None
+        self._keeper_tried = False
 
     async def run(self, spec: ProcessSpec) -> ProcessResult:
         """Run one attempt to its end; on cancellation, stop its process group, then re-raise."""
@@ -110,10 +115,16 @@ class LocalExecutor:
             if piped:
                 read_fd, write_fd = os.pipe()  # both close-on-exec
                 os.set_blocking(read_fd, False)
+            keeper = self._keeper if self._keeper_tried else self._start_keeper()
+            if keeper is not None:
+                # Marks the task and everything it starts, setsid or not, as this run's.
+                spec = replace(spec, env={**spec.env, KEEPER_ENV: keeper.token})
             started_at = time.time()
             start = time.monotonic()
             try:
                 log_fd, child = await self._spawn(spec, write_fd)
+                if keeper is not None:
+                    keeper.started(child.pid)
             except _NotStarted as failed:
                 log_fd = failed.log_fd
                 line = failed.message.encode("utf-8", "replace")
@@ -140,6 +151,8 @@ class LocalExecutor:
                     with anyio.CancelScope(shield=True):
                         await _stop(child, spec.kill_grace)
                 status, usage = _reap(child)
+                if keeper is not None:
+                    keeper.ended(child.pid)
                 if not ended and spec.on_cancelled is not None:
                     spent = time.monotonic() - start
                     spec.on_cancelled(_result(child.pid, status, usage, False, started_at, spent))
@@ -152,7 +165,19 @@ class LocalExecutor:
         return _result(child.pid, status, usage, timed_out, started_at, duration)
 
     async def aclose(self) -> None:
-        """Nothing to release: every run cleans up after itself."""
+        """Dismiss the keeper (every run cleaned up after itself)."""
+        keeper, self._keeper = self._keeper, None
+        self._keeper_tried = False
+        if keeper is not None:
+            process = keeper.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                await anyio.to_thread.run_sync(process.wait, 5.0)
+
+    def _start_keeper(self) -> Keeper | None:
+        """Tasks must not outlive a killed engine: the keeper kills them then (keeper.py)."""
+        self._keeper_tried = True
+        self._keeper = Keeper.start()
+        return self._keeper
 
     async def _spawn(self, spec: ProcessSpec, pipe_fd: int) -> tuple[int, _Child]:
         """(the log's fd, the child), its output to the pipe when `pipe_fd` >= 0."""

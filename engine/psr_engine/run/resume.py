@@ -19,14 +19,15 @@ import difflib
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any
 
 # Defined in errors.py (the one exception tree); importable from here as before.
 from psr_engine.errors import ResumeRefused as ResumeRefused
 from psr_engine.plan.model import Plan, PlannedTask
 from psr_engine.run.results import TaskResult
-from psr_engine.store import HistoryError, RunStore, TaskDigest, TaskRecord
+from psr_engine.store import HistoryError, RunRecord, RunStore, TaskDigest, TaskRecord
+from psr_engine.store.locks import RunLock
 
 # Where a task sits in the file and its topological level change when unrelated lines move;
 # neither changes what it computes.
@@ -44,6 +45,9 @@ class Resume:
     reuse: dict[str, TaskResult]
     resumed_from: str
     rerun: tuple[str, ...]  # instance ids that will run again, in plan order
+    # Held from the decision to the end of the run (release it, or let the process end):
+    # nobody else resumes the same run meanwhile.
+    lock: RunLock | None = field(default=None, compare=False)
 
 
 def task_digest(task: PlannedTask) -> str:
@@ -145,6 +149,44 @@ def plan_resume(
             f"run {earlier.id} is still running (pid {earlier.pid} on {earlier.host}); "
             "wait for it to end, or stop it, before resuming it"
         )
+    lock = _lock(store, earlier.id, force=force)
+    try:
+        return _decide(plan, store, earlier, lock, force=force, from_task=from_task)
+    except BaseException:
+        lock.release()
+        raise
+
+
+def _lock(store: RunStore, run_id: str, *, force: bool) -> RunLock:
+    """Take the run's resume lock, then check nobody resumed it meanwhile: what makes ten
+    concurrent resumes of one run run its failed tasks once."""
+    lock = RunLock.try_acquire(store.state_dir, run_id)
+    if lock is None:
+        raise ResumeRefused(
+            f"run {run_id} is being resumed by another psr-engine process right now; wait for "
+            "it to end (see `psr-engine runs`), then resume the newest run if anything is left"
+        )
+    done = [r for r in store.resumes_of(run_id) if r.status in ("running", "succeeded")]
+    if done and not force:
+        lock.release()
+        later = done[0]
+        raise ResumeRefused(
+            f"run {run_id} was already resumed by run {later.id} ({later.status}); resume "
+            f"that one if anything is left (`--resume {later.id}`), or add --force to resume "
+            f"{run_id} again"
+        )
+    return lock
+
+
+def _decide(
+    plan: Plan,
+    store: RunStore,
+    earlier: RunRecord,
+    lock: RunLock,
+    *,
+    force: bool,
+    from_task: str | None,
+) -> Resume:
     recorded = {t.id: t for t in store.tasks(earlier.id)}
     seeds = {t.id for t in plan.tasks if _status(recorded.get(t.id)) != "succeeded"}
     if from_task is not None:
@@ -171,7 +213,7 @@ def plan_resume(
         raise ResumeRefused("\n".join(lines))
     reuse = {t.id: _reused(recorded[t.id]) for t in reused}
     order = tuple(t.id for t in plan.tasks if t.id in rerun)
-    return Resume(plan=plan, reuse=reuse, resumed_from=earlier.id, rerun=order)
+    return Resume(plan=plan, reuse=reuse, resumed_from=earlier.id, rerun=order, lock=lock)
 
 
 def _status(record: TaskRecord | None) -> str:

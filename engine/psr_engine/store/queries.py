@@ -114,6 +114,15 @@ def list_runs(
     return [_run(row) for row in conn.execute(sql, args)]
 
 
+def resumes_of(conn: sqlite3.Connection, run_id: str) -> list[RunRecord]:
+    """The runs that resumed `run_id`, newest first."""
+    sql = (
+        f"SELECT {_RUN_COLUMNS} FROM runs WHERE resumed_from = ? "
+        "ORDER BY started_at DESC, rowid DESC"
+    )
+    return [_run(row) for row in conn.execute(sql, (run_id,))]
+
+
 def get_run(conn: sqlite3.Connection, run_id: str) -> RunRecord | None:
     row = conn.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
     return None if row is None else _run(row)

@@ -116,6 +116,10 @@ class RunStore:
         """`last`, a run id or a unique prefix of one; HistoryError when there is none."""
         return self.read(lambda conn: queries.resolve_run(conn, ref, workflow=workflow))
 
+    def resumes_of(self, run_id: str) -> list[RunRecord]:
+        """The runs that resumed `run_id`, newest first."""
+        return self.read(lambda conn: queries.resumes_of(conn, run_id))
+
     def get(self, run_id: str) -> RunRecord | None:
         return self.read(lambda conn: queries.get_run(conn, run_id))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,11 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(params=["thread", "inline"])
-def executor(request: pytest.FixtureRequest) -> LocalExecutor:
+def executor(request: pytest.FixtureRequest) -> Iterator[LocalExecutor]:
     """Both ways of spawning: from worker threads (the default) and on the event loop."""
-    return LocalExecutor(spawn_in_thread=request.param == "thread")
+    local = LocalExecutor(spawn_in_thread=request.param == "thread")
+    yield local
+    anyio.run(local.aclose)  # dismisses its keeper process
 
 
 @pytest.fixture
