@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from psr_engine.store.private import open_private
+
 AUDIT_FILE = "audit.jsonl"
 HEAD_FILE = "audit.head"
 GENESIS = "0" * 64
@@ -102,8 +104,7 @@ class AuditLog:
         """Append `records` as consecutive entries, under one lock and one fsync."""
         if not records:
             return []
-        os.makedirs(self.state_dir, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = open_private(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
         written: list[dict[str, Any]] = []
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -129,7 +130,8 @@ class AuditLog:
 
     def _write_head(self, seq: int, digest: str) -> None:
         tmp = f"{self.head_path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
+        fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        with open(fd, "w", encoding="utf-8") as handle:
             json.dump({"seq": seq, "hash": digest}, handle)
         os.replace(tmp, self.head_path)
 

@@ -24,6 +24,7 @@ from psr_engine.provenance.statement import (
     engine_settings,
 )
 from psr_engine.store.paths import run_dir
+from psr_engine.store.private import open_private
 
 # statement bytes -> the envelope's JSON mapping (signing.py), when signing.
 Wrap = Callable[[bytes], dict[str, Any]]
@@ -121,9 +122,8 @@ class ProvenanceSink:
         if self._wrap is not None:
             body = json.dumps(self._wrap(body), indent=2, sort_keys=True).encode() + b"\n"
         path = statement_path(self._state_dir, self._run_id)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.tmp"
-        with open(tmp, "wb") as handle:
+        with open(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "wb") as handle:
             handle.write(body)
         os.replace(tmp, path)
         self.path = path

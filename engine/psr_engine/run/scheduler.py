@@ -5,6 +5,7 @@ holds, within concurrency, maxParallel and the cpu/memory capacity, and reacts t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import heapq
 import os
