@@ -58,6 +58,10 @@ class ProcessSpec:
     # Called when the attempt is cancelled (an interrupt, a budget stop), once its process
     # group is stopped and reaped, with what it cost until then: run() itself only raises.
     on_cancelled: Callable[[ProcessResult], None] | None = None
+    # Files the process is told to write to ($PSR_OUTPUT): created empty, mode 0600, before it
+    # starts, so that its `>>` does not create them with its umask. An executor that ignores
+    # it leaves them to the task (in the run's private folder all the same).
+    private_files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -222,6 +222,9 @@ def _open_and_spawn(spec: ProcessSpec, pipe_fd: int, inline: bool) -> tuple[int,
     disk takes milliseconds that must not stall the event loop. _NotStarted carries the
     log's fd, for the line saying why."""
     log_fd = _open_log(spec.log_path)
+    for path in spec.private_files:
+        with contextlib.suppress(OSError):  # else the task creates it, as before
+            os.close(open_private(path, _LOG_FLAGS))
     try:
         return log_fd, _spawn_direct(spec, pipe_fd if pipe_fd >= 0 else log_fd, inline)
     except _NotStarted as failed:

@@ -34,7 +34,6 @@ from psr_engine.run.outputs import take_outputs
 from psr_engine.run.results import TaskResult
 from psr_engine.run.triggers import Outcome, decide
 from psr_engine.status import TaskStatus
-from psr_engine.store.private import open_private
 from psr_engine.units import Resources
 
 if TYPE_CHECKING:
@@ -253,10 +252,6 @@ class Scheduler:
             floor = _own_peak_rss()
             began = time.monotonic()
             out_path = spec.env["PSR_OUTPUT"]
-            # Created by us, private: a task's `>> $PSR_OUTPUT` would create it with the
-            # task's umask, readable by all.
-            with contextlib.suppress(OSError):  # else the task creates it, as before
-                os.close(open_private(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC))
             try:
                 result = await self.shared.executor.run(spec)
             except anyio.get_cancelled_exc_class():
@@ -324,6 +319,7 @@ class Scheduler:
             filter_window=self.shared.filter_window,
             on_line=self._line_emitter(task, number) if self.shared.log_events else None,
             on_cancelled=functools.partial(self._charge_cancelled, task.id),
+            private_files=(env["PSR_OUTPUT"],),
         )
 
     def _after_attempt(
