@@ -5,7 +5,6 @@ what the clouds' billing says a workflow's resources cost.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -95,7 +94,9 @@ def _prices(args: argparse.Namespace) -> int:
             "vcpuPerGibHour": table.vcpu_per_gib,
             "prices": [p.to_dict() for p in prices],
         }
-        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        from psr_engine.cli import json_output
+
+        json_output.write(document)
         return 0
     from psr_engine.cli.cmd_runs import render_table
 
@@ -186,7 +187,9 @@ def _actual(args: argparse.Namespace) -> int:
         )
     breakdown = tracker.get_cost_breakdown()
     if args.output == "json":
-        sys.stdout.write(json.dumps(breakdown.to_dict(), indent=2) + "\n")
+        from psr_engine.cli import json_output
+
+        json_output.write(breakdown.to_dict())
         return 0
     sys.stdout.write(_actual_table(breakdown))
     return 0

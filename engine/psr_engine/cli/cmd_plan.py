@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from psr_engine.cli.options import add_manifest, add_params
+
+if TYPE_CHECKING:
+    from psr_engine.cost.projection import ProjectedCost
+    from psr_engine.plan.model import Plan
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +57,13 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     if args.output == "json":
-        sys.stdout.write(plan.to_json(indent=2) + "\n")
+        from psr_engine.cli import json_output
+
+        document = plan.to_dict()
+        projected = _projection(plan)
+        if projected is not None:
+            document["costProjection"] = projected.to_dict()
+        json_output.write(document)
     else:
         import shutil
 
@@ -61,14 +72,22 @@ def run(args: argparse.Namespace) -> int:
         color = use_color() and sys.stdout.isatty()
         width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else 120
         sys.stdout.write(plan_table(plan, width=width, no_color=not color))
-        if plan.cost:
-            from psr_engine.cost import projection, projection_text
-            from psr_engine.store import state_dir_for_manifest
+        projected = _projection(plan)
+        if projected is not None:
+            from psr_engine.cost import projection_text
 
-            projected = projection(plan, state_dir_for_manifest(plan.manifest_path))
-            if projected is not None:
-                sys.stdout.write("\n" + projection_text(projected))
+            sys.stdout.write("\n" + projection_text(projected))
     return 0
+
+
+def _projection(plan: Plan) -> ProjectedCost | None:
+    """The run's projected cost (with `spec.cost`), as the table and the JSON show it."""
+    if not plan.cost:
+        return None
+    from psr_engine.cost import projection
+    from psr_engine.store import state_dir_for_manifest
+
+    return projection(plan, state_dir_for_manifest(plan.manifest_path))
 
 
 def _diff(args: argparse.Namespace) -> int:

@@ -7,7 +7,6 @@ option, opening the history, and plain-text tables.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -84,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
         runs = store.runs(workflow=args.workflow, status=args.status, limit=args.limit)
         counts = store.task_counts([r.id for r in runs])
     if args.output == "json":
-        rows = [{**r.to_dict(), "tasks": counts.get(r.id, {})} for r in runs]
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        from psr_engine.cli import json_output
+
+        json_output.write([{**r.to_dict(), "tasks": counts.get(r.id, {})} for r in runs])
         return 0
     if not runs:
         sys.stdout.write("no runs match\n")

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -57,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
             document["gates"] = {g.gate: g.to_dict() for g in gates}
         if provenance:
             document["provenance"] = provenance
-        sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+        from psr_engine.cli import json_output
+
+        json_output.write(document)
         return 0
     out = sys.stdout
     symbol = STATUS_SYMBOLS.get(record.status, "?")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TYPE_CHECKING
 
@@ -26,12 +25,11 @@ def run(args: argparse.Namespace) -> int:
     params = parse_param_args(args.param)
     results = [api.validate(path, params=params) for path in manifest_files(args.files)]
     if args.output == "json":
-        json.dump(
-            {"valid": all(r.ok for r in results), "files": [r.to_dict() for r in results]},
-            sys.stdout,
-            indent=2,
+        from psr_engine.cli import json_output
+
+        json_output.write(
+            {"valid": all(r.ok for r in results), "files": [r.to_dict() for r in results]}
         )
-        sys.stdout.write("\n")
     else:
         for result in results:
             for warning in result.warnings:

@@ -9,6 +9,7 @@ Command lines, env values and ``when`` stay expression source text: they may ref
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -161,9 +162,38 @@ def _tuple(values: Any) -> tuple[Any, ...]:
     return tuple(values or ())
 
 
+def _stored_names(record: type, data: dict[str, Any]) -> dict[str, Any]:
+    """A record's JSON with its fields' own (snake_case) names: as the plan cache stores it,
+    or in camelCase as `plan -o json` prints it (the CLI's one convention, docs/cli.md)."""
+    names = {f.name for f in fields(record)}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        snake = key if key in names else _CAPITAL.sub(lambda m: "_" + m.group(0).lower(), key)
+        if snake not in names and snake + "_" in names:
+            snake += "_"  # `with` is `with_`
+        out[snake if snake in names else key] = value
+    return out
+
+
+_CAPITAL = re.compile(r"[A-Z]")
+
+
+def _snaked(data: Any, *, keep: tuple[str, ...] = ()) -> Any:
+    """Settings' JSON with snake_case keys, at every level but the mappings named in `keep`
+    (the user's own names): read back from `plan -o json`'s camelCase as from the cache."""
+    if not isinstance(data, Mapping):
+        return data
+    out = {}
+    for key, value in data.items():
+        name = _CAPITAL.sub(lambda m: "_" + m.group(0).lower(), key)
+        out[name] = value if name in keep else _snaked(value, keep=keep)
+    return out
+
+
 def _decode_gate(data: dict[str, Any] | None) -> PlannedGate | None:
     if data is None:
         return None
+    data = _stored_names(PlannedGate, data)
     return PlannedGate(
         **{
             **data,
@@ -175,6 +205,7 @@ def _decode_gate(data: dict[str, Any] | None) -> PlannedGate | None:
 
 
 def _decode_task(data: dict[str, Any]) -> PlannedTask:
+    data = _stored_names(PlannedTask, data)
     cache = data.get("cache")
     return PlannedTask(
         **{
@@ -196,6 +227,8 @@ def _decode_task(data: dict[str, Any]) -> PlannedTask:
 def _decode_plan(data: dict[str, Any]) -> Plan:
     if data.get("format") != PLAN_FORMAT:
         raise ValueError(f"a plan of format {data.get('format')}, not {PLAN_FORMAT}")
+    # `plan -o json` adds the run's cost projection: shown, not part of the Plan.
+    data = {k: v for k, v in _stored_names(Plan, data).items() if k != "costProjection"}
     return Plan(
         **{
             **data,
@@ -204,15 +237,20 @@ def _decode_plan(data: dict[str, Any]) -> Plan:
             "levels": tuple(tuple(level) for level in data.get("levels", ())),
             "critical_path": _tuple(data.get("critical_path")),
             "groups": {k: tuple(v) for k, v in data.get("groups", {}).items()},
-            "secrets": tuple(SecretRequest(**s) for s in data.get("secrets", ())),
+            "secrets": tuple(
+                SecretRequest(**_stored_names(SecretRequest, s)) for s in data.get("secrets", ())
+            ),
             "withheld": _tuple(data.get("withheld")),
             "capacity": Resources.from_dict(data.get("capacity") or {}),
             "gates": tuple(g for g in (_decode_gate(g) for g in data.get("gates", ())) if g),
             "sinks": tuple(PluginConfig.from_dict(s) for s in data.get("sinks", ())),
-            "tracing": _maybe(TracingSettings.from_dict, data.get("tracing")),
-            "cost": _maybe(CostSettings.from_dict, data.get("cost")),
+            "tracing": _maybe(
+                TracingSettings.from_dict,
+                _snaked(data.get("tracing"), keep=("headers", "resource_attributes")),
+            ),
+            "cost": _maybe(CostSettings.from_dict, _snaked(data.get("cost"))),
             "executor": PluginConfig.from_dict(data.get("executor") or {"type": "local"}),
-            "limits": Limits.from_dict(data.get("limits") or {}),
+            "limits": Limits.from_dict(_snaked(data.get("limits")) or {}),
         }
     )
 
