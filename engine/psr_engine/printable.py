@@ -13,6 +13,9 @@ import re
 
 # C0 controls and DEL, C1 controls, and the bidirectional overrides and isolates.
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNPRINTABLE_BUT_NEWLINE = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -32,6 +35,8 @@ def printable(text: str) -> str:
 def printable_lines(text: str) -> str:
     """Like printable, but the text's own line breaks stay breaks: for messages the engine
     writes over several lines, each of which may quote a user's value."""
+    if not _UNPRINTABLE_BUT_NEWLINE.search(text):
+        return text
     return "\n".join(printable(line) for line in text.split("\n"))
 
 

@@ -169,3 +169,64 @@ def test_a_requirements_include_cannot_leave_the_scanned_folder(tmp_path: Path) 
     assert ran.code == 2, console
     assert OUTSIDE_PASSWORD not in console
     assert "requirements.txt:2:" in console and "leaves the scanned folder" in console
+
+
+# -- item 11: control characters never reach a console line raw ------------------------------
+
+FORGED = "evil\n\x1b[2J\x1b]0;pwned\x07✓ deploy succeeded\u202e"
+
+
+def _no_raw_controls(text: str) -> None:
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text, text
+    assert not any(line.lstrip().startswith("✓ deploy") for line in text.splitlines()), text
+
+
+def test_params_and_ids_with_control_characters_are_escaped_on_every_console(
+    tmp_path: Path,
+) -> None:
+    """Before: the param's newline split the task's line and its ESC sequences cleared the
+    screen and set the terminal's title, in apply, status, plan, logs and validate."""
+    _manifest(
+        tmp_path,
+        """
+        metadata: {name: forged}
+        spec:
+          params: {x: {type: string, default: a}}
+          tasks:
+            t:
+              matrix: {v: "${{ [params.x] }}"}
+              run: "false"
+        """,
+    )
+    given = f"x={FORGED}"
+    applied = psr(tmp_path, "apply", "-p", given)
+    assert applied.code == 1, applied.stderr
+    assert "t[v=evil\\n\\x1b[2J\\x1b]0;pwned\\x07✓ deploy succeeded\\u202e]" in applied.stdout
+    for ran in (
+        applied,
+        psr(tmp_path, "status", "last"),
+        psr(tmp_path, "plan", "-p", given),
+        psr(tmp_path, "apply", "--dry-run", "-p", given),
+        psr(tmp_path, "logs", "last"),
+    ):
+        _no_raw_controls(ran.stdout + ran.stderr)
+    (tmp_path / "bad.yaml").write_text(
+        HEADER
+        + "metadata: {name: bad}\nspec: {tasks: {t: {run: 'true', when: '${{ params.nope }}'}}}\n"
+    )
+    _no_raw_controls(psr(tmp_path, "validate", "bad.yaml", "-p", given).stderr)
+
+
+def test_file_names_with_control_characters_cannot_forge_rows_of_a_scan_table(
+    tmp_path: Path,
+) -> None:
+    """Before: a file named `x\\nhigh  bandit ...` added a row to `scan`'s table."""
+    name = "cfg\ncritical  psr-secrets  forged-rule  fake.env:1  \x1b[31mFORGED\x1b[0m.env"
+    (tmp_path / name).write_text("token = ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8\n")
+    ran = psr(tmp_path, "scan", "secrets")
+    assert ran.code != 0, ran.stdout + ran.stderr  # the token is found
+    _no_raw_controls(ran.stdout + ran.stderr)
+    assert not any(
+        line.startswith("critical  psr-secrets  forged-rule") for line in ran.stdout.splitlines()
+    )
+    assert "\\x1b[0m.env:1" in ran.stdout

@@ -127,5 +127,8 @@ def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
 
 
 def print_error(message: str) -> None:
+    from psr_engine.printable import printable_lines
+
     prefix = "error: " if not message.startswith(("error", "/")) and ":" not in message[:1] else ""
-    sys.stderr.write(f"{prefix}{message}\n")
+    # An error may quote a value the user gave (a param): its control characters escaped.
+    sys.stderr.write(f"{prefix}{printable_lines(message)}\n")

@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from psr_engine.cli.cmd_runs import add_state_dir, open_history
+from psr_engine.printable import printable
 
 if TYPE_CHECKING:
     from psr_engine.store import AttemptRecord, RunStore, TaskRecord
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     headers = len(chosen) > 1
     for attempt in chosen:
         if headers:
-            sys.stdout.write(f"==> {attempt.task_id} (attempt {attempt.attempt}) <==\n")
+            sys.stdout.write(f"==> {printable(attempt.task_id)} (attempt {attempt.attempt}) <==\n")
         _copy(attempt.log_path)
     return 0
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from psr_engine.cli.options import add_output
+from psr_engine.printable import printable
 
 if TYPE_CHECKING:
     from psr_engine.store import RunStore
@@ -134,6 +135,9 @@ def format_counts(counts: dict[str, int]) -> str:
 
 
 def render_table(rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell; every cell printable (an id holding a newline or
+    an ESC sequence would forge a row or redraw the screen)."""
+    rows = [[printable(str(cell)) for cell in row] for row in rows]
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for row in rows:

@@ -21,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from psr_engine import api
     from psr_engine.cli.options import manifest_files, parse_param_args
+    from psr_engine.printable import printable_lines
 
     params = parse_param_args(args.param)
     results = [api.validate(path, params=params) for path in manifest_files(args.files)]
@@ -33,14 +34,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         for result in results:
             for warning in result.warnings:
-                sys.stderr.write(f"{warning}\n")
+                sys.stderr.write(f"{printable_lines(str(warning))}\n")
             if result.ok:
                 sys.stdout.write(f"{result.path}: valid ({_counts(result)})\n")
                 for note in result.required:
                     sys.stdout.write(f"{note}\n")
             else:
                 for diagnostic in result.diagnostics:
-                    sys.stderr.write(f"{diagnostic}\n")
+                    sys.stderr.write(f"{printable_lines(str(diagnostic))}\n")
                 noun = "problem" if len(result.diagnostics) == 1 else "problems"
                 sys.stderr.write(f"{result.path}: invalid ({len(result.diagnostics)} {noun})\n")
     return 0 if all(r.ok for r in results) else 2

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from psr_engine.gates.findings import SEVERITIES, Finding, blocks, severity_rank
+from psr_engine.printable import printable
 
 MAX_TABLE_ROWS = 20
 _MESSAGE_WIDTH = 72
@@ -81,12 +82,13 @@ def findings_table(findings: Sequence[dict[str, Any]], *, limit: int | None = No
 def _row(item: dict[str, Any]) -> tuple[str, str, str, str, str]:
     file, line = str(item.get("file") or ""), int(item.get("line") or 0)
     location = f"{file}:{line}" if file and line else file or "-"
+    # Every cell printable: a file named with a newline forged rows of this table.
     return (
-        str(item.get("severity", "")),
-        str(item.get("tool", "")),
-        _clip(str(item.get("ruleId", "")), _RULE_WIDTH),
-        _clip(location, _LOCATION_WIDTH, keep_end=True),
-        _clip(" ".join(str(item.get("message", "")).split()), _MESSAGE_WIDTH),
+        printable(str(item.get("severity", ""))),
+        printable(str(item.get("tool", ""))),
+        _clip(printable(str(item.get("ruleId", ""))), _RULE_WIDTH),
+        _clip(printable(location), _LOCATION_WIDTH, keep_end=True),
+        _clip(printable(" ".join(str(item.get("message", "")).split())), _MESSAGE_WIDTH),
     )
 
 

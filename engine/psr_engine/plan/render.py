@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from io import StringIO
 
 from psr_engine.plan.model import Plan, PlannedTask
+from psr_engine.printable import printable
 from psr_engine.units import Resources, format_duration, format_memory
 
 # -- the task-level view both diagrams draw ---------------------------------------------------
@@ -78,9 +79,9 @@ def plan_table(plan: Plan, *, width: int = 100, no_color: bool = False) -> str:
     for task in (*plan.tasks, *plan.on_exit):
         table.add_row(
             Text("exit" if task.on_exit else str(task.level), style="dim"),
-            Text(task.id, style="bold yellow" if task.kind == "gate" else "bold"),
+            Text(printable(task.id), style="bold yellow" if task.kind == "gate" else "bold"),
             Text(task.kind),
-            Text(_needs_text(plan, task)),
+            Text(printable(_needs_text(plan, task))),
             Text(_resources_text(task.resources)),
             Text("-" if task.timeout is None else format_duration(task.timeout)),
             Text(_retries_text(task)),
@@ -140,7 +141,7 @@ def _totals(plan: Plan) -> str:
         f"{len(plan.gates)} gates, {len(plan.on_exit)} onExit instances",
         f"concurrency {plan.concurrency}; "
         f"capacity cpu {cap.cpu:g}, mem {format_memory(cap.memory)}",
-        f"critical path: {' -> '.join(plan.critical_path) or '-'}",
+        f"critical path: {printable(' -> '.join(plan.critical_path)) or '-'}",
     ]
     return "\n".join(lines)
 
@@ -295,7 +296,7 @@ def describe_dry_run(plan: Plan) -> str:
             )
             first = what.strip().splitlines()[0] if what.strip() else ""
             needs = f" (needs {', '.join(task.needs)})" if task.needs else ""
-            lines.append(f"  {task_id} [{task.kind}]{needs}: {first}")
+            lines.append(printable(f"  {task_id} [{task.kind}]{needs}: {first}"))
     for task in plan.on_exit:
-        lines.append(f"on exit: {task.id} [{task.kind}]")
+        lines.append(printable(f"on exit: {task.id} [{task.kind}]"))
     return "\n".join(lines) + "\n"

@@ -30,6 +30,7 @@ from psr_engine.events.sinks.task_output import (
     tail,
     wants_lines,
 )
+from psr_engine.printable import printable, printable_lines
 from psr_engine.units import format_duration, format_memory
 
 _SYMBOLS = {
@@ -133,6 +134,7 @@ class ConsoleSink:
         return None
 
     def emit(self, event: Event) -> None:
+        event = _printable(event)
         kind = event.type
         if kind == "task.log":
             if self._mode == "live" and event.task is not None:
@@ -425,6 +427,21 @@ class ConsoleSink:
             _STYLES.get(event.status or "", "bold"),
             always=True,
         )
+
+
+def _printable(event: Event) -> Event:
+    """The event with what a user chose (ids from matrix values and params, reasons, the
+    engine's messages quoting values) escaped: a newline or an ESC sequence in a param must
+    not forge a console line or redraw the screen. A task's own output (task.log) is the
+    task's to colour and stays as it is."""
+    task = printable(event.task) if event.task else event.task
+    reason = printable(event.reason) if event.reason else event.reason
+    message = event.message
+    if message and event.type != "task.log":
+        message = printable_lines(message)
+    if task is event.task and reason is event.reason and message is event.message:
+        return event
+    return event.with_(task=task, reason=reason, message=message)
 
 
 def _attempt_label(task: str, attempt: int) -> str:
