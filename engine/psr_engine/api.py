@@ -521,7 +521,7 @@ def select(plan: Plan, names: list[str]) -> Plan:
 
 def describe_dry_run(plan: Plan) -> str:
     """What `apply --dry-run` prints (plan/render.py)."""
-    from psr_engine.plan.render import describe_dry_run as described
+    from psr_engine.plan.dry_run import describe_dry_run as described
 
     return described(plan)
 

@@ -14,8 +14,9 @@ from psr_engine._lazy import attribute_loader
 
 if TYPE_CHECKING:
     from psr_engine.plan.compile import compile_plan
+    from psr_engine.plan.dry_run import describe_dry_run
     from psr_engine.plan.model import PLAN_FORMAT, Plan, PlannedGate, PlannedTask, SecretRequest
-    from psr_engine.plan.render import describe_dry_run, plan_dot, plan_mermaid, plan_table
+    from psr_engine.plan.render import plan_dot, plan_mermaid, plan_table
     from psr_engine.plan.script import script_plan
     from psr_engine.plan.select import select
 
@@ -26,7 +27,7 @@ _LAZY = {
     "PlannedTask": "psr_engine.plan.model",
     "SecretRequest": "psr_engine.plan.model",
     "compile_plan": "psr_engine.plan.compile",
-    "describe_dry_run": "psr_engine.plan.render",
+    "describe_dry_run": "psr_engine.plan.dry_run",
     "plan_dot": "psr_engine.plan.render",
     "plan_mermaid": "psr_engine.plan.render",
     "plan_table": "psr_engine.plan.render",

@@ -281,22 +281,3 @@ def _dot_edge(tail: _Group, head: _Group, *extra: tuple[str, str]) -> str:
 
 def _q(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def describe_dry_run(plan: Plan) -> str:
-    """What `apply --dry-run` prints: each task in the order it could start, with its command
-    (expressions that need run-time values are left as written)."""
-    lines = [f"dry run of {plan.workflow}: {len(plan.tasks)} tasks, nothing executed"]
-    for level_number, level in enumerate(plan.levels or (tuple(t.id for t in plan.tasks),)):
-        lines.append(f"level {level_number}:")
-        for task_id in level:
-            task = plan.task(task_id)
-            what = (
-                task.command if task.kind == "run" else " ".join((task.command, *task.args)).strip()
-            )
-            first = what.strip().splitlines()[0] if what.strip() else ""
-            needs = f" (needs {', '.join(task.needs)})" if task.needs else ""
-            lines.append(printable(f"  {task_id} [{task.kind}]{needs}: {first}"))
-    for task in plan.on_exit:
-        lines.append(printable(f"on exit: {task.id} [{task.kind}]"))
-    return "\n".join(lines) + "\n"
