@@ -432,6 +432,11 @@ async def arun(
         log_events=log_events or sinks_want_logs(plan, sinks),
     )
     if refused is not None:
+        from psr_engine.provenance.audit_sink import AuditSink
+
+        for sink in sinks:
+            if isinstance(sink, AuditSink):
+                sink.refused("budget")  # its apply entry says so, and lists no secret fetched
         await engine.refuse(plan, reason=f"budget: {refused}", run_id=run_id)
         raise refused
     return await engine.run(plan, run_id=run_id, reuse=reuse)

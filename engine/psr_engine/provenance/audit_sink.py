@@ -35,11 +35,16 @@ class AuditSink:
         self._resumed_from = resumed_from
         self._identity = (identity or current_identity()).to_dict()
         self._budget_recorded = False
+        self._refused: str | None = None
         self._writer: ThreadPoolExecutor | None = None
         self._pending: list[Future[Any]] = []
 
     async def start(self) -> None:
         return None
+
+    def refused(self, reason: str) -> None:
+        """The run is refused before it starts (a budget): nothing is fetched or run."""
+        self._refused = reason
 
     def _append(self, records: list[AuditRecord]) -> None:
         if self._writer is None:
@@ -96,6 +101,10 @@ class AuditSink:
         if self._resumed_from:
             action = "resume"
             details["resumedFrom"] = self._resumed_from
+        if self._refused:
+            details["refused"] = self._refused
+            self._append([self._record(event.run_id, action, details)])
+            return
         records = [self._record(event.run_id, action, details)]
         # The engine fetched these before the run started; the name and the provider only.
         records.extend(

@@ -142,8 +142,7 @@ def test_status_and_the_reports_point_at_the_provenance_file(ws) -> None:
     assert status["provenance"] == str(statement)
     assert f"provenance {statement}" in ws.cli("status", "last").stdout
     properties = {
-        p.get("name"): p.get("value")
-        for p in ET.parse(ws.root / "junit.xml").iter("property")
+        p.get("name"): p.get("value") for p in ET.parse(ws.root / "junit.xml").iter("property")
     }
     assert properties["provenance"] == str(statement)
     assert f"Provenance: `{statement}`" in (ws.root / "summary.md").read_text()
