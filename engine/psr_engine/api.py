@@ -175,6 +175,7 @@ def build_sinks(
     trace: bool = False,
     early_tracing: Any = None,
     sign_key: str | None = None,
+    saved_plan: str | None = None,
 ) -> list[Any]:
     """The console (unless turned off), the manifest's sinks, the run history, and those the
     CLI adds. PSR_HISTORY=0 turns the history off (benchmarks compare with and without it).
@@ -220,7 +221,13 @@ def build_sinks(
             if isinstance(sink, TraceHeadersUser):
                 sink.use_trace_headers(source=otel.trace_headers)
     sinks.extend(
-        provenance_sinks(plan, state_dir=state_dir, resumed_from=resumed_from, sign_key=sign_key)
+        provenance_sinks(
+            plan,
+            state_dir=state_dir,
+            resumed_from=resumed_from,
+            sign_key=sign_key,
+            saved_plan=saved_plan,
+        )
     )
     if junit:
         sinks.append(create_sink(PluginConfig("junit", {"path": junit, **_points_at(plan)})))
@@ -236,11 +243,13 @@ def provenance_sinks(
     state_dir: str | None = None,
     resumed_from: str | None = None,
     sign_key: str | None = None,
+    saved_plan: str | None = None,
 ) -> list[Any]:
     """The audit trail's sink and the run's provenance statement, unless `spec.provenance:
     false` or PSR_PROVENANCE=0. `sign_key` (else $PSR_SIGNING_KEY): a PEM private key; the
     statement is then a signed DSSE envelope. A key that cannot be used fails here, before
-    the run (exit 2)."""
+    the run (exit 2). `saved_plan`: the reviewed plan file applied; its path and sha256 go
+    into the apply's audit entry and the statement's externalParameters."""
     import os
 
     from psr_engine import provenance
@@ -259,14 +268,20 @@ def provenance_sinks(
         from psr_engine.provenance.signing import envelope_for, load_signer
 
         wrap = functools.partial(envelope_for, signer=load_signer(key_path))
+    reviewed = None
+    if saved_plan:
+        from psr_engine.provenance.materials import sha256_file
+
+        reviewed = {"path": os.path.abspath(saved_plan), "sha256": sha256_file(saved_plan)}
     return [
-        AuditSink(plan, state_dir=state, resumed_from=resumed_from),
+        AuditSink(plan, state_dir=state, resumed_from=resumed_from, saved_plan=reviewed),
         ProvenanceSink(
             plan,
             state_dir=state,
             resumed_from=resumed_from,
             history=os.environ.get("PSR_HISTORY", "1") != "0",
             wrap=wrap,
+            saved_plan=reviewed,
         ),
     ]
 

@@ -96,9 +96,10 @@ def _apply(args: argparse.Namespace, early_tracing: object, locks: contextlib.Ex
         from psr_engine.errors import ManifestError
 
         raise ManifestError("--max-parallel must be at least 1")
-    if args.file and api.is_saved_plan(args.file):
+    saved = args.file if args.file and api.is_saved_plan(args.file) else None
+    if saved:
         # A reviewed plan: exactly it, or a refusal listing what changed since (exit 2).
-        plan = api.load_saved_plan(args.file, params=parse_param_args(args.param))
+        plan = api.load_saved_plan(saved, params=parse_param_args(args.param))
     else:
         plan = api.make_plan_cached(
             manifest_file(args.file),
@@ -128,6 +129,7 @@ def _apply(args: argparse.Namespace, early_tracing: object, locks: contextlib.Ex
         trace=args.trace,
         early_tracing=early_tracing,
         sign_key=args.sign_key,
+        saved_plan=saved,
     )
     result = api.run(
         plan,

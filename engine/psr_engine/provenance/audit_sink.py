@@ -29,13 +29,16 @@ class AuditSink:
         state_dir: str,
         resumed_from: str | None = None,
         identity: Identity | None = None,
+        saved_plan: Mapping[str, str] | None = None,
     ) -> None:
+        """`saved_plan`: {path, sha256} of the reviewed plan applied, if one was."""
         self._plan = plan
         self._log = AuditLog(state_dir)
         self._resumed_from = resumed_from
         self._identity = (identity or current_identity()).to_dict()
         self._budget_recorded = False
         self._refused: str | None = None
+        self._saved_plan = dict(saved_plan) if saved_plan else None
         self._writer: ThreadPoolExecutor | None = None
         self._pending: list[Future[Any]] = []
 
@@ -97,6 +100,8 @@ class AuditSink:
             "params": sorted(self._plan.params),
             "tasks": len(self._plan.tasks),
         }
+        if self._saved_plan:
+            details["savedPlan"] = self._saved_plan
         action = "apply"
         if self._resumed_from:
             action = "resume"

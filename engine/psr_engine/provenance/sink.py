@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from psr_engine.events.model import Event
@@ -45,12 +45,14 @@ class ProvenanceSink:
         resumed_from: str | None = None,
         history: bool = True,
         wrap: Wrap | None = None,
+        saved_plan: Mapping[str, str] | None = None,
     ) -> None:
         self._plan = plan
         self._state_dir = state_dir
         self._resumed_from = resumed_from
         self._history = history
         self._wrap = wrap
+        self._saved_plan = dict(saved_plan) if saved_plan else None
         self._dependencies: tuple[Material, ...] = ()
         self._run_id = ""
         self._started = 0.0
@@ -109,6 +111,7 @@ class ProvenanceSink:
             tasks=self._tasks,
             gates=tuple(self._gates),
             resumed_from=self._resumed_from,
+            saved_plan=self._saved_plan,
         )
         statement = build_statement(
             self._plan,

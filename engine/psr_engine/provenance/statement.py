@@ -51,6 +51,7 @@ class RunRecord:
     tasks: Mapping[str, str]  # instance id -> final status
     gates: tuple[GateRecord, ...] = ()
     resumed_from: str | None = None
+    saved_plan: Mapping[str, str] | None = None  # {path, sha256} of the reviewed plan applied
 
 
 def build_statement(
@@ -114,6 +115,8 @@ def build_statement(
     external: dict[str, Any] = {"manifest": plan.manifest_path, "params": dict(run.params)}
     if run.resumed_from:
         external["resumedFrom"] = run.resumed_from
+    if run.saved_plan:
+        external["savedPlan"] = dict(run.saved_plan)
     definition: dict[str, Any] = {"buildType": BUILD_TYPE, "externalParameters": external}
     if settings:
         definition["internalParameters"] = dict(settings)

@@ -3,6 +3,7 @@ exactly it, and refuses (exit 2, every difference named) once what it was made f
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 SECRET_VALUE = "s3cr3t-value-never-in-a-plan"
@@ -65,6 +66,16 @@ def test_apply_runs_the_saved_plan(ws) -> None:
     assert result.code == 0, result.stderr
     assert result.statuses() == {"extract": "succeeded", "load": "succeeded"}
     assert (ws.root / "rows.txt").read_text() == "extracted eu\n"
+    # The run names the reviewed plan it applied: in the audit trail and the statement.
+    reviewed = {
+        "path": str(ws.root / "plan.json"),
+        "sha256": hashlib.sha256((ws.root / "plan.json").read_bytes()).hexdigest(),
+    }
+    entry = json.loads((ws.root / ".psr" / "audit.jsonl").read_text().splitlines()[0])
+    assert entry["details"]["savedPlan"] == reviewed
+    (statement,) = (ws.root / ".psr" / "runs").glob("*/provenance.intoto.json")
+    external = json.loads(statement.read_text())["predicate"]["buildDefinition"]
+    assert external["externalParameters"]["savedPlan"] == reviewed
 
 
 def test_a_plan_whose_script_changed_by_one_byte_is_refused_naming_it(ws) -> None:
