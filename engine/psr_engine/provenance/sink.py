@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -61,14 +60,10 @@ class ProvenanceSink:
         self._gates: list[GateRecord] = []
         self._finished: Event | None = None
         self.path: str | None = None  # where the statement was written
-        self._loader: threading.Thread | None = None
 
     async def start(self) -> None:
         import anyio
 
-        # The statement's libraries load while the tasks run, not at the run's end.
-        self._loader = threading.Thread(target=_import_libraries, daemon=True)
-        self._loader.start()
         # Before any task runs: the dependencies as the run found them.
         self._dependencies = await anyio.to_thread.run_sync(dependencies, self._plan)
 
@@ -96,8 +91,6 @@ class ProvenanceSink:
             return
         import anyio
 
-        if self._loader is not None:
-            await anyio.to_thread.run_sync(self._loader.join)
         await anyio.to_thread.run_sync(self._write, self._finished)
 
     def _write(self, finished: Event) -> None:
@@ -130,9 +123,3 @@ class ProvenanceSink:
             handle.write(body)
         os.replace(tmp, path)
         self.path = path
-
-
-def _import_libraries() -> None:
-    import google.protobuf.json_format  # noqa: F401
-    import in_toto_attestation.predicates.provenance.v1.provenance_pb2
-    import in_toto_attestation.v1.statement  # noqa: F401
