@@ -14,6 +14,8 @@ other file is copied byte for byte (Excel samples, scripts).
 from __future__ import annotations
 
 import builtins
+import contextlib
+import errno
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -133,18 +135,125 @@ class TemplateManager:
         planned = [(file, target / file.path) for file in info.files]
         if not force:
             refuse_existing([path for _, path in planned])
-        contents = [(file, path, _content(info, file, values)) for file, path in planned]
-        for file, path, data in contents:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-            if file.mode is not None:
-                path.chmod(file.mode)
-        return [path for _, path, _ in contents]
+        contents = [(file.path, _content(info, file, values), file.mode) for file in info.files]
+        return write_files(target, contents, force=force)
+
+
+def write_files(
+    dest: str | os.PathLike[str],
+    files: builtins.list[tuple[str, bytes, int | None]],
+    *,
+    force: bool = False,
+) -> builtins.list[Path]:
+    """Write ``(relative path, bytes, mode)`` files under ``dest``; return the paths written.
+
+    Never through a symbolic link: ``dest`` is the user's to choose, but below it every folder
+    is entered with O_NOFOLLOW and every file created with O_NOFOLLOW (O_EXCL without
+    ``force``), relative to the folder's descriptor, so a planted ``workflow.yaml -> ~/.bashrc``
+    or ``scripts -> /etc`` is refused, not written through. A folder that cannot be written
+    (``/proc/x``, read-only, full) is a TemplateError (exit 2), and the files written before
+    the failure are removed: nothing half-written stays.
+    """
+    root = Path(dest)
+    written: builtins.list[Path] = []
+    created: builtins.list[Path] = []  # what a failure removes: never a file that was there
+    try:
+        os.makedirs(root, exist_ok=True)
+        top = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for relative, data, mode in files:
+                path = root / relative
+                new = not os.path.lexists(path)
+                _write_below(top, Path(relative).parts, data, mode, force=force, shown=path)
+                written.append(path)
+                if new:
+                    created.append(path)
+        finally:
+            os.close(top)
+    except BaseException as error:
+        for path in created:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        if not isinstance(error, OSError):
+            raise
+        raise TemplateError(
+            Diagnostic(
+                file=str(getattr(error, "filename", None) or root),
+                line=0,
+                column=0,
+                message=f"cannot write there: {error.strerror or error}",
+                hint="choose a folder you can write to",
+            )
+        ) from None
+    return written
+
+
+def _write_below(
+    top: int, parts: tuple[str, ...], data: bytes, mode: int | None, *, force: bool, shown: Path
+) -> None:
+    if not parts or any(part in ("", ".", "..") or os.sep in part for part in parts):
+        raise TemplateError(f"{shown}: a template file must stay inside the folder")
+    folder = top
+    try:
+        for index, part in enumerate(parts[:-1]):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, 0o777, dir_fd=folder)
+            try:
+                inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder)
+            except OSError as error:
+                here = shown.parents[len(parts) - 2 - index]
+                if error.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(here):
+                    raise _link_refused(here, part) from None
+                raise
+            if folder != top:
+                os.close(folder)
+            folder = inner
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        flags |= os.O_TRUNC if force else os.O_EXCL
+        try:
+            fd = os.open(parts[-1], flags, 0o666 if mode is None else mode, dir_fd=folder)
+        except FileExistsError:
+            if os.path.islink(shown):
+                raise _link_refused(shown, parts[-1]) from None
+            raise TemplateError(
+                Diagnostic(
+                    file=str(shown),
+                    line=0,
+                    column=0,
+                    message=f"refusing to overwrite {shown}",
+                    hint="choose an empty folder, or pass --force to overwrite",
+                )
+            ) from None
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise _link_refused(shown, parts[-1]) from None
+            raise
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
+    finally:
+        if folder != top:
+            os.close(folder)
+
+
+def _link_refused(path: Path, name: str) -> TemplateError:
+    return TemplateError(
+        Diagnostic(
+            file=str(path),
+            line=0,
+            column=0,
+            message=f"{name!r} is a symbolic link: init never writes through one "
+            "(it could point anywhere)",
+            hint="remove the link, or choose another folder",
+        )
+    )
 
 
 def refuse_existing(paths: list[Path]) -> None:
-    """TemplateError listing every path that exists already (the caller's --force bypasses)."""
-    existing = [path for path in paths if path.exists()]
+    """TemplateError listing every path that exists already (the caller's --force bypasses).
+    A link counts, even one pointing nowhere: writing would follow it."""
+    existing = [path for path in paths if os.path.lexists(path)]
     if existing:
         shown = ", ".join(str(p) for p in existing[:5])
         more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""

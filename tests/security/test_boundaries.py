@@ -230,3 +230,42 @@ def test_file_names_with_control_characters_cannot_forge_rows_of_a_scan_table(
         line.startswith("critical  psr-secrets  forged-rule") for line in ran.stdout.splitlines()
     )
     assert "\\x1b[0m.env:1" in ran.stdout
+
+
+# -- init: never through a link, never a traceback -------------------------------------------
+
+
+def test_init_does_not_write_through_links_out_of_the_target_folder(tmp_path: Path) -> None:
+    """Before: `init` followed `workflow.yaml -> ../outside/bashrc` (created it, or with --force
+    overwrote it) and wrote a template's scripts into a folder `scripts -> ../outside`."""
+    import os
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    os.symlink("../outside/bashrc", plain / "workflow.yaml")  # points at nothing yet
+    for extra in ([], ["--force"]):
+        ran = psr(tmp_path, "init", "plain", *extra)
+        assert ran.code == 2, ran.stderr
+        assert not (outside / "bashrc").exists()
+    assert "symbolic link" in ran.stderr and "Traceback" not in ran.stderr
+    templated = tmp_path / "templated"
+    templated.mkdir()
+    os.symlink("../outside", templated / "scripts")
+    ran = psr(tmp_path, "init", "-t", "etl-pipeline", "templated", "--force")
+    assert ran.code == 2, ran.stderr
+    assert "'scripts' is a symbolic link" in ran.stderr
+    assert list(outside.iterdir()) == []
+    assert sorted(p.name for p in templated.iterdir()) == ["scripts"]  # nothing half-written
+
+
+@pytest.mark.parametrize("template", [[], ["-t", "etl-pipeline"]], ids=["minimal", "template"])
+def test_init_into_a_folder_that_cannot_be_written_exits_2(
+    tmp_path: Path, template: list[str]
+) -> None:
+    """Before: `init /proc/x` ended in FileNotFoundError, exit 70."""
+    ran = psr(tmp_path, "init", *template, "/proc/x")
+    assert ran.code == 2, ran.stderr
+    assert "/proc/x: cannot write there: No such file or directory" in ran.stderr
+    assert "internal error" not in ran.stderr

@@ -51,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from psr_engine.cli.options import parse_param_args
-    from psr_engine.templates import TemplateError, TemplateManager, refuse_existing
+    from psr_engine.templates import TemplateError, TemplateManager, refuse_existing, write_files
 
     params = parse_param_args(args.param)
     if args.params_file:
@@ -69,12 +69,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.force:
             refuse_existing([target])
         name = params.get("name") or _workflow_name(dest)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(
-            MINIMAL_WORKFLOW.replace("@SCHEMA@", SCHEMA_URL).replace("@NAME@", name),
-            encoding="utf-8",
+        text = MINIMAL_WORKFLOW.replace("@SCHEMA@", SCHEMA_URL).replace("@NAME@", name)
+        written = write_files(
+            dest, [("workflow.yaml", text.encode("utf-8"), None)], force=args.force
         )
-        written = [target]
     for path in written:
         sys.stdout.write(f"wrote {path}\n")
     where = "" if dest == Path(".") else f"cd {dest} && "
