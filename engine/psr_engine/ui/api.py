@@ -16,7 +16,7 @@ from psr_engine.errors import HistoryError
 from psr_engine.store import queries as q
 from psr_engine.store.model import RunRecord
 from psr_engine.ui import actions, live, logs
-from psr_engine.ui.catalog import Source
+from psr_engine.ui.catalog import Source, as_seen
 from psr_engine.ui.openapi import RUN_STATUSES, document
 from psr_engine.ui.state import Dashboard, dashboard
 from psr_engine.ui.views import load_detail
@@ -93,7 +93,7 @@ def search(state: Dashboard, filters: dict[str, Any]) -> tuple[list[RunRecord], 
             source, lambda conn: q.search_runs(conn, **{**filters, "limit": limit + 1})
         )
         state.catalog.remember(source, found)
-        per_source.append(found)
+        per_source.append([as_seen(run) for run in found])
     merged = heapq.merge(*per_source, key=lambda r: (r.started_at, r.id), reverse=True)
     page: list[RunRecord] = []
     for run in merged:

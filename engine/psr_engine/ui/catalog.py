@@ -9,18 +9,22 @@ read beside the writer.
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 from urllib.parse import quote
 
 from psr_engine.errors import HistoryError
+from psr_engine.status import LIVE
 from psr_engine.store import RunStore, db
 from psr_engine.store import queries as q
-from psr_engine.store.model import RunRecord
+from psr_engine.store.crash import CRASH_REASON
+from psr_engine.store.model import RunRecord, TaskRecord
+from psr_engine.store.owner import owner_alive
 from psr_engine.store.paths import DB_NAME, STATE_DIR_NAME
 from psr_engine.store.schema import LATEST, version_of
 
@@ -76,6 +80,25 @@ def connect_ro(path: str) -> sqlite3.Connection:
     return conn
 
 
+_HERE = socket.gethostname()
+
+
+def as_seen(run: RunRecord) -> RunRecord:
+    """The run as the next `psr-engine` command will record it: `running` whose engine on this
+    host is gone is `crashed` (the dashboard only reads, so it shows that without writing it;
+    the engine's own commands close it in the history)."""
+    if run.status != "running" or run.host != _HERE or owner_alive(run.pid, run.pid_started):
+        return run
+    return replace(run, status="crashed", reason=CRASH_REASON.format(pid=run.pid))
+
+
+def crashed_task(task: TaskRecord) -> TaskRecord:
+    """A task of a crashed run, as the history will close it."""
+    if task.status not in LIVE:
+        return task
+    return replace(task, status="crashed", reason="engine crashed")
+
+
 class Catalog:
     """The sources served, with run ids mapped to the source that holds them."""
 
@@ -123,7 +146,7 @@ class Catalog:
             run = self.read(source, lambda conn: q.get_run(conn, run_id))
             if run is not None:
                 self.remember(source, [run])
-                return source, run
+                return source, as_seen(run)
         raise HistoryError(f"no run {run_id!r} in the histories served")
 
 

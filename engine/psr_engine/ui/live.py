@@ -21,7 +21,7 @@ import anyio
 
 from psr_engine.store import queries as q
 from psr_engine.store.model import AttemptRecord, RunRecord, TaskRecord
-from psr_engine.ui.catalog import Catalog, Source, connect_ro
+from psr_engine.ui.catalog import Catalog, Source, as_seen, connect_ro, crashed_task
 from psr_engine.ui.views import critical_path
 
 POLL_S = 0.2
@@ -82,7 +82,8 @@ class _RunWatch:
     def look(self, conn: sqlite3.Connection) -> str:
         conn.execute("BEGIN")
         try:
-            run = q.get_run(conn, self.run_id)
+            recorded = q.get_run(conn, self.run_id)
+            run = None if recorded is None else as_seen(recorded)
             light = {row[0]: row[1:] for row in conn.execute(_LIGHT, (self.run_id,))}
             moved = [k for k, v in light.items() if self.light.get(k) != v]
             tasks, attempts = q.some_tasks_of(conn, self.run_id, moved)
@@ -94,6 +95,8 @@ class _RunWatch:
             by_task.setdefault(attempt.task_id, []).append(attempt)
         out: list[str] = []
         newest = self.last_id or 0.0
+        if run is not None and run.status == "crashed":
+            tasks = [crashed_task(t) for t in (tasks or self.tasks.values())]
         for task in tasks:
             self.tasks[task.id] = task
             mine = by_task.get(task.id, [])
@@ -194,7 +197,7 @@ async def runs_events(catalog: Catalog, last_id: float | None) -> AsyncIterator[
                 mine = watched[source.db_path]
                 runs = await anyio.to_thread.run_sync(_runs_since, conn, since, set(mine))
                 catalog.remember(source, runs)
-                for run in sorted(runs, key=lambda r: r.started_at):
+                for run in sorted(map(as_seen, runs), key=lambda r: r.started_at):
                     doc = run.to_dict()
                     if sent.get(run.id) == doc:
                         continue

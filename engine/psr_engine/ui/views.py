@@ -16,6 +16,7 @@ from typing import Any
 from psr_engine.status import LIVE
 from psr_engine.store import queries as q
 from psr_engine.store.model import AttemptRecord, GateRecord, RunRecord, TaskRecord
+from psr_engine.ui.catalog import crashed_task
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +38,13 @@ class RunDetail:
 
 
 def load_detail(conn: sqlite3.Connection, run: RunRecord) -> RunDetail:
+    """`run` as the catalog saw it (maybe crashed though recorded running)."""
+    tasks = q.tasks_of(conn, run.id)
+    if run.status == "crashed":
+        tasks = [crashed_task(t) for t in tasks]
     return RunDetail(
         run=run,
-        tasks=tuple(q.tasks_of(conn, run.id)),
+        tasks=tuple(tasks),
         attempts=tuple(q.attempts_of(conn, run.id)),
         gates=tuple(q.gates_of(conn, run.id)),
     )
