@@ -269,3 +269,56 @@ def test_init_into_a_folder_that_cannot_be_written_exits_2(
     assert ran.code == 2, ran.stderr
     assert "/proc/x: cannot write there: No such file or directory" in ran.stderr
     assert "internal error" not in ran.stderr
+
+
+# -- reports with odd instance ids -----------------------------------------------------------
+
+ODD = [
+    "q\"uote's",
+    "sl/ash",
+    "new\nline",
+    "new line",
+    "Zürich <&>",
+    "pipe|cell",
+    "]]>",
+    "\x1b[31mred",
+    "x" * 3000,
+    "ctl\x01\x02",
+    "back`tick",
+]
+
+
+def test_reports_hold_every_odd_instance_id(tmp_path: Path) -> None:
+    """Before: an ESC in an id made junit.xml unparsable (not XML), a newline split the
+    summary's row and the attribute made `new\\nline` and `new line` one name."""
+    import xml.etree.ElementTree as ET
+
+    _manifest(
+        tmp_path,
+        """
+        metadata: {name: odd}
+        spec:
+          params: {vals: {type: array, default: ["a"]}}
+          tasks:
+            t:
+              matrix: {v: "${{ params.vals }}"}
+              env: {V: "${{ matrix.v }}"}
+              run: echo "line for $V"; exit 1
+        """,
+    )
+    ran = psr(
+        tmp_path,
+        "apply", "-q", "-p", f"vals={json.dumps(ODD)}",
+        "--junit", "junit.xml", "--summary-md", "summary.md",
+    )  # fmt: skip
+    assert ran.code == 1, ran.stderr
+    cases = ET.parse(tmp_path / "junit.xml").getroot().findall(".//testcase")
+    names = {case.get("name") for case in cases}
+    assert len(names) == len(ODD)
+    assert "t[v=new\\nline]" in names and "t[v=\\x1b[31mred]" in names
+    summary = (tmp_path / "summary.md").read_text()
+    rows = [line for line in summary.splitlines() if line.startswith("| `")]
+    assert len(rows) == len(ODD)
+    assert all(line.count(" | ") == 4 for line in rows), rows
+    assert "\x1b" not in summary.split("### Failures")[0]
+    assert "| ``t[v=back`tick]`` |" in summary

@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 
 from psr_engine.events.sinks.report import RunReport, TaskOutcome
+from psr_engine.printable import printable
 from psr_engine.store.logs import tail_lines
 
 TAIL_LINES = 50
@@ -115,8 +116,10 @@ class JunitSink(RunReport):
             suite,
             "testcase",
             {
-                "classname": f"{workflow}.{case.task.split('[', 1)[0]}",
-                "name": case.task,
+                # printable: an id from matrix values may hold an ESC (not XML at all) or a
+                # newline (which an attribute turns into a space: two ids, one name).
+                "classname": f"{workflow}.{printable(case.task.split('[', 1)[0])}",
+                "name": printable(case.task),
                 "time": _seconds(case.duration),
             },
         )
@@ -132,7 +135,7 @@ class JunitSink(RunReport):
             ET.SubElement(element, "skipped", {"message": _clean(text)})
 
     def _details(self, case: TaskOutcome) -> str:
-        lines = [f"{case.task} {case.status}: {case.reason or ''}".rstrip()]
+        lines = [printable(f"{case.task} {case.status}: {case.reason or ''}".rstrip())]
         if case.message:
             lines.append(case.message)
         if case.attempts:

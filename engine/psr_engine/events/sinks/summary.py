@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 
 from psr_engine.events.sinks.report import RunReport, TaskOutcome
+from psr_engine.printable import printable
 from psr_engine.store.logs import tail_lines
 from psr_engine.store.private import open_report
 
@@ -85,7 +86,7 @@ class SummarySink(RunReport):
             out += ["| Task | Status | Attempts | Duration | Reason |", "|---|---|---:|---:|---|"]
             for row in self._outcomes.values():
                 out.append(
-                    f"| `{_cell(row.task)}` | {EMOJI.get(row.status, '❔')} {row.status} "
+                    f"| {_code_cell(row.task)} | {EMOJI.get(row.status, '❔')} {row.status} "
                     f"| {row.attempts or '-'} | {_duration(row.duration) if row.attempts else '-'} "
                     f"| {_cell(row.reason or '')} |"
                 )
@@ -127,12 +128,21 @@ def _duration(seconds: float) -> str:
 
 
 def _cell(text: str) -> str:
-    """Table cells: one line, pipes escaped."""
-    return " ".join(text.split()).replace("|", "\\|")
+    """Table cells: one line (control characters escaped, so `a\nb` and `a b` differ), pipes
+    escaped."""
+    return printable(text).replace("|", "\\|")
+
+
+def _code_cell(text: str) -> str:
+    """A cell in a code span long enough that backticks in the text cannot close it."""
+    content = _cell(text)
+    ticks = "`" * (_longest_backtick_run(content) + 1)
+    pad = " " if content.startswith("`") or content.endswith("`") else ""
+    return f"{ticks}{pad}{content}{pad}{ticks}"
 
 
 def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _longest_backtick_run(text: str) -> int:
