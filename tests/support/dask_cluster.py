@@ -25,6 +25,16 @@ from pathlib import Path
 
 _START_TIMEOUT = 60.0
 
+# Credentials for a staging store that is a moto server: pass as `env` to start(), and to the
+# engine, so that nothing real is ever contacted.
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": "/nonexistent",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+}
+
 
 @dataclass
 class DaskCluster:

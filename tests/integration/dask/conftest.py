@@ -6,14 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from dask_cluster import DaskCluster
+from dask_cluster import FAKE_AWS, DaskCluster
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
-    with DaskCluster.start(tmp_path_factory.mktemp("dask-cluster"), workers=2) as cluster:
+    with DaskCluster.start(
+        tmp_path_factory.mktemp("dask-cluster"), workers=2, env=FAKE_AWS
+    ) as cluster:
         yield cluster
 
 
