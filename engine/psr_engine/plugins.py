@@ -54,6 +54,10 @@ BUILTIN: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
+# Executors that place each attempt by its resources themselves (on a cluster's workers): the
+# engine's capacity (spec.capacity, this machine's) neither limits nor checks their tasks.
+SELF_PLACING_EXECUTORS = frozenset({"dask"})
+
 # group -> name -> "module:attribute" of the function that checks the plug-in's options at
 # compile time (light modules: a validator never loads the plug-in's heavy dependencies).
 # Only checks the schema cannot make: the built-in sinks' options are all in the schema.

@@ -130,22 +130,34 @@ class Resources:
 
     cpu: float = 0.0  # cores
     memory: int = 0  # bytes
+    gpu: float = 0.0  # devices; a machine has none unless spec.capacity says so
 
     def fits_in(self, other: Resources) -> bool:
-        return self.cpu <= other.cpu + 1e-9 and self.memory <= other.memory
+        return (
+            self.cpu <= other.cpu + 1e-9
+            and self.memory <= other.memory
+            and self.gpu <= other.gpu + 1e-9
+        )
 
     def __add__(self, other: Resources) -> Resources:
-        return Resources(self.cpu + other.cpu, self.memory + other.memory)
+        return Resources(self.cpu + other.cpu, self.memory + other.memory, self.gpu + other.gpu)
 
     def __sub__(self, other: Resources) -> Resources:
-        return Resources(self.cpu - other.cpu, self.memory - other.memory)
+        return Resources(self.cpu - other.cpu, self.memory - other.memory, self.gpu - other.gpu)
 
     def to_dict(self) -> dict[str, float | int]:
-        return {"cpu": self.cpu, "memory": self.memory}
+        found: dict[str, float | int] = {"cpu": self.cpu, "memory": self.memory}
+        if self.gpu:
+            found["gpu"] = self.gpu
+        return found
 
     @classmethod
     def from_dict(cls, data: dict[str, float | int]) -> Resources:
-        return cls(cpu=float(data.get("cpu", 0.0)), memory=int(data.get("memory", 0)))
+        return cls(
+            cpu=float(data.get("cpu", 0.0)),
+            memory=int(data.get("memory", 0)),
+            gpu=float(data.get("gpu", 0.0)),
+        )
 
 
 Backoff = Literal["fixed", "linear", "exponential"]
@@ -226,6 +238,16 @@ def capacity_problems(
                 f"task {task!r} requests {format_memory(wanted.memory)} of memory, more than "
                 f"{whose} {format_memory(capacity.memory)}: it could never start",
                 "lower the request or raise spec.capacity.memory",
+            )
+        )
+    if wanted.gpu > capacity.gpu + 1e-9:
+        found.append(
+            (
+                "gpu",
+                f"task {task!r} requests {wanted.gpu:g} gpu, more than {whose} "
+                f"{capacity.gpu:g}: it could never start",
+                "set spec.capacity.gpu to the GPUs of this machine, or run it on the dask "
+                "executor with workers started with --resources gpu=N",
             )
         )
     return found

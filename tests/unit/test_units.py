@@ -187,3 +187,15 @@ def test_retry_delays_follow_the_backoff_and_cap(backoff, delays) -> None:
     policy = RetryPolicy(limit=4, backoff=backoff, delay=2, max_delay=10)
     assert [policy.delay_before(n) for n in range(1, 5)] == delays
     assert RetryPolicy.from_dict(policy.to_dict()) == policy
+
+
+def test_a_gpu_request_counts_in_the_ledger_and_beyond_capacity_can_never_start():
+    from psr_engine.units import Resources, capacity_problems
+
+    assert not Resources(gpu=1).fits_in(Resources(cpu=8, memory=2**30))
+    assert Resources(gpu=1).fits_in(Resources(cpu=8, memory=2**30, gpu=2))
+    assert (Resources(gpu=2) - Resources(gpu=1)).gpu == 1
+    assert Resources.from_dict(Resources(cpu=1, gpu=1).to_dict()) == Resources(cpu=1, gpu=1)
+    assert "gpu" not in Resources(cpu=1).to_dict()  # plans without GPUs read as before
+    (problem,) = capacity_problems("train", Resources(gpu=1), Resources(cpu=8), whose="x's")
+    assert problem[0] == "gpu" and "--resources gpu=N" in problem[2]

@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
+
+from psr_engine.units import Resources
 
 # Why an attempt ended without an exit status of its own (ProcessResult.lost): the machine it
 # ran on went away (retried like a failure), or the cluster itself did (the run stops).
@@ -55,6 +57,10 @@ class ProcessSpec:
     # reports it with its own words and exit code. Ignoring the field is always correct.
     direct: tuple[str, ...] | None = None
     files: TaskFiles | None = None
+    # What the task asks for, and its labels: an executor that places attempts on a cluster's
+    # workers (dask) places by them; a local one ignores them (the engine's ledger applies).
+    resources: Resources | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
     # Called when the attempt is cancelled (an interrupt, a budget stop), once its process
     # group is stopped and reaped, with what it cost until then: run() itself only raises.
     on_cancelled: Callable[[ProcessResult], None] | None = None

@@ -35,6 +35,7 @@ import contextlib
 import os
 import pickle
 import sys
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -143,6 +144,7 @@ class DaskExecutor:
         self._connecting = anyio.Lock()
         self._topic = f"psr-engine-{uuid.uuid4().hex}"
         self._live: dict[str, _Live] = {}  # attempt key -> what its worker reported so far
+        self._known_workers: tuple[float, dict[str, Any]] | None = None
         self._scheduler_lost: str | None = None
 
     async def connect(self) -> None:
@@ -171,7 +173,8 @@ class DaskExecutor:
             if fresh:  # the log exists from the start, for `logs --follow`
                 await anyio.Path(spec.log_path).parent.mkdir(parents=True, exist_ok=True)
                 await anyio.Path(spec.log_path).write_bytes(b"")
-            future = client.submit(run_attempt, shipment, key=key, pure=False)
+            placement = _placement(spec, await self._workers(spec))
+            future = client.submit(run_attempt, shipment, key=key, pure=False, **placement)
             try:
                 returned: Returned = await future
             except KilledWorker as error:
@@ -208,6 +211,18 @@ class DaskExecutor:
                     await anyio.to_thread.run_sync(_forget, self.staging, staged)
         assert returned.result is not None  # None only when cancelled, handled above
         return returned.result
+
+    async def _workers(self, spec: ProcessSpec) -> Mapping[str, Any]:
+        """The workers and the resources each declares, asked of the scheduler at most every
+        WORKERS_TTL seconds, and only for a task that asks for resources."""
+        wanted = spec.resources
+        if wanted is None or not (wanted.cpu or wanted.memory or wanted.gpu):
+            return {}
+        now = time.monotonic()
+        if self._known_workers is None or now - self._known_workers[0] > WORKERS_TTL:
+            identity = await self._client.scheduler.identity(n_workers=-1)
+            self._known_workers = (now, dict(identity.get("workers") or {}))
+        return self._known_workers[1]
 
     async def _shipment(
         self, spec: ProcessSpec, key: str, fresh: bool, staged: list[Staged]
@@ -330,6 +345,55 @@ async def _replay(log_path: str, on_line: Callable[[str], None], *, skip: int = 
     data = await anyio.Path(log_path).read_bytes()
     for line in data.splitlines()[skip:]:
         on_line(line.decode("utf-8", "replace").rstrip("\r"))
+
+
+# Seconds the engine keeps what the scheduler said of its workers' resources.
+WORKERS_TTL = 2.0
+# A task label naming the workers (names, addresses or hosts, comma-separated) it must run on.
+WORKERS_LABEL = "dask-workers"
+
+
+def _placement(spec: ProcessSpec, workers: Mapping[str, Any]) -> dict[str, Any]:
+    """submit()'s placement arguments: the task's resources that some worker declares (Dask
+    keeps a task off workers lacking one; cpu and memory that no worker declares are left to
+    Dask's threads), and the workers a `dask-workers` label pins it to.
+
+    A gpu request, or any declared resource asked beyond every worker's amount, would wait
+    forever in Dask: ExecutionError at once instead."""
+    placement: dict[str, Any] = {}
+    wanted = spec.resources
+    if wanted is not None and workers:
+        declared = [dict(w.get("resources") or {}) for w in workers.values()]
+        names = {name for d in declared for name in d}
+        asked = {
+            name: amount
+            for name, amount in (
+                ("cpu", wanted.cpu),
+                ("memory", wanted.memory),
+                ("gpu", wanted.gpu),
+            )
+            if amount and (name in names or name == "gpu")
+        }
+        if asked:
+            if not any(all(d.get(n, 0) >= a for n, a in asked.items()) for d in declared):
+                have = "; ".join(
+                    ", ".join(f"{n}={v:g}" for n, v in d.items()) or "none" for d in declared
+                )
+                raise ExecutionError(
+                    f"no worker of the Dask cluster has {_format(asked)} (workers declare: "
+                    f"{have or 'no workers'}); start workers with --resources, e.g. "
+                    "dask worker ADDRESS --resources gpu=1"
+                )
+            placement["resources"] = asked
+    pinned = spec.labels.get(WORKERS_LABEL)
+    if pinned:
+        placement["workers"] = [w.strip() for w in pinned.split(",") if w.strip()]
+        placement["allow_other_workers"] = False
+    return placement
+
+
+def _format(asked: Mapping[str, float]) -> str:
+    return ", ".join(f"{name}={amount:g}" for name, amount in asked.items())
 
 
 class _Live:

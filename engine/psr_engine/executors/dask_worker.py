@@ -237,6 +237,7 @@ def _relocated(spec: ProcessSpec, folder: str, work: str) -> ProcessSpec:
         cwd=work,
         log_path=os.path.join(folder, "attempt.log"),
         direct=None,
+        private_files=(env["PSR_OUTPUT"],),
     )
 
 

@@ -376,7 +376,7 @@ class _ManifestBuilder:
     def resources(self, raw: Mapping[str, Any], path: JsonPath) -> Resources:
         cpu = self.parse(parse_cpu, raw.get("cpu", 0), (*path, "cpu"))
         memory = self.parse(parse_memory, raw.get("memory", 0), (*path, "memory"))
-        return Resources(cpu=cpu or 0.0, memory=memory or 0)
+        return Resources(cpu=cpu or 0.0, memory=memory or 0, gpu=float(raw.get("gpu", 0)))
 
     def matrix(self, raw: Mapping[str, Any]) -> MatrixSpec:
         axes = tuple(

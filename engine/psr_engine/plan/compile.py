@@ -26,8 +26,12 @@ from psr_engine.plan.matrix import (
 )
 from psr_engine.plan.model import Plan, PlannedGate, PlannedTask, SecretRequest
 from psr_engine.plan.secret_refs import shell_references, withheld_variables
+from psr_engine.plugins import SELF_PLACING_EXECUTORS
 from psr_engine.settings import PluginConfig
 from psr_engine.units import Resources, capacity_problems
+
+# The capacity of a plan whose executor places work itself.
+UNBOUNDED = Resources(cpu=float(1 << 40), memory=1 << 62, gpu=float(1 << 40))
 
 
 def compile_plan(
@@ -92,6 +96,9 @@ class _Compiler:
             if m.capacity
             else ("the given capacity's" if capacity else "this machine's")
         )
+        if m.executor.type in SELF_PLACING_EXECUTORS:
+            # The cluster places work by resources itself; no machine's ledger applies.
+            plan_capacity = UNBOUNDED
         for task in (*m.tasks, *m.on_exit):
             self._check_capacity(task, plan_capacity, whose)
         self._raise_if_any()

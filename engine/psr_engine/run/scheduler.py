@@ -320,6 +320,8 @@ class Scheduler:
             on_line=self._line_emitter(task, number) if self.shared.log_events else None,
             on_cancelled=functools.partial(self._charge_cancelled, task.id),
             private_files=(env["PSR_OUTPUT"],),
+            resources=task.resources,
+            labels=task.labels,
         )
 
     def _after_attempt(

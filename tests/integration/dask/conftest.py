@@ -1,5 +1,6 @@
 """A real Dask cluster on 127.0.0.1 for the dask executor: `dask scheduler` and two `dask
-worker` processes started by tests/support/dask_cluster.py, once per test module."""
+worker` processes started by tests/support/dask_cluster.py, once per test module. Worker w1
+declares one GPU (--resources gpu=1), w0 none."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
     with DaskCluster.start(
-        tmp_path_factory.mktemp("dask-cluster"), workers=2, env=FAKE_AWS
+        tmp_path_factory.mktemp("dask-cluster"), workers=2, env=FAKE_AWS, resources={1: "gpu=1"}
     ) as cluster:
         yield cluster
 

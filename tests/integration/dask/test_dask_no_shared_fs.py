@@ -261,3 +261,28 @@ def test_files_over_the_threshold_travel_through_s3_staging(dask_cluster, tmp_pa
     # The two large files went through the store (small config.json did not), and were removed.
     assert staged == ["artifacts/doubled.bin", "inputs/data/big.bin"]
     assert store.list_objects_v2(Bucket="stage").get("KeyCount", 0) == 0
+
+
+def test_resources_and_a_worker_label_place_tasks_on_the_workers_that_fit(dask_cluster, tmp_path):
+    tasks = "".join(
+        f"    gpu{i}: {{resources: {{gpu: 1}}, run: 'pwd > where-gpu{i}.txt', "
+        f"artifacts: [where-gpu{i}.txt]}}\n"
+        for i in range(3)
+    )
+    tasks += (
+        "    pinned: {labels: {dask-workers: w0}, run: 'pwd > where-pinned.txt', "
+        "artifacts: [where-pinned.txt]}\n"
+        "    greedy: {resources: {gpu: 2}, run: 'echo never'}\n"
+    )
+    remote = _project(tmp_path, f'{{type: dask, address: "{dask_cluster.address}"}}', tasks)
+
+    done = _apply(remote, "--events-jsonl", "events.jsonl")
+
+    assert done.returncode == 1, done.stdout + done.stderr  # greedy cannot be placed
+    w0, w1 = (str(d / "local") for d in dask_cluster.worker_dirs)
+    for i in range(3):  # only w1 declares a GPU (and no local capacity held them back)
+        assert (remote / f"where-gpu{i}.txt").read_text().startswith(w1)
+    assert (remote / "where-pinned.txt").read_text().startswith(w0)
+    greedy = _ended(remote)["greedy"]
+    assert (greedy["status"], greedy["reason"]) == ("failed", "executor")
+    assert "no worker of the Dask cluster has gpu=2" in greedy["message"]
