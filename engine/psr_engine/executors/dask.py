@@ -449,7 +449,7 @@ def _unpack(spec: ProcessSpec, returned: Returned, staging: Staging | None) -> N
     if returned.log is not None:
         with open(spec.log_path, "wb") as log:
             log.write(returned.log)
-    if returned.outputs is not None:
+    if returned.outputs is not None and "PSR_OUTPUT" in spec.env:
         with open(spec.env["PSR_OUTPUT"], "wb") as out:
             out.write(returned.outputs)
     for relative, content in returned.artifacts:
