@@ -32,6 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="let the pages and the API cancel, resume and rerun runs",
     )
     add("--open", dest="open_browser", action="store_true", help="open the page in a browser")
+    add(
+        "--trace-url",
+        metavar="TEMPLATE",
+        help="link each run to its trace: a URL with {runId} (and {workflow}), e.g. a Jaeger "
+        "or Tempo search by cicd.pipeline.run.id (else $PSR_UI_TRACE_URL)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,5 +51,6 @@ def run(args: argparse.Namespace) -> int:
             token_file=args.token_file,
             allow_actions=args.allow_actions,
             open_browser=args.open_browser,
+            trace_url=args.trace_url,
         )
     )

@@ -21,10 +21,18 @@ async def _http_error(request: Request, error: Exception) -> Response:
     return PlainTextResponse(error.detail, status_code=error.status_code)
 
 
-def create_app(catalog: Catalog, guard: Guard, *, allow_actions: bool = False) -> GuardMiddleware:
+def create_app(
+    catalog: Catalog,
+    guard: Guard,
+    *,
+    allow_actions: bool = False,
+    trace_url: str | None = None,
+) -> GuardMiddleware:
     app = Starlette(
         routes=[*api.ROUTES, *pages.ROUTES],
         exception_handlers={404: _http_error, 405: _http_error},
     )
-    app.state.dashboard = Dashboard(catalog=catalog, guard=guard, allow_actions=allow_actions)
+    app.state.dashboard = Dashboard(
+        catalog=catalog, guard=guard, allow_actions=allow_actions, trace_url=trace_url
+    )
     return GuardMiddleware(app, guard)

@@ -13,6 +13,19 @@ from psr_engine.ui.catalog import Catalog, discover
 from psr_engine.ui.security import Guard, is_loopback
 
 TOKEN_ENV = "PSR_UI_TOKEN"
+TRACE_URL_ENV = "PSR_UI_TRACE_URL"
+
+
+def check_trace_url(template: str | None) -> str | None:
+    if not template:
+        return None
+    if not template.startswith(("http://", "https://")) or "{runId}" not in template:
+        raise DashboardError(
+            f"--trace-url {template!r}: an http(s) URL with {{runId}} where the run's id goes, "
+            "e.g. 'http://jaeger:16686/search?service=psr-engine&tags="
+            '{"cicd.pipeline.run.id":"{runId}"}\''
+        )
+    return template
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +36,7 @@ class Options:
     token_file: str | None = None
     allow_actions: bool = False
     open_browser: bool = False
+    trace_url: str | None = None
 
 
 def read_token(token_file: str | None, environ: Mapping[str, str] | None = None) -> str | None:
@@ -61,6 +75,11 @@ def prepare(options: Options, environ: Mapping[str, str] | None = None) -> tuple
     return catalog, Guard(token=token, loopback=loopback)
 
 
+def trace_url_of(options: Options, environ: Mapping[str, str] | None = None) -> str | None:
+    env = os.environ if environ is None else environ
+    return check_trace_url(options.trace_url or env.get(TRACE_URL_ENV) or None)
+
+
 def url_of(host: str, port: int) -> str:
     shown = f"[{host}]" if ":" in host else host
     if host in ("0.0.0.0", "::"):
@@ -78,8 +97,9 @@ def serve(options: Options) -> int:
             f"the dashboard needs the `ui` extra ({missing.name} is missing): "
             "pip install 'psr-engine[ui]'"
         ) from None
+    trace_url = trace_url_of(options)
     catalog, guard = prepare(options)
-    app = create_app(catalog, guard, allow_actions=options.allow_actions)
+    app = create_app(catalog, guard, allow_actions=options.allow_actions, trace_url=trace_url)
     config = uvicorn.Config(
         app,
         host=options.host,

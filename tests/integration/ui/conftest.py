@@ -23,10 +23,18 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def make_client(paths: list[str], *, token: str | None = None, actions: bool = False) -> TestClient:
+def make_client(
+    paths: list[str],
+    *,
+    token: str | None = None,
+    actions: bool = False,
+    trace_url: str | None = None,
+) -> TestClient:
     catalog = Catalog(discover(paths))
     catalog.upgrade()
-    app = create_app(catalog, Guard(token=token, loopback=True), allow_actions=actions)
+    app = create_app(
+        catalog, Guard(token=token, loopback=True), allow_actions=actions, trace_url=trace_url
+    )
     # The dashboard answers loopback Host names only (DNS rebinding): the base URL says one.
     return TestClient(app, base_url="http://127.0.0.1")
 

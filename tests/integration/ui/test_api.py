@@ -36,8 +36,7 @@ def _as_cli(record: dict) -> dict:
     from psr_engine.cli.json_output import rfc3339
 
     return {
-        k: rfc3339(v) if k.endswith("At") and isinstance(v, float) else v
-        for k, v in record.items()
+        k: rfc3339(v) if k.endswith("At") and isinstance(v, float) else v for k, v in record.items()
     }
 
 

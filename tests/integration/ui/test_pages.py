@@ -169,3 +169,28 @@ def test_a_run_whose_engine_died_shows_crashed_without_being_written(tmp_path: P
     assert 'data-run-status="crashed"' in client.get("/runs/gone").text
     with RunStore.open(str(state), reap=False) as store:
         assert store.get("gone").status == "running"  # the dashboard wrote nothing
+
+
+def test_a_trace_url_template_links_each_run_to_its_trace(project: Path) -> None:
+    template = "http://tempo.example/explore?q={runId}&w={workflow}"
+    client = make_client([str(project)], trace_url=template)
+    run_id = client.get("/api/runs").json()["runs"][0]["runId"]
+    html = client.get(f"/runs/{run_id}").text
+    assert f'href="http://tempo.example/explore?q={run_id}&amp;w=demo"' in html
+    assert "open the trace" not in make_client([str(project)]).get(f"/runs/{run_id}").text
+
+
+def test_a_trace_url_without_run_id_is_refused_at_start(project: Path) -> None:
+    import subprocess
+    import sys
+
+    from ui_history import env_for_cli
+
+    done = subprocess.run(
+        [sys.executable, "-m", "psr_engine", "ui", str(project), "--trace-url", "http://x/"],
+        env=env_for_cli(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "{runId}" in done.stderr
