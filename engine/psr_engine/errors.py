@@ -22,6 +22,7 @@ PsrError (other modules import theirs from here and re-export the public ones):
     +-- TracingConfigError        a tracing setting that cannot be used (exit 2)
     +-- CostError                 cost settings that cannot be priced (exit 2)
     +-- HistoryError              the run history cannot answer (exit 2)
+    |   +-- StateNotWritable      the state folder cannot be written (read-only, disk full)
     +-- StoreBusyError            the history database stayed locked too long (exit 1)
     +-- ResumeRefused             the earlier run cannot be resumed as asked (exit 2)
     +-- ProvenanceError           an audit trail, statement, key or saved plan that cannot be
@@ -223,6 +224,13 @@ class CostError(PsrError):
 
 class HistoryError(PsrError):
     """The run history cannot answer: no database, no such run, a newer schema..."""
+
+    exit_code = 2
+
+
+class StateNotWritable(HistoryError):
+    """The state folder cannot be written (a read-only mount, a full disk): a run is refused
+    before it starts, or stopped when its history stops being written."""
 
     exit_code = 2
 

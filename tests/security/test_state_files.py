@@ -16,8 +16,10 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from leaks import leaks_under, psr
 
 SECRET = "Pr1vate-Out/Value+7="
@@ -178,3 +180,81 @@ def test_a_dead_engines_output_files_are_swept_at_the_next_start(tmp_path: Path)
     assert ran.code == 0, ran.stderr
     assert "crashed" in ran.stdout
     assert list((tmp_path / ".psr").rglob("*.out")) == []
+
+
+# -- Low: a read-only state folder, a full disk ---------------------------------------------
+
+
+@pytest.fixture
+def small_mount(tmp_path: Path) -> Iterator[Path]:
+    """A real 3 MiB tmpfs: a file system that can be made read-only or filled for real. Needs
+    root (CAP_SYS_ADMIN), as CI has; skipped where mounting is not allowed."""
+    root = tmp_path / "mnt"
+    root.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(root)], capture_output=True
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
+    try:
+        yield root
+    finally:
+        subprocess.run(["umount", "-l", str(root)], check=False)
+
+
+def test_a_read_only_state_folder_is_read_and_refused_for_a_run(small_mount: Path) -> None:
+    """Failed before: `runs` said "no runs recorded" (exit 0, false), `status` and `logs`
+    failed to open the history, and `apply` ended with exit 70 (an internal error)."""
+    _manifest(small_mount, "metadata: {name: ro}\nspec:\n  tasks:\n    a: {run: 'echo hello'}\n")
+    assert psr(small_mount, "apply").code == 0
+    subprocess.run(["mount", "-o", "remount,ro", str(small_mount)], check=True)
+    runs = psr(small_mount, "runs")
+    status = psr(small_mount, "status", "last")
+    logs = psr(small_mount, "logs", "last", "a")
+    applied = psr(small_mount, "apply")
+    assert (runs.code, status.code, logs.code) == (0, 0, 0), runs.stderr + status.stderr
+    assert "succeeded" in runs.stdout and "no runs" not in runs.stdout
+    assert "succeeded" in status.stdout
+    assert "hello" in logs.stdout
+    assert applied.code == 2, applied.stderr
+    assert "cannot be written" in applied.stderr and "Traceback" not in applied.stderr
+
+
+def test_a_full_disk_stops_the_run_with_exit_2_and_a_history_that_matches(
+    small_mount: Path,
+) -> None:
+    """The disk fills while a run goes on. Failed before: the run went on with its history
+    turned off (exit 1, a warning), and the history said `running` with nothing ended even
+    for tasks that had succeeded. Now: exit 2 saying why, what was recorded stands, the rest
+    reads as crashed, and once there is room `--resume` completes the run."""
+    _manifest(
+        small_mount,
+        """
+        metadata: {name: full}
+        spec:
+          tasks:
+            warm: {run: "echo warm"}
+            fill:
+              needs: [warm]
+              run: "test -e room || head -c 10M /dev/zero > fill; true"
+            after:
+              needs: [fill]
+              matrix: {i: [1, 2, 3]}
+              run: "echo after"
+        """,
+    )
+    applied = psr(small_mount, "apply")
+    runs = psr(small_mount, "runs")
+    status = psr(small_mount, "status", "last", "-o", "json")
+    assert applied.code == 2, applied.stderr
+    assert "run history could not be written" in applied.stderr
+    assert "Traceback" not in applied.stderr
+    assert runs.code == 0 and "crashed" in runs.stdout, runs.stdout + runs.stderr
+    assert status.code == 0, status.stderr
+    recorded = {k: t["status"] for k, t in json.loads(status.stdout)["tasks"].items()}
+    assert recorded["warm"] == "succeeded"
+    assert "running" not in recorded.values()
+    (small_mount / "fill").unlink()
+    (small_mount / "room").touch()
+    resumed = psr(small_mount, "apply", "--resume", "last")
+    assert resumed.code == 0, resumed.stdout + resumed.stderr

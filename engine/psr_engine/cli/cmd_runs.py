@@ -7,6 +7,7 @@ option, opening the history, and plain-text tables.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -74,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         store = open_history(args)
     except HistoryError:
         state_dir = find_state_dir(args.state_dir)
+        if os.path.isfile(db_path(state_dir)):
+            raise  # a history that cannot be read is not an empty one
         # No history yet is an empty history, not an error.
         if args.output == "json":
             sys.stdout.write("[]\n")

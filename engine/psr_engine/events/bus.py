@@ -75,10 +75,18 @@ class EventBus:
         self._held: deque[tuple[int, Event]] = deque()  # (handed count it waits for, event)
         self._settled: anyio.Event | None = None
         self._call_in_loop: Callable[[Callable[[], None]], object] | None = None
+        self._on_durable_failure: Callable[[], None] | None = None
+        self.durable_failed = False  # the durable sink stopped writing: see durable_error
+        self.durable_error: BaseException | None = None
 
     @property
     def sinks(self) -> list[Sink]:
         return list(self._sinks)
+
+    def on_durable_failure(self, callback: Callable[[], None]) -> None:
+        """Called once, on the event loop, when the durable sink stops writing: what it would
+        announce from then on could not be kept (the engine stops the run)."""
+        self._on_durable_failure = callback
 
     def add(self, sink: Sink) -> None:
         self._sinks.append(sink)
@@ -146,7 +154,9 @@ class EventBus:
             except Exception as error:
                 self._drop(durable, error)
             await anyio.lowlevel.checkpoint()  # its last notice, posted from its thread
-            self._release(self._handed, failed=True)
+            # Closed: all it will ever write is written; announce what is still held.
+            self._durable = None
+            self._release(self._handed)
         for sink in list(self._sinks):
             if sink is durable:
                 continue
@@ -177,11 +187,14 @@ class EventBus:
 
     def _release(self, count: int, *, failed: bool = False) -> None:
         self._on_disk = max(self._on_disk, count)
-        if failed:
+        if failed and self._durable is not None:
             # It wrote what it could; waiting longer would hold the console forever. Its
-            # error is reported when it is closed.
+            # error comes out when it is closed.
             self._durable = None
             self._on_disk = self._handed
+            self.durable_failed = True
+            if self._on_durable_failure is not None:
+                self._on_durable_failure()
         held = self._held
         while held and held[0][0] <= self._on_disk:
             self._deliver(held.popleft()[1])
@@ -190,8 +203,12 @@ class EventBus:
             self._settled = None
 
     def _drop(self, sink: Sink, error: BaseException) -> None:
-        if sink is self._durable:
+        if sink is self._recorder:
+            self.durable_error = self.durable_error or error
             self._release(self._handed, failed=True)
+            if sink in self._sinks:  # the owner of the bus says it (durable_failed)
+                self._sinks.remove(sink)
+            return
         if sink in self._sinks:
             self._sinks.remove(sink)
             self._on_sink_error(getattr(sink, "name", type(sink).__name__), error)

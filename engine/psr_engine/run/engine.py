@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from psr_engine import expressions
-from psr_engine.errors import PsrError
+from psr_engine.errors import PsrError, StateNotWritable
 from psr_engine.events.bus import EventBus, Sink
 from psr_engine.events.hooks import AttemptEnvHook
 from psr_engine.events.model import Event
@@ -134,6 +134,9 @@ class WorkflowEngine:
         self.bus.set_mask(
             _event_masker(masker), text=masker.mask_text if masker is not None else None
         )
+        # Commit, then announce: a run whose history cannot be written stops, rather than
+        # running on with nothing recorded (and a resume that would run it all again).
+        self.bus.on_durable_failure(lambda: self.stop(_HISTORY_STOPPED))
         await self.bus.start()
         try:
             return await self._execute(plan, run_id, executor, secret_values, masker, reuse or {})
@@ -142,6 +145,8 @@ class WorkflowEngine:
                 await self.bus.aclose()
                 if self._executor is None:
                     await executor.aclose()
+            if self.bus.durable_failed:
+                raise StateNotWritable(_history_failed(self.bus.durable_error)) from None
 
     async def refuse(self, plan: Plan, *, reason: str, run_id: str | None = None) -> WorkflowResult:
         """Record a run refused before it starts (a `fail` budget the projection is over): it
@@ -279,7 +284,10 @@ class WorkflowEngine:
             self._state_dir or state_dir_for_manifest(plan.manifest_path, environ=self._environ)
         )
         run_dir = self._run_dir or run_folder(state_dir, run_id)
-        make_private_dirs(run_dir)
+        try:
+            make_private_dirs(run_dir)
+        except OSError as error:
+            raise StateNotWritable(_not_writable(state_dir, error.strerror or str(error))) from None
         # A state folder an older version created world-readable: closed from now on.
         tighten(state_dir)
         tighten(os.path.dirname(run_dir))
@@ -347,6 +355,8 @@ class WorkflowEngine:
         # The run is on disk before any of it happens: a run killed from here on is found
         # (crashed, resumable, its raw files swept), never a run nobody knows of.
         await self.bus.settled()
+        if self.bus.durable_failed:  # no task starts unrecorded (run() says why)
+            raise StateNotWritable(_history_failed(None))
         if plan.gates:
             outcomes = await self._run_gates(plan, run_id)
             if not all(o.passed for o in outcomes):
@@ -644,3 +654,23 @@ def _event_masker(masker: Masker | None) -> Callable[[Event], Event] | None:
         )
 
     return mask_event
+
+
+def _not_writable(state_dir: str, why: str) -> str:
+    return (
+        f"the state folder {state_dir} cannot be written ({why}): psr-engine records every "
+        "run there. Make it writable or free some space, or point $PSR_STATE_DIR at a folder "
+        "that is; `runs`, `status` and `logs` still read it as it is"
+    )
+
+
+_HISTORY_STOPPED = "the run history could not be written"
+
+
+def _history_failed(error: BaseException | None) -> str:
+    why = f" ({error})" if error is not None else ""
+    return (
+        f"the run history could not be written{why}, so the run was stopped there: what it "
+        "recorded stands, tasks whose end it could not record count as crashed. Free some "
+        "space (or make the state folder writable), then `psr-engine apply --resume last`"
+    )

@@ -63,6 +63,9 @@ def connect(path: str, *, create: bool = True) -> sqlite3.Connection:
 
     NORMAL in WAL mode keeps every committed transaction through a process crash (only a
     power loss may drop the last ones), without an fsync per commit.
+
+    `create=False` (the look-back commands): where the folder cannot be written (a read-only
+    mount, a full disk) the history is opened read-only rather than not at all.
     """
     folder = os.path.dirname(os.path.abspath(path)) or "."
     if create:
@@ -74,6 +77,8 @@ def connect(path: str, *, create: bool = True) -> sqlite3.Connection:
         target = path
         uri = False
     else:
+        if not writable(path):
+            return connect_read_only(path)
         target = f"file:{path}?mode=rw"
         uri = True
     _tighten_state(folder, path)
@@ -82,10 +87,55 @@ def connect(path: str, *, create: bool = True) -> sqlite3.Connection:
     )
     try:
         retrying(lambda: _configure(conn), what=path)
+    except sqlite3.OperationalError as error:
+        conn.close()
+        if create or not is_full(error):
+            raise
+        return connect_read_only(path)  # a full disk: still readable
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def writable(path: str) -> bool:
+    """Can the database and its folder (where -wal and -shm go) be written?"""
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    return os.access(folder, os.W_OK) and os.access(path, os.W_OK)
+
+
+def is_full(error: sqlite3.Error) -> bool:
+    """SQLITE_FULL, or an I/O error creating -wal/-shm: what a full disk looks like."""
+    text = str(error).lower()
+    return "full" in text or "disk i/o" in text
+
+
+def connect_read_only(path: str) -> sqlite3.Connection:
+    """A read-only connection that needs nothing written: `mode=ro` when SQLite can read the
+    WAL without creating its -shm file, else `immutable=1` (what was checkpointed; a run
+    still writing cannot be, on a folder nobody can write)."""
+    for options in ("mode=ro", "immutable=1"):
+        conn = sqlite3.connect(
+            f"file:{path}?{options}",
+            timeout=BUSY_TIMEOUT_S,
+            isolation_level=None,
+            check_same_thread=False,
+            uri=True,
+            factory=ReadOnlyConnection,
+        )
+        try:
+            conn.execute("PRAGMA user_version").fetchone()
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        except sqlite3.Error:
+            conn.close()
+            continue
+        return conn
+    raise sqlite3.OperationalError(f"{path}: cannot be opened, even read-only")
+
+
+class ReadOnlyConnection(sqlite3.Connection):
+    """A connection opened read-only (the folder cannot be written): the store then neither
+    migrates nor closes crashed runs, it only answers."""
 
 
 def _tighten_state(folder: str, path: str) -> None:

@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 
 from psr_engine.store import crash, db, queries, schema
@@ -29,6 +30,9 @@ class RunStore:
         self.conn = conn
         self.path = path
         self.state_dir = os.path.dirname(os.path.abspath(path))
+        # Runs whose engine died that could not be closed as crashed (a read-only folder, a
+        # full disk): shown as crashed all the same, as the next writable open records them.
+        self._unclosed: dict[str, int | None] = {}
 
     # -- opening -------------------------------------------------------------------------
 
@@ -53,17 +57,30 @@ class RunStore:
         store = cls(conn, path)
         try:
             store._migrate()
-            if reap:
+            if reap and not store.read_only:
                 store.reap_crashed()
+            elif reap:
+                store._unclosed = dict(store.read(crash.crashed_runs))
         except BaseException:
             conn.close()
             raise
         return store
 
+    @property
+    def read_only(self) -> bool:
+        """Opened read-only: the folder cannot be written (a read-only mount, a full disk)."""
+        return isinstance(self.conn, db.ReadOnlyConnection)
+
     def _migrate(self) -> None:
         try:
             if schema.version_of(self.conn) == schema.LATEST:
                 return
+            if self.read_only:
+                raise HistoryError(
+                    f"{self.path} was written by an older psr-engine and cannot be upgraded "
+                    "where it is (the folder is not writable): copy the folder somewhere "
+                    "writable and point --state-dir at the copy"
+                )
             self.write(lambda conn: schema.migrate(conn, path=self.path))
         except sqlite3.DatabaseError as error:
             if db.is_busy(error):
@@ -98,7 +115,13 @@ class RunStore:
         def close_all(conn: sqlite3.Connection) -> list[str]:
             return [run_id for run_id, pid in dead if crash.mark_crashed(conn, run_id, pid)]
 
-        closed = self.write(close_all)
+        try:
+            closed = self.write(close_all)
+        except sqlite3.OperationalError as error:
+            if not db.is_full(error):
+                raise
+            self._unclosed = dict(dead)  # a full disk: shown crashed, closed by a later open
+            return []
         for run_id in closed:
             crash.sweep_raw_outputs(run_dir(self.state_dir, run_id))
         return closed
@@ -108,23 +131,35 @@ class RunStore:
     def runs(
         self, *, workflow: str | None = None, status: str | None = None, limit: int | None = 20
     ) -> list[RunRecord]:
-        return self.read(
+        found = self.read(
             lambda conn: queries.list_runs(conn, workflow=workflow, status=status, limit=limit)
         )
+        return [self._as_seen(r) for r in found]
 
     def run(self, ref: str, *, workflow: str | None = None) -> RunRecord:
         """`last`, a run id or a unique prefix of one; HistoryError when there is none."""
-        return self.read(lambda conn: queries.resolve_run(conn, ref, workflow=workflow))
+        return self._as_seen(
+            self.read(lambda conn: queries.resolve_run(conn, ref, workflow=workflow))
+        )
 
     def resumes_of(self, run_id: str) -> list[RunRecord]:
         """The runs that resumed `run_id`, newest first."""
         return self.read(lambda conn: queries.resumes_of(conn, run_id))
 
     def get(self, run_id: str) -> RunRecord | None:
-        return self.read(lambda conn: queries.get_run(conn, run_id))
+        found = self.read(lambda conn: queries.get_run(conn, run_id))
+        return None if found is None else self._as_seen(found)
 
     def tasks(self, run_id: str) -> list[TaskRecord]:
-        return self.read(lambda conn: queries.tasks_of(conn, run_id))
+        found = self.read(lambda conn: queries.tasks_of(conn, run_id))
+        if run_id not in self._unclosed:
+            return found
+        return [
+            replace(t, status="crashed", reason="engine crashed")
+            if t.status in ("running", "retrying")
+            else t
+            for t in found
+        ]
 
     def attempts(self, run_id: str, task_id: str | None = None) -> list[AttemptRecord]:
         return self.read(lambda conn: queries.attempts_of(conn, run_id, task_id))
@@ -133,7 +168,20 @@ class RunStore:
         return self.read(lambda conn: queries.gates_of(conn, run_id))
 
     def task_counts(self, run_ids: list[str]) -> dict[str, dict[str, int]]:
-        return self.read(lambda conn: queries.task_counts(conn, run_ids))
+        counts = self.read(lambda conn: queries.task_counts(conn, run_ids))
+        for run_id in self._unclosed.keys() & counts.keys():
+            seen = dict(counts[run_id])
+            for status in ("running", "retrying"):
+                if status in seen:
+                    seen["crashed"] = seen.get("crashed", 0) + seen.pop(status)
+            counts[run_id] = seen
+        return counts
+
+    def _as_seen(self, record: RunRecord) -> RunRecord:
+        if record.id not in self._unclosed or record.status != "running":
+            return record
+        pid = self._unclosed[record.id]
+        return replace(record, status="crashed", reason=crash.CRASH_REASON.format(pid=pid))
 
     # -- pruning ---------------------------------------------------------------------------
 

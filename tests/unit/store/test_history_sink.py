@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
 import pytest
 
 from psr_engine import api
+from psr_engine.errors import StateNotWritable
 from psr_engine.events.model import Event
 from psr_engine.events.sinks.history import HistorySink
 from psr_engine.run.engine import WorkflowEngine
@@ -145,9 +147,12 @@ async def test_gate_results_are_recorded(state_dir: Path) -> None:
     assert gate.started_at is not None and gate.ended_at is not None
 
 
-def test_a_history_that_cannot_be_written_never_fails_the_run(
-    write_manifest: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_a_history_that_cannot_be_written_stops_the_run_before_any_task(
+    write_manifest: Callable[[str], Path], tmp_path: Path
 ) -> None:
+    """Commit, then announce (issue 13 items 9 and Low): a run whose history cannot be
+    written does not run on unrecorded. It used to succeed with a warning; a resume would
+    then have run everything again."""
     plan = api.make_plan(
         str(
             write_manifest("""
@@ -163,9 +168,13 @@ def test_a_history_that_cannot_be_written_never_fails_the_run(
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the database's folder should be")
     sink = HistorySink(str(blocked / "runs.db"))
-    result = WorkflowEngine(sinks=[sink], state_dir=str(tmp_path / "state")).run_sync(plan)
-    assert result.status == "succeeded"
-    assert "sink history failed" in capsys.readouterr().err
+    ran = tmp_path / "ran"
+    engine = WorkflowEngine(sinks=[sink], state_dir=str(tmp_path / "state"))
+    with pytest.raises(StateNotWritable, match="run history could not be written"):
+        engine.run_sync(
+            replace(plan, tasks=tuple(replace(t, command=f"touch {ran}") for t in plan.tasks))
+        )
+    assert not ran.exists()
 
 
 def test_many_tasks_are_all_recorded(
