@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -77,7 +78,12 @@ asyncio.run(main())
 """
 
 
+LAST_CPU = [0.0]  # CPU seconds (user + system) of the latest timed() command and its children
+
+
 def timed(argv: list[str], cwd: str, env: dict[str, str] | None = None) -> float:
+    """Wall seconds of one run of `argv`; its CPU seconds are left in LAST_CPU."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
         argv,
@@ -87,7 +93,10 @@ def timed(argv: list[str], cwd: str, env: dict[str, str] | None = None) -> float
         stderr=subprocess.PIPE,
         env={**os.environ, **(env or {})},
     )
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_CPU[0] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall
 
 
 DODO = """
@@ -154,15 +163,20 @@ def prepare(root: Path, name: str, n: int, chain: bool) -> dict[str, tuple[list[
     return argvs
 
 
-def interleaved(argvs: dict[str, tuple[list[str], str]], repeat: int) -> dict[str, list[float]]:
-    """`repeat` runs of each peer, run round after round, the first rotating."""
+def interleaved(
+    argvs: dict[str, tuple[list[str], str]], repeat: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """`repeat` runs of each peer, run round after round, the first rotating: (wall seconds,
+    CPU seconds) of each run, by peer."""
     times: dict[str, list[float]] = {label: [] for label in argvs}
+    cpus: dict[str, list[float]] = {label: [] for label in argvs}
     labels = list(argvs)
     for round_ in range(repeat):
         shift = round_ % len(labels)
         for label in labels[shift:] + labels[:shift]:
             times[label].append(timed(*argvs[label]))
-    return times
+            cpus[label].append(LAST_CPU[0])
+    return times, cpus
 
 
 def noise(values: list[float]) -> float:
@@ -233,9 +247,11 @@ def main() -> None:
         root = Path(tmp)
         rows: dict[str, dict[str, float]] = {}
         spreads: dict[str, dict[str, float]] = {}
+        cpu_rows: dict[str, dict[str, float]] = {}
         for name, n, chain in workloads:
-            times = interleaved(prepare(root, name, n, chain), args.repeat)
+            times, cpus = interleaved(prepare(root, name, n, chain), args.repeat)
             rows[name] = {p: statistics.median(values) for p, values in times.items()}
+            cpu_rows[name] = {p: statistics.median(values) for p, values in cpus.items()}
             spreads[name] = {p: noise(values) for p, values in times.items()}
         peers = list(rows["S1"])
         print(
@@ -277,6 +293,18 @@ def main() -> None:
                 + "  "
                 + " ".join(f"{m['engine'] / m[p]:8.2f}x" for p in others)
             )
+        # CPU (user + system of the command and its children): on a shared machine the steadier
+        # figure, since wall time then mostly measures the queue for a CPU.
+        print(f"\n{'marginal CPU ms/task':20} " + " ".join(f"{p:>8}" for p in peers))
+        for name, n, _ in workloads[1:]:
+            c = {k: (cpu_rows[name][k] - cpu_rows["S1"][k]) / (n - 1) * 1000 for k in peers}
+            print(
+                f"{name:20} "
+                + " ".join(f"{c[p]:8.3f}" for p in peers)
+                + "  "
+                + " ".join(f"{c['engine'] / c[p]:8.2f}x" for p in others)
+            )
+        print("S1 CPU ms: " + ", ".join(f"{p} {cpu_rows['S1'][p] * 1000:.0f}" for p in peers))
         if "W3" in marginal and "W1" in marginal:
             ratio = marginal["W3"]["engine"] / marginal["W1"]["engine"]
             print(f"\nW3 per-task cost / W1 per-task cost (engine): {ratio:.2f}")
@@ -315,7 +343,9 @@ def report_paired(
     argv = [sys.executable, "-m", "psr_engine", "apply", "-q"]
     timed(argv, str(on_dir), on_env)  # warm both plan caches
     timed(argv, str(off_dir), off_env)
-    ons, offs, ratios = [], [], []
+    ons: list[float] = []
+    offs: list[float] = []
+    ratios: list[float] = []
     for i in range(pairs):
         order = [(on_dir, on_env, ons), (off_dir, off_env, offs)]
         for folder, env, into in order if i % 2 else order[::-1]:

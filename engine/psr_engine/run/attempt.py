@@ -98,8 +98,8 @@ def direct_argv(
     path = env.get("PATH")
     if path is None or not all(entry.startswith("/") for entry in path.split(":")):
         return None
-    if not _BASH_SETUP.isdisjoint(env) or any(k.startswith("BASH_FUNC_") for k in env):
-        return None
+    if not _BASH_SETUP.isdisjoint(env) or "\nBASH_FUNC_" in "\n" + "\n".join(env):
+        return None  # (the join: one C loop over ~50 names, per attempt)
     return plain_words(argv[-1])
 
 
