@@ -60,6 +60,31 @@ def test_instances_whose_names_sanitise_alike_keep_their_own_logs_and_outputs(
     assert len(names) == len(set(names)) == len(COLLIDING)
 
 
+def test_logs_of_runs_recorded_under_the_old_names_stay_readable(tmp_path: Path) -> None:
+    """`logs` reads the path the history recorded, so a run recorded before the names changed
+    (`echo_city=S_o_Paulo_.1.log`) still prints its log."""
+    import sqlite3
+
+    _manifest(
+        tmp_path,
+        """
+        metadata: {name: old}
+        spec:
+          tasks:
+            echo: {matrix: {city: [São Paulo]}, run: echo "from the old days"}
+        """,
+    )
+    assert psr(tmp_path, "apply").code == 0
+    (new,) = (tmp_path / ".psr" / "runs").glob("*/*.log")
+    old = new.with_name("echo_city=S_o_Paulo_.1.log")  # the name before issue 13 item 4
+    new.rename(old)
+    with sqlite3.connect(tmp_path / ".psr" / "runs.db") as db:
+        for table in ("tasks", "attempts"):
+            db.execute(f"UPDATE {table} SET log_path = ?", (str(old),))
+    logs = psr(tmp_path, "logs", "last", "echo[city=São Paulo]")
+    assert logs.stdout == "from the old days\n", logs.stderr
+
+
 def test_a_child_task_named_like_a_parent_task_keeps_its_own_log_and_outputs(
     tmp_path: Path,
 ) -> None:
