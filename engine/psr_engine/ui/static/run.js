@@ -13,8 +13,22 @@
   var doc = null, selected = null, follow = null;
   var NS = "http://www.w3.org/2000/svg";
 
+  // Looked up once: a run of a thousand tasks gets thousands of events.
+  var nodes = {};
+  dag.querySelectorAll(".node[data-task]").forEach(function (n) { nodes[n.dataset.task] = n; });
+  var attemptsBy = {};  // task -> its attempts, as the last document or event had them
   function nodeOf(task) {
-    return dag.querySelector('.node[data-task="' + CSS.escape(task) + '"]');
+    return Object.prototype.hasOwnProperty.call(nodes, task) ? nodes[task] : null;
+  }
+  function allAttempts() {
+    var out = [];
+    Object.keys(attemptsBy).forEach(function (k) { out = out.concat(attemptsBy[k]); });
+    return out;
+  }
+  function useDoc(d) {
+    doc = d;
+    attemptsBy = {};
+    d.attempts.forEach(function (a) { (attemptsBy[a.task] = attemptsBy[a.task] || []).push(a); });
   }
   function anchor(node) {
     // a node inside a collapsed matrix group is reached through the group's summary
@@ -62,20 +76,29 @@
   var ganttDue = null, ganttAt = 0;
   function drawGantt() {
     if (ganttDue) return;
-    var every = Math.max(1000, (doc ? doc.attempts.length : 0) * 5);
+    var every = Math.max(1000, Object.keys(attemptsBy).length * 5);
     var wait = Math.max(0, every - (Date.now() - ganttAt));
     ganttDue = setTimeout(function () { ganttDue = null; ganttAt = Date.now(); drawGanttNow(); }, wait);
   }
   function drawGanttNow() {
     if (!doc) return;
-    var attempts = doc.attempts.filter(function (a) { return a.startedAt; });
+    var attempts = allAttempts().filter(function (a) { return a.startedAt; });
     if (!attempts.length) return;
     var start = doc.run.startedAt;
     var now = Date.now() / 1000;
     var end = doc.run.endedAt || now;
     attempts.forEach(function (a) { end = Math.max(end, a.endedAt || now); });
-    var tasks = [];
-    attempts.forEach(function (a) { if (tasks.indexOf(a.task) < 0) tasks.push(a.task); });
+    // One row a task, in the order they started; a run of thousands shows its latest 200.
+    attempts.sort(function (a, b) { return a.startedAt - b.startedAt; });
+    var rowOf = {}, tasks = [];
+    attempts.forEach(function (a) { if (!(a.task in rowOf)) { rowOf[a.task] = tasks.length; tasks.push(a.task); } });
+    var hidden = Math.max(0, tasks.length - 200);
+    if (hidden) {
+      tasks = tasks.slice(hidden);
+      rowOf = {};
+      tasks.forEach(function (t, i) { rowOf[t] = i; });
+      attempts = attempts.filter(function (a) { return a.task in rowOf; });
+    }
     var labelW = 180, width = Math.max(gantt.clientWidth - 20, 400), rowH = 18;
     var scale = (width - labelW - 10) / Math.max(end - start, 0.001);
     var s = document.createElementNS(NS, "svg");
@@ -88,7 +111,7 @@
       s.appendChild(t);
     });
     attempts.forEach(function (a) {
-      var i = tasks.indexOf(a.task);
+      var i = rowOf[a.task];
       var r = document.createElementNS(NS, "rect");
       var x = labelW + (a.startedAt - start) * scale;
       var w = Math.max(2, ((a.endedAt || now) - a.startedAt) * scale);
@@ -104,7 +127,7 @@
     });
     var axis = document.createElementNS(NS, "text");
     axis.setAttribute("x", labelW); axis.setAttribute("y", tasks.length * rowH + 16);
-    axis.textContent = "0 … " + psr.duration(end - start);
+    axis.textContent = "0 … " + psr.duration(end - start) + (hidden ? " (" + hidden + " earlier tasks not drawn)" : "");
     s.appendChild(axis);
     gantt.textContent = "";
     gantt.appendChild(s);
@@ -117,7 +140,7 @@
     refetchTimer = setTimeout(function () {
       refetchTimer = null;
       fetch(api, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (d) {
-        doc = d;
+        useDoc(d);
         markCritical(d.criticalPath);
         drawGantt();
         if (selected) renderPanel(selected);
@@ -133,12 +156,8 @@
     if (task.reason === "reused") node.dataset.reused = "true";
     var group = node.closest("details.group");
     if (group) group.dataset.status = groupStatus(group);
-    if (doc) {
-      doc.tasks[task.task] = task;
-      if (task.attempts) {
-        doc.attempts = doc.attempts.filter(function (a) { return a.task !== task.task; }).concat(task.attempts);
-      }
-    }
+    if (doc) doc.tasks[task.task] = task;
+    if (task.attempts) attemptsBy[task.task] = task.attempts;
   }
   function groupStatus(group) {
     var order = ["running", "retrying", "crashed", "failed", "timed_out", "cancelled", "pending", "skipped"];
@@ -148,9 +167,9 @@
     return "succeeded";
   }
   function markCritical(path) {
-    dag.querySelectorAll(".node").forEach(function (n) {
-      n.classList.toggle("critical", path.indexOf(n.dataset.task) >= 0);
-    });
+    var on = {};
+    path.forEach(function (t) { on[t] = true; });
+    Object.keys(nodes).forEach(function (t) { nodes[t].classList.toggle("critical", on[t] === true); });
     drawEdges();
   }
   function setRun(run) {
@@ -177,17 +196,28 @@
   function listen() {
     if (!window.EventSource) return;
     var source = new EventSource(api + "/events");
-    source.addEventListener("task", function (e) {
-      var task = JSON.parse(e.data);
-      setTask(task);
-      var node = nodeOf(task.task);
-      if (node && task.status !== "running" && task.status !== "pending") {
-        node.querySelector(".dur").textContent = psr.duration(task.durationS);
-      }
+    // Events are applied once a frame, together: one style and layout pass for a burst.
+    var queue = [], frame = null;
+    function flush() {
+      frame = null;
+      var batch = queue;
+      queue = [];
+      batch.forEach(function (task) {
+        setTask(task);
+        var node = nodeOf(task.task);
+        if (node && task.status !== "running" && task.status !== "pending") {
+          node.querySelector(".dur").textContent = psr.duration(task.durationS);
+        }
+        if (selected === task.task) renderPanel(selected);
+      });
       drawGantt();
-      if (selected === task.task) renderPanel(selected);
+    }
+    source.addEventListener("task", function (e) {
+      queue.push(JSON.parse(e.data));
+      if (!frame) frame = requestAnimationFrame(flush);
     });
     source.addEventListener("run", function (e) {
+      if (frame) { cancelAnimationFrame(frame); flush(); }
       var run = JSON.parse(e.data);
       setRun(run);
       if (run.status !== "running") { source.close(); refetch(); }
@@ -228,7 +258,7 @@
       outputs.forEach(function (k) { row(ot, k, t.outputs[k]); });
       body.appendChild(ot);
     }
-    var attempts = doc.attempts.filter(function (a) { return a.task === taskId; });
+    var attempts = attemptsBy[taskId] || [];
     if (attempts.length) {
       body.appendChild(psr.el("h3", {}, "Attempts"));
       var at = psr.el("table");
@@ -340,11 +370,18 @@
 
   // -- start ----------------------------------------------------------------------------
   drawEdges();
-  fetch(api, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (d) {
-    doc = d;
-    drawGantt();
-    if (d.run.status === "running") listen();
-    else setRun(d.run);
-  });
+  if (root.dataset.runStatus === "running") {
+    // The event stream's first message holds every task with its attempts: no need to fetch
+    // the whole run besides (for a run of thousands, a megabyte parsed twice).
+    useDoc({ run: { runId: runId, status: "running", startedAt: Number(root.dataset.started), endedAt: null },
+             tasks: {}, attempts: [] });
+    listen();
+  } else {
+    fetch(api, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (d) {
+      useDoc(d);
+      drawGantt();
+      setRun(d.run);
+    });
+  }
   setInterval(tick, 1000);
 })();
