@@ -12,6 +12,8 @@ are the engine's own: a cancel is a SIGINT to the engine, a resume or rerun is a
     live.py      Server-Sent Events from changes in runs.db
     actions.py   cancel, resume, rerun (off unless --allow-actions)
     security.py  token, login cookie, CSRF, security headers
-    openapi.py   the OpenAPI 3.1 document of the API
-    api.py, pages.py, app.py, server.py
+    openapi.py   the OpenAPI 3.1 document of the API (and its Markdown, for the docs)
+    charts.py    the workflow page's bars and task statistics
+    api.py, pages.py (JSON and HTML routes), state.py (what handlers share), app.py (the
+    Starlette app), server.py (`psr-engine ui`: checks, uvicorn)
 """
