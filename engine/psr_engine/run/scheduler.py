@@ -109,6 +109,9 @@ class Scheduler:
     ) -> None:
         self.plan = plan
         self.shared = shared
+        # Asked once: isinstance with a runtime-checkable Protocol costs ~10 us a call.
+        executor = shared.executor
+        self._shipper = executor if isinstance(executor, ShipsFiles) else None
         self.results = results
         self.workflow = workflow
         self.tasks = {t.id: t for t in tasks}
@@ -233,7 +236,7 @@ class Scheduler:
                 self._release(task)
                 self._finish(task.id, "failed", "expression", message=str(error))
                 return
-            if isinstance(self.shared.executor, ShipsFiles) and self.shared.executor.ships_files():
+            if self._shipper is not None and self._shipper.ships_files():
                 try:
                     spec = replace(spec, files=attempt_files(task, self._upstream(task)))
                 except (OSError, ValueError) as error:
