@@ -27,6 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the public key (PEM) the envelope must be signed with; without it a "
         "signature is not checked",
     )
+    parser.add_argument(
+        "--root",
+        metavar="DIR",
+        help="the folder the statement's file names are relative to (default: the manifest's "
+        "folder as recorded; give the checkout's when verifying a downloaded artifact)",
+    )
     add_output(parser, ("text", "json"))
     add_state_dir(parser)
 
@@ -36,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from psr_engine.store import find_state_dir
 
     path = statement_file(args.target, find_state_dir(args.state_dir))
-    report = verify_file(path, key=args.key)
+    report = verify_file(path, key=args.key, base=args.root)
     if args.output == "json":
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
         return 0 if report.ok else 1

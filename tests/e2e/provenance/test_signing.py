@@ -96,3 +96,19 @@ def test_verify_refuses_bad_input_with_exit_2(ws) -> None:
     bad_sign = ws.cli("apply", "-q", "--sign-key", "junk.pem")
     assert bad_sign.code == 2 and "junk.pem" in bad_sign.stderr
     assert ws.cli("keys", "generate", "--out", "signing.pem").code == 2  # never overwritten
+
+
+def test_verify_with_root_checks_a_copy_elsewhere(ws, tmp_path) -> None:
+    """A statement downloaded as a CI artifact, checked against another checkout."""
+    import shutil
+
+    envelope = _signed_run(ws)
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ws.root, checkout, ignore=shutil.ignore_patterns(".psr"))
+    copy = tmp_path / "provenance.intoto.json"
+    shutil.copy(envelope, copy)
+    args = ("verify", str(copy), "--key", "signing.pub.pem", "--root", str(checkout))
+    assert ws.cli(*args).code == 0
+    (checkout / "app.bin").write_bytes(b"artifact v3")
+    changed = ws.cli(*args)
+    assert changed.code == 1 and "subject app.bin" in changed.stderr
