@@ -96,7 +96,9 @@ def make_plan(
     return compile_plan(manifest, resolved, concurrency=concurrency)
 
 
-def validate(path: str, *, params: Mapping[str, Any] | None = None) -> ValidationReport:
+def validate(
+    path: str, *, params: Mapping[str, Any] | None = None, params_file: str | None = None
+) -> ValidationReport:
     """Everything `make_plan` checks, for any values of params the user has not given.
 
     Required params without a value get a placeholder of their type, so a manifest with
@@ -110,8 +112,11 @@ def validate(path: str, *, params: Mapping[str, Any] | None = None) -> Validatio
 
     try:
         manifest = load(path)
-        given = {**placeholder_params(manifest.params), **(params or {})}
-        resolved = params_for(manifest, params=given)
+        named = {*(params or {}), *_params_file_names(params_file)}
+        unnamed = {k: v for k, v in placeholder_params(manifest.params).items() if k not in named}
+        resolved = params_for(
+            manifest, params={**unnamed, **(params or {})}, params_file=params_file
+        )
         plan = compile_plan(manifest, resolved)
     except DiagnosedError as error:
         return ValidationReport(path, list(error.diagnostics))
@@ -123,8 +128,18 @@ def validate(path: str, *, params: Mapping[str, Any] | None = None) -> Validatio
         [],
         plan,
         warnings=ungranted_mentions(manifest, plan),
-        required=required_params(manifest, given=set(params or {})),
+        required=required_params(manifest, given=named),
     )
+
+
+def _params_file_names(params_file: str | None) -> set[str]:
+    """The params a params file gives (its problems are reported when it is read for real)."""
+    if not params_file:
+        return set()
+    from psr_engine.manifest.loader import load_document
+
+    data = load_document(params_file).data
+    return {str(k) for k in data} if isinstance(data, dict) else set()
 
 
 def gate_runner(plan: Plan) -> Any:

@@ -24,7 +24,10 @@ def run(args: argparse.Namespace) -> int:
     from psr_engine.printable import printable_lines
 
     params = parse_param_args(args.param)
-    results = [api.validate(path, params=params) for path in manifest_files(args.files)]
+    results = [
+        api.validate(path, params=params, params_file=args.params_file)
+        for path in manifest_files(args.files)
+    ]
     if args.output == "json":
         from psr_engine.cli import json_output
 

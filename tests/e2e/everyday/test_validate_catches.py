@@ -139,3 +139,24 @@ def test_valid_counts_tasks_and_instances_apart(ws):
     assert "workflow.yaml: valid (2 tasks, 4 instances)" in result.stdout
     data = json.loads(ws.cli("validate", "-o", "json").stdout)["files"][0]
     assert (data["tasks"], data["instances"]) == (2, 4)
+
+
+def test_a_params_file_gives_required_params_and_its_values_are_checked(ws):
+    ws.manifest(
+        """
+        load:
+          run: echo ${{ params.date }} ${{ params.limit }}
+        """,
+        extra="""
+        params:
+          date: {type: string}
+          limit: {type: integer}
+        """,
+    )
+    ws.write("params.yaml", "date: 2026-01-01\n")
+    result = ws.cli("validate", "--params-file", "params.yaml")
+    assert result.code == 0, result.stderr
+    assert "'date'" not in result.stdout and "param 'limit' (integer)" in result.stdout
+    ws.write("bad.yaml", "limit: many\n")
+    bad = ws.cli("validate", "--params-file", "bad.yaml")
+    assert bad.code == 2 and "bad.yaml:1:" in bad.stderr and "expected an integer" in bad.stderr
