@@ -22,9 +22,18 @@ the engine's to each peer's. The engine's plan cache is warmed first (an untimed
 for any repeated `apply` of an unchanged manifest; doit and make are warmed the same way.
 
     python benchmarks/exec_bench.py [--quick] [--repeat N] [--history] [--trace]
-                                    [--provenance] [--pairs N] [--only S1,W1]
+                                    [--provenance] [--pairs N] [--only S1,W1] [--dask N]
 doit comes with the `bench` extra (`pip install -e '.[bench]'`); without it, that column is
 left out.
+
+--dask N: the Dask rows instead: a `dask scheduler` and two one-thread `dask worker` processes
+(started as tests/support/dask_cluster.py starts them), D1 (one task) and DN (N independent
+tasks) run by the engine's dask executor (default: no shared filesystem; and
+sharedFilesystem: true) and by a plain loop, `client.submit(subprocess.run, ARGV)` for each
+task then `client.gather`, in a fresh process on the same cluster, interleaved. The engine's
+`concurrency` is N there: like the loop, it has every ready task submitted, and the workers'
+two threads bound how many run. Marginal cost
+per task = (T(DN) - T(D1)) / (N - 1), with the ratio engine / plain loop.
 
 --history, --trace and --provenance compare W1 with the feature on and off in alternating pairs
 of runs (the one going first alternates too) and report the median of the pairs' on/off ratios.
@@ -79,6 +88,66 @@ asyncio.run(main())
 
 
 LAST_CPU = [0.0]  # CPU seconds (user + system) of the latest timed() command and its children
+
+
+DASK_LOOP = """
+import subprocess, sys
+from distributed import Client
+n, address = int(sys.argv[1]), sys.argv[2]
+with Client(address) as client:
+    futures = [client.submit(subprocess.run, ARGV, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, pure=False) for _ in range(n)]
+    assert all(r.returncode == 0 for r in client.gather(futures))
+"""
+
+
+def dask_rows(n: int, repeat: int) -> None:
+    """The Dask rows: our executor vs a plain client.submit loop on the same cluster."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
+    from dask_cluster import DaskCluster
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        with DaskCluster.start(root / "cluster", workers=2) as cluster:
+            rows: dict[str, dict[str, float]] = {}
+            for name, count in (("D1", 1), (f"D{n}", n)):
+                argvs: dict[str, tuple[list[str], str]] = {}
+                for label, extra in (("engine", ""), ("engine-shared", ", sharedFilesystem: true")):
+                    folder = root / f"{name}-{label}"
+                    folder.mkdir()
+                    # In flight: every ready task, as the plain loop submits them all at once;
+                    # the cluster's two worker threads are what bounds how many run.
+                    text = manifest(count).replace("concurrency: 2", f"concurrency: {count}")
+                    text = text.replace(
+                        "spec:\n",
+                        f'spec:\n  executor: {{type: dask, address: "{cluster.address}"{extra}}}\n',
+                    )
+                    (folder / "workflow.yaml").write_text(text)
+                    argvs[label] = (
+                        [sys.executable, "-m", "psr_engine", "apply", "-q"],
+                        str(folder),
+                    )
+                program = f"ARGV = {ARGV!r}\n" + DASK_LOOP
+                argvs["submit"] = (
+                    [sys.executable, "-c", program, str(count), cluster.address],
+                    tmp,
+                )
+                for argv, cwd in argvs.values():
+                    timed(argv, cwd)  # warm: plan caches, the workers' imports
+                times = interleaved(argvs, repeat)
+                rows[name] = {p: statistics.median(v) for p, v in times.items()}
+            peers = list(rows["D1"])
+            print(f"{'':6} " + " ".join(f"{p:>14}" for p in peers) + f"   (s, median of {repeat})")
+            for name in rows:
+                print(f"{name:6} " + " ".join(f"{rows[name][p]:14.3f}" for p in peers))
+            big = f"D{n}"
+            m = {p: (rows[big][p] - rows["D1"][p]) / (n - 1) * 1000 for p in peers}
+            print(
+                "marginal ms/task: "
+                + ", ".join(f"{p} {m[p]:.2f}" for p in peers)
+                + "\n  "
+                + ", ".join(f"{p}/submit {m[p] / m['submit']:.2f}x" for p in peers if p != "submit")
+            )
 
 
 def timed(argv: list[str], cwd: str, env: dict[str, str] | None = None) -> float:
@@ -235,7 +304,17 @@ def main() -> None:
         metavar="S1,W1,...",
         help="run only these workloads (S1 is always run: marginal costs need it)",
     )
+    parser.add_argument(
+        "--dask",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the Dask rows instead (N tasks): our executor vs a plain client.submit loop",
+    )
     args = parser.parse_args()
+    if args.dask:
+        dask_rows(args.dask, args.repeat)
+        return
     w1 = 300 if args.quick else 1000
     workloads = [("S1", 1, False), ("W1", w1, False), ("W2", 300, True)]
     if not args.quick:

@@ -171,8 +171,7 @@ class DaskExecutor:
         try:
             shipment = await self._shipment(spec, key, fresh, staged)
             if fresh:  # the log exists from the start, for `logs --follow`
-                await anyio.Path(spec.log_path).parent.mkdir(parents=True, exist_ok=True)
-                await anyio.Path(spec.log_path).write_bytes(b"")
+                _create(spec.log_path)
             placement = _placement(spec, await self._workers(spec))
             future = client.submit(run_attempt, shipment, key=key, pure=False, **placement)
             try:
@@ -194,14 +193,18 @@ class DaskExecutor:
             except BaseException:
                 if not future.done():  # cancelled from the engine's side: stop the remote group
                     with anyio.CancelScope(shield=True):
+                        running = await _running(client, key)
                         await _cancel(client, future)
-                        if live.started:  # else it never ran: nothing to wait for
+                        if running:  # else it never started: nothing to wait for
                             with anyio.move_on_after(spec.kill_grace + CANCEL_SLACK):
                                 await live.done.wait()
                 raise
             staged += [c for _, c in returned.artifacts if isinstance(c, Staged)]
             if fresh:
-                await anyio.to_thread.run_sync(_unpack, spec, returned, self.staging)
+                if _small(returned):
+                    _unpack(spec, returned, self.staging)
+                else:
+                    await anyio.to_thread.run_sync(_unpack, spec, returned, self.staging)
             if spec.on_line is not None:
                 await _replay(spec.log_path, spec.on_line, skip=live.delivered)
         finally:
@@ -233,7 +236,10 @@ class DaskExecutor:
         if not fresh:
             return Shipment(shipped, self._topic, stream, python=python)
         files = spec.files or TaskFiles(root=spec.cwd)
-        packed = await anyio.to_thread.run_sync(_pack, files, self.staging, key, staged)
+        if files.send:
+            packed = await anyio.to_thread.run_sync(_pack, files, self.staging, key, staged)
+        else:
+            packed = ()
         return Shipment(
             shipped,
             self._topic,
@@ -266,8 +272,6 @@ class DaskExecutor:
         lines = message.get("lines")
         if lines:
             live.lines(lines)
-        elif message.get("phase") == "started":
-            live.started = True
         elif message.get("phase") == "done":
             live.done.set()
 
@@ -332,6 +336,16 @@ def _shippable(spec: ProcessSpec) -> ProcessSpec:
                 "masking secrets with it needs the local executor (spec.executor: {type: local})"
             ) from None
     return replace(spec, env=dict(spec.env), on_line=None, on_start=None, on_cancelled=None)
+
+
+async def _running(client: Any, key: str) -> bool:
+    """Whether a worker is running the attempt now (asked only when cancelling one)."""
+    try:
+        with anyio.fail_after(CANCEL_SLACK):
+            processing = await client.processing()
+    except Exception:
+        return True  # cannot tell: wait for the worker's word, up to the grace
+    return any(key in keys for keys in processing.values())
 
 
 async def _cancel(client: Any, future: Any) -> None:
@@ -402,7 +416,6 @@ class _Live:
     def __init__(self, log_path: str | None, on_line: Callable[[str], None] | None) -> None:
         self.log_path = log_path  # append streamed lines here (no shared filesystem)
         self.on_line = on_line
-        self.started = False
         self.done = anyio.Event()
         self.delivered = 0
 
@@ -463,6 +476,27 @@ def _unpack(spec: ProcessSpec, returned: Returned, staging: Staging | None) -> N
         else:
             assert staging is not None
             staging.download(content, path)
+
+
+def _create(path: str) -> None:
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666))
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666))
+
+
+# Below this many bytes back, writing them on the event loop is cheaper than a thread hop.
+_INLINE_BYTES = 1 << 16
+
+
+def _small(returned: Returned) -> bool:
+    size = len(returned.log or b"") + len(returned.outputs or b"")
+    for _, content in returned.artifacts:
+        if not isinstance(content, bytes):
+            return False
+        size += len(content)
+    return size < _INLINE_BYTES
 
 
 def _forget(staging: Staging, staged: list[Staged]) -> None:

@@ -20,6 +20,7 @@ pays for nothing else.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import re
@@ -129,8 +130,8 @@ class Returned:
 
 
 def run_attempt(shipment: Shipment) -> Returned:
-    """Run one attempt on this worker. Always tells the engine, on its topic, when the attempt's
-    group is gone; streams its lines there when asked."""
+    """Run one attempt on this worker; streams its lines on the engine's topic when asked, and
+    when the engine cancelled it, says there that its process group is gone."""
     from distributed import get_worker
 
     worker = get_worker()
@@ -144,19 +145,22 @@ def run_attempt(shipment: Shipment) -> Returned:
         groups.append(pgid)
         reaper.watch(pgid)
 
+    stopped = False
+
     def cancelled() -> bool:
+        nonlocal stopped
         lines.flush()
         state = worker.state.tasks.get(key)
-        return state is None or state.state == "cancelled"
+        stopped = state is None or state.state == "cancelled"
+        return stopped
 
     spec = replace(shipment.spec, on_start=started, on_line=lines.add if shipment.stream else None)
     if shipment.python:
         spec = replace(spec, argv=(sys.executable, *spec.argv[1:]))
-    worker.log_event(topic, {"key": key, "phase": "started"})
     folder = None
     try:
         if not shipment.fresh:
-            result = anyio.run(_supervised, spec, cancelled)
+            result = _on_warm_loop(spec, cancelled)
             lines.flush()
             return Returned(result, lines_sent=lines.sent)
         folder = tempfile.mkdtemp(prefix="psr-attempt-", dir=worker.local_directory)
@@ -165,7 +169,7 @@ def run_attempt(shipment: Shipment) -> Returned:
         _place(work, shipment.files, shipment.staging)
         _folders_for(work, shipment.collect)
         spec = _relocated(spec, folder, work)
-        result = anyio.run(_supervised, spec, cancelled)
+        result = _on_warm_loop(spec, cancelled)
         lines.flush()
         log = _read(spec.log_path) or b""
         if result is not None and result.exit_code != 0 and _MISSING_FILE.search(log):
@@ -182,7 +186,8 @@ def run_attempt(shipment: Shipment) -> Returned:
             reaper.forget(pgid)
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
-        worker.log_event(topic, {"key": key, "phase": "done"})
+        if stopped:  # the engine waits for this; otherwise nobody does, and no message is sent
+            worker.log_event(topic, {"key": key, "phase": "done"})
 
 
 # The engine's message for a task that failed on a missing file in its fresh folder.
@@ -300,6 +305,23 @@ def _read(path: str) -> bytes | None:
             return handle.read()
     except FileNotFoundError:
         return None
+
+
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _on_warm_loop(spec: ProcessSpec, cancelled: Callable[[], bool]) -> ProcessResult | None:
+    """Run the attempt on this worker process's own event loop, started once and kept: a loop
+    (and its thread pool) made per attempt cost more than many a task."""
+    global _loop
+    with _reaper_lock:
+        if _loop is None or _loop.is_closed():
+            _loop = asyncio.new_event_loop()
+            threading.Thread(
+                target=_loop.run_forever, name="psr-engine-attempts", daemon=True
+            ).start()
+        loop = _loop
+    return asyncio.run_coroutine_threadsafe(_supervised(spec, cancelled), loop).result()
 
 
 async def _supervised(spec: ProcessSpec, cancelled: Callable[[], bool]) -> ProcessResult | None:
