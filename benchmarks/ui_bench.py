@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -32,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -113,7 +115,7 @@ def fill_history(state: Path, runs: int) -> None:
 
 
 @contextmanager
-def ui(paths: list[str]) -> Iterator[str]:
+def ui(paths: list[str]) -> Iterator[tuple[str, int]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "psr_engine", "ui", *paths, "--port", "0"],
         env=env(),
@@ -127,7 +129,7 @@ def ui(paths: list[str]) -> Iterator[str]:
         match = re.search(r"(http://\S+)/", line)
         if not match:
             raise SystemExit(f"ui did not start: {line!r} {process.stderr.read()}")
-        yield match.group(1)
+        yield match.group(1), process.pid
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
@@ -149,10 +151,10 @@ def bench_list(root: Path, runs: int) -> list[tuple[str, float]]:
     fill_history(state, runs)
     print(f"history of {runs} runs written in {time.perf_counter() - begin:.1f}s", flush=True)
     rows = []
-    with ui([str(state)]) as base, httpx.Client(base_url=base, timeout=30) as client:
+    with ui([str(state)]) as (base, _), httpx.Client(base_url=base, timeout=30) as client:
         deep = client.get("/api/runs", params={"limit": 500}).json()
-        cursor = None
-        for _ in range(runs // 500 - 1):
+        cursor = deep["next"]
+        for _ in range(runs // 500 - 2):
             cursor = deep["next"]
             deep = client.get("/api/runs", params={"limit": 500, "cursor": cursor}).json()
         for label, url in (
@@ -175,7 +177,7 @@ def bench_live(root: Path, browser, events: int = 50) -> list[float]:
     )
     with RunStore.open(str(state)) as store:
         store.write(lambda conn: w.begin_run(conn, run, tasks))
-        with ui([str(state)]) as base:
+        with ui([str(state)]) as (base, _):
             page = browser.new_page()
             page.goto(f"{base}/runs/live-run")
             page.wait_for_selector('[data-task="t0"][data-status="pending"]')
@@ -202,61 +204,153 @@ def bench_live(root: Path, browser, events: int = 50) -> list[float]:
     return latencies
 
 
-def bench_w1(root: Path, browser, pairs: int) -> dict[str, tuple[float, float, list[float]]]:
+def _cpu(pid: int) -> float:
+    """utime + stime of `pid` and of its children it has reaped, in seconds."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu(root: int) -> float:
+    """CPU of `root` and every living descendant (each counting its reaped children)."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as handle:
+                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(name))
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        total += _cpu(pid)
+        stack += children.get(pid, [])
+    return total
+
+
+def _browser_root() -> int | None:
+    """The Playwright driver (a child of this process): chromium runs below it."""
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{name}/cmdline", "rb") as handle:
+                command = handle.read()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == os.getpid() and b"playwright" in command:
+            return int(name)
+    return None
+
+
+@dataclass
+class W1Sample:
+    wall: float
+    engine_cpu: float  # the engine and its tasks (getrusage of reaped children)
+    ui_cpu: float  # the psr-engine ui server
+    browser_cpu: float  # chromium (the driver's tree)
+
+
+def bench_w1(root: Path, browser, pairs: int) -> dict[str, tuple[list[W1Sample], list[W1Sample]]]:
     """W1 with a page open vs none, in alternating pairs, for two pages: the runs list (open
     before the run starts; it shows the run appear, then end) and the run's own page (opened
-    as soon as the run is listed, while its 1,000 tasks go)."""
+    as soon as the run is listed, while its 1,000 tasks go). Wall time, and the CPU each
+    party used: on a shared machine the CPU figures are the steadier ones."""
     folder = root / "w1"
     folder.mkdir()
     (folder / "workflow.yaml").write_text(manifest(1000))
     argv = [sys.executable, "-m", "psr_engine", "apply", "-q"]
     subprocess.run(argv, cwd=folder, env=env(), check=True, capture_output=True)  # warm
+    driver = _browser_root()
     results = {}
-    with ui([str(folder)]) as base, httpx.Client(base_url=base) as client:
+    with ui([str(folder)]) as (base, server), httpx.Client(base_url=base) as client:
 
-        def runs_page() -> float:
+        def sample(body) -> W1Sample:
+            ui0, br0 = _cpu(server), _tree_cpu(driver) if driver else 0.0
+            kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            begin = time.perf_counter()
+            body()
+            wall = time.perf_counter() - begin
+            kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+            return W1Sample(
+                wall=wall,
+                engine_cpu=(kids.ru_utime + kids.ru_stime) - (kids0.ru_utime + kids0.ru_stime),
+                ui_cpu=_cpu(server) - ui0,
+                browser_cpu=(_tree_cpu(driver) - br0) if driver else 0.0,
+            )
+
+        def runs_page() -> W1Sample:
             page = browser.new_page()
             page.goto(f"{base}/")
             page.wait_for_timeout(300)  # its event stream is open
-            begin = time.perf_counter()
-            subprocess.run(argv, cwd=folder, env=env(), stdout=subprocess.DEVNULL, check=True)
-            elapsed = time.perf_counter() - begin
-            page.close()
-            return elapsed
 
-        def run_page() -> float:
+            def body() -> None:
+                subprocess.run(argv, cwd=folder, env=env(), stdout=subprocess.DEVNULL, check=True)
+
+            measured = sample(body)
+            page.close()
+            return measured
+
+        def run_page() -> W1Sample:
             page = browser.new_page()
-            begin = time.perf_counter()
-            engine = subprocess.Popen(argv, cwd=folder, env=env(), stdout=subprocess.DEVNULL)
-            run_id = None
-            while run_id is None and engine.poll() is None:
-                found = client.get("/api/runs", params={"status": "running", "limit": 1}).json()
-                run_id = found["runs"][0]["runId"] if found["runs"] else None
-                if run_id is None:
-                    time.sleep(0.05)
-            if run_id:
-                page.goto(f"{base}/runs/{run_id}")
-            engine.wait()
-            elapsed = time.perf_counter() - begin
-            page.close()
-            return elapsed
 
-        def without_page() -> float:
-            begin = time.perf_counter()
-            subprocess.run(argv, cwd=folder, env=env(), stdout=subprocess.DEVNULL, check=True)
-            return time.perf_counter() - begin
+            def body() -> None:
+                engine = subprocess.Popen(argv, cwd=folder, env=env(), stdout=subprocess.DEVNULL)
+                run_id = None
+                while run_id is None and engine.poll() is None:
+                    found = client.get("/api/runs", params={"status": "running", "limit": 1})
+                    runs = found.json()["runs"]
+                    run_id = runs[0]["runId"] if runs else None
+                    if run_id is None:
+                        time.sleep(0.05)
+                if run_id:
+                    page.goto(f"{base}/runs/{run_id}")
+                engine.wait()
+
+            measured = sample(body)
+            page.close()
+            return measured
+
+        def without_page() -> W1Sample:
+            return sample(
+                lambda: subprocess.run(
+                    argv, cwd=folder, env=env(), stdout=subprocess.DEVNULL, check=True
+                )
+            )
 
         for label, with_page in (("the runs page", runs_page), ("the run's page", run_page)):
-            ons: list[float] = []
-            offs: list[float] = []
-            ratios = []
+            ons: list[W1Sample] = []
+            offs: list[W1Sample] = []
             for i in range(pairs):
                 order = [(with_page, ons), (without_page, offs)]
                 for measure, into in order if i % 2 else order[::-1]:
                     into.append(measure())
-                ratios.append(ons[-1] / offs[-1])
-            results[label] = (statistics.median(ons), statistics.median(offs), ratios)
+            results[label] = (ons, offs)
     return results
+
+
+def report_w1(label: str, ons: list[W1Sample], offs: list[W1Sample]) -> None:
+    median = statistics.median
+    ratios = sorted(on.wall / off.wall for on, off in zip(ons, offs, strict=True))
+    spread = ", ".join(f"{(r - 1) * 100:+.1f}" for r in ratios)
+    engine = median(off.engine_cpu for off in offs)
+    added = median(on.ui_cpu + on.browser_cpu for on in ons)
+    print(
+        f"\nW1 with {label} open: wall {median(o.wall for o in ons):.3f}s vs "
+        f"{median(o.wall for o in offs):.3f}s without, {(median(ratios) - 1) * 100:+.1f}% "
+        f"(median of {len(ratios)} alternating pairs; each pair: {spread})\n"
+        f"  CPU: the engine and its tasks {median(o.engine_cpu for o in ons):.2f}s with the "
+        f"page, {engine:.2f}s without; the dashboard's server "
+        f"{median(o.ui_cpu for o in ons):.2f}s and the browser "
+        f"{median(o.browser_cpu for o in ons):.2f}s: {added / engine * 100:.1f}% of W1's own CPU"
+    )
 
 
 def main() -> None:
@@ -289,14 +383,8 @@ def main() -> None:
                 f"max {latencies[-1]:.0f} ms ({len(latencies)} events)"
             )
             if not args.skip_w1:
-                for label, (on, off, ratios) in bench_w1(root, browser, args.pairs).items():
-                    spread = ", ".join(f"{(r - 1) * 100:+.1f}" for r in sorted(ratios))
-                    print(
-                        f"\nW1 with {label} open {on:.3f}s, without {off:.3f}s (medians of "
-                        f"{args.pairs} alternating pairs): "
-                        f"{(statistics.median(ratios) - 1) * 100:+.1f}% wall time "
-                        f"(each pair, sorted: {spread})"
-                    )
+                for label, (ons, offs) in bench_w1(root, browser, args.pairs).items():
+                    report_w1(label, ons, offs)
             browser.close()
 
 
