@@ -186,7 +186,9 @@ def load(path: str, *, params: Mapping[str, Any] | None = None) -> Plan:
                     f"param {key}: planned {plan.params.get(key)!r}, given {params[key]!r}"
                 )
     now = {m.name: m for m in dependencies(plan)}
-    recorded: Mapping[str, Mapping[str, str]] = doc.get("files") or {}
+    recorded: Mapping[str, Mapping[str, str]] = {
+        name: entry for name, entry in doc["files"].items() if isinstance(entry, dict)
+    }
     for name in sorted(set(now) | set(recorded)):
         before, after = recorded.get(name), now.get(name)
         if before is None and after is not None:
@@ -224,6 +226,22 @@ def _read(path: str) -> dict[str, Any]:
         raise ProvenanceError(
             f"{path}: not a saved plan (format {FORMAT}); make one with "
             "psr-engine plan -o plan.json"
+        )
+    manifest = doc.get("manifest")
+    broken = [
+        key
+        for key, ok in (
+            ("manifest.path", isinstance(manifest, dict) and isinstance(manifest.get("path"), str)),
+            ("plan", isinstance(doc.get("plan"), dict)),
+            ("files", isinstance(doc.get("files"), dict)),
+            ("tasks", isinstance(doc.get("tasks"), dict)),
+        )
+        if not ok
+    ]
+    if broken:
+        raise ProvenanceError(
+            f"{path}: a damaged saved plan ({', '.join(broken)} missing or of the wrong type); "
+            "make a new one with psr-engine plan -o plan.json"
         )
     return doc
 
@@ -270,11 +288,14 @@ def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     for name in sorted(set(old_files) | set(new_files)):
         a, b = old_files.get(name), new_files.get(name) or {}
         if a is None:
-            lines.append(f"+ file {name} ({b['kind']})")
+            lines.append(f"+ file {name} ({b.get('kind')})")
         elif not b:
-            lines.append(f"- file {name} ({a['kind']})")
+            lines.append(f"- file {name} ({a.get('kind')})")
         elif a.get("sha256") != b.get("sha256"):
-            lines.append(f"~ file {name}: sha256 {a['sha256'][:12]}… -> {b['sha256'][:12]}…")
+            lines.append(
+                f"~ file {name}: sha256 {str(a.get('sha256'))[:12]}… -> "
+                f"{str(b.get('sha256'))[:12]}…"
+            )
     old_tasks, new_tasks = old.get("tasks") or {}, new.get("tasks") or {}
     for task_id in sorted(set(old_tasks) | set(new_tasks)):
         a, b = old_tasks.get(task_id), new_tasks.get(task_id) or {}

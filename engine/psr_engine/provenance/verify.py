@@ -93,14 +93,16 @@ def verify_file(path: str, *, key: str | None = None, base: str | None = None) -
         raise ProvenanceError(
             f"{path}: not an in-toto Statement v1 (its _type is {statement.get('_type')!r})"
         )
-    predicate = statement.get("predicate") or {}
-    definition = predicate.get("buildDefinition") or {}
-    manifest = (definition.get("externalParameters") or {}).get("manifest")
+    predicate = _mapping(statement.get("predicate"))
+    definition = _mapping(predicate.get("buildDefinition"))
+    manifest = _mapping(definition.get("externalParameters")).get("manifest")
     root = base or (os.path.dirname(str(manifest)) if manifest else os.getcwd())
     checked = 0
+    if not _items(statement.get("subject")):
+        problems.append("subject: none (an in-toto Statement attests at least one)")
     for role, items in (
-        ("subject", statement.get("subject") or []),
-        ("dependency", definition.get("resolvedDependencies") or []),
+        ("subject", _items(statement.get("subject"))),
+        ("dependency", _items(definition.get("resolvedDependencies"))),
     ):
         for item in items:
             if "content" in item:
@@ -110,7 +112,7 @@ def verify_file(path: str, *, key: str | None = None, base: str | None = None) -
                 problem = _file_problem(role, item, root)
             if problem:
                 problems.append(problem)
-    for item in (predicate.get("runDetails") or {}).get("byproducts") or []:
+    for item in _items(_mapping(predicate.get("runDetails")).get("byproducts")):
         if "content" in item and "digest" in item:
             problem = _content_problem("byproduct", item)
             if problem:
@@ -147,3 +149,13 @@ def _content_problem(role: str, item: dict[str, Any]) -> str | None:
     if hashlib.sha256(content).hexdigest() != recorded:
         return f"{role} {name}: its content does not match its sha256"
     return None
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """A statement's object where one is expected; anything else reads as empty (what it
+    should hold is then reported missing, never a crash)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []

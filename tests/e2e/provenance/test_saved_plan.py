@@ -120,3 +120,11 @@ def test_plan_diff_shows_what_changed_task_by_task(ws) -> None:
     assert "task extract" not in result.stdout
     against_now = ws.cli("plan", "--diff", "new.json", env=ENV)
     assert "no changes" in against_now.stdout
+
+
+def test_a_damaged_saved_plan_is_bad_input(ws) -> None:
+    _project(ws)
+    (ws.root / "plan.json").write_text('{"format": "psr-engine/saved-plan/v1", "plan": {}}')
+    result = ws.cli("apply", "plan.json", env=ENV)
+    assert result.code == 2
+    assert "damaged saved plan (manifest.path, files, tasks" in result.stderr
