@@ -425,17 +425,23 @@ def report_paired(
     ons: list[float] = []
     offs: list[float] = []
     ratios: list[float] = []
+    cpu: dict[Path, list[float]] = {on_dir: [], off_dir: []}
+    cpu_ratios: list[float] = []
     for i in range(pairs):
         order = [(on_dir, on_env, ons), (off_dir, off_env, offs)]
         for folder, env, into in order if i % 2 else order[::-1]:
             into.append(timed(argv, str(folder), env))
+            cpu[folder].append(LAST_CPU[0])
         ratios.append(ons[-1] / offs[-1])
+        cpu_ratios.append(cpu[on_dir][-1] / cpu[off_dir][-1])
     median = statistics.median
     spread = ", ".join(f"{(r - 1) * 100:+.1f}" for r in sorted(ratios))
     print(
         f"\nW1 with {label} {median(ons):.3f}s, without {median(offs):.3f}s (medians of "
         f"{pairs} alternating pairs): {(median(ratios) - 1) * 100:+.1f}% wall time "
-        f"(median of the pairs' ratios; each pair, sorted: {spread})"
+        f"(median of the pairs' ratios; each pair, sorted: {spread}); "
+        f"CPU {median(cpu[on_dir]):.3f}s vs {median(cpu[off_dir]):.3f}s: "
+        f"{(median(cpu_ratios) - 1) * 100:+.1f}% (median of the pairs' ratios)"
     )
 
 
