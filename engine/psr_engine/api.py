@@ -359,6 +359,15 @@ def read_saved_plan(path: str) -> dict[str, Any]:
     return read(path)
 
 
+def run_plan_document(plan: Plan, ref: str) -> dict[str, Any]:
+    """What run `ref` (an id, or `last`) of `plan`'s workflow was made from, read from its
+    provenance statement, for `plan --diff last`."""
+    from psr_engine.provenance.saved_plan import from_run
+    from psr_engine.provenance.verify import statement_file
+
+    return from_run(statement_file(ref, state_dir_for(plan)))
+
+
 def diff_saved_plans(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     from psr_engine.provenance.saved_plan import diff
 

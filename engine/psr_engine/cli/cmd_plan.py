@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         metavar="PLAN.json",
         help="OLD [NEW]: what changed between two saved plans, task by task (NEW: a fresh "
-        "plan of FILE); exit 0 either way",
+        "plan of FILE); or RUN (`last`, a run id): what changed since that run (manifest, "
+        "files, params, engine version; its statement holds no tasks); exit 0 either way",
     )
 
 
@@ -97,7 +98,23 @@ def _diff(args: argparse.Namespace) -> int:
 
     if len(args.diff) > 2:
         raise ManifestError("--diff takes OLD.json and at most one NEW.json")
-    old = api.read_saved_plan(args.diff[0])
+    first = args.diff[0]
+    if len(args.diff) == 1 and not first.endswith(".json"):
+        # A run (`last`, or its id): what it was made from, against the manifest now.
+        plan = api.make_plan(
+            manifest_file(args.file),
+            params=parse_param_args(args.param),
+            params_file=args.params_file,
+        )
+        lines = api.diff_saved_plans(
+            api.run_plan_document(plan, first), api.saved_plan_document(plan, "plan.json")
+        )
+        if not lines:
+            sys.stdout.write(f"no changes since run {first}: same manifest, files and params\n")
+            return 0
+        sys.stdout.write(f"--- run {first}\n+++ {plan.manifest_path}\n" + "\n".join(lines) + "\n")
+        return 0
+    old = api.read_saved_plan(first)
     if len(args.diff) == 2:
         new = api.read_saved_plan(args.diff[1])
         label = args.diff[1]

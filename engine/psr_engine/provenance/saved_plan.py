@@ -276,11 +276,51 @@ def read(path: str) -> dict[str, Any]:
     return _read(path)
 
 
+def from_run(statement_path: str) -> dict[str, Any]:
+    """What a run's provenance statement (or its envelope) says of what the run was made
+    from, in a saved plan's terms: the engine version, params, manifest and files. A
+    statement holds no tasks: a diff against it compares those only."""
+    from psr_engine.provenance.signing import open_document
+
+    try:
+        with open(statement_path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except (OSError, ValueError) as error:
+        raise ProvenanceError(f"{statement_path}: cannot be read ({error})") from None
+    if not isinstance(document, dict):
+        raise ProvenanceError(f"{statement_path}: not a provenance statement")
+    statement = open_document(document, None).statement
+    predicate = _dict(statement.get("predicate"))
+    definition = _dict(predicate.get("buildDefinition"))
+    builder = _dict(_dict(predicate.get("runDetails")).get("builder"))
+    files: dict[str, Any] = {}
+    manifest_sha = None
+    for item in definition.get("resolvedDependencies") or []:
+        if not isinstance(item, dict):
+            continue
+        kind = _dict(item.get("annotations")).get("kind")
+        sha = _dict(item.get("digest")).get("sha256")
+        files[str(item.get("name"))] = {"kind": kind, "sha256": sha}
+        if kind == "manifest" and manifest_sha is None:
+            manifest_sha = sha
+    return {
+        "engineVersion": _dict(builder.get("version")).get("psr-engine"),
+        "params": _dict(_dict(definition.get("externalParameters")).get("params")),
+        "manifest": {"sha256": manifest_sha},
+        "files": files,
+    }
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    """What changed from `old` to `new`, task by task, as lines a reviewer reads."""
+    """What changed from `old` to `new`, task by task, as lines a reviewer reads. Of an `old`
+    read from a run's statement (`from_run`), only what it holds is compared."""
     lines: list[str] = []
     for key in ("engineVersion", "workflow", "params", "secrets", "gates", "settings"):
-        if old.get(key) != new.get(key):
+        if key in old and old.get(key) != new.get(key):
             lines.append(f"{key}: {_short(old.get(key))} -> {_short(new.get(key))}")
     if (old.get("manifest") or {}).get("sha256") != (new.get("manifest") or {}).get("sha256"):
         lines.append("manifest: changed")
@@ -296,6 +336,8 @@ def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
                 f"~ file {name}: sha256 {str(a.get('sha256'))[:12]}… -> "
                 f"{str(b.get('sha256'))[:12]}…"
             )
+    if "tasks" not in old:
+        return lines
     old_tasks, new_tasks = old.get("tasks") or {}, new.get("tasks") or {}
     for task_id in sorted(set(old_tasks) | set(new_tasks)):
         a, b = old_tasks.get(task_id), new_tasks.get(task_id) or {}

@@ -128,3 +128,16 @@ def test_a_damaged_saved_plan_is_bad_input(ws) -> None:
     result = ws.cli("apply", "plan.json", env=ENV)
     assert result.code == 2
     assert "damaged saved plan (manifest.path, files, tasks" in result.stderr
+
+
+def test_plan_diff_against_the_last_run(ws) -> None:
+    _project(ws)
+    assert ws.cli("apply", "-q", env=ENV).code == 0
+    same = ws.cli("plan", "--diff", "last", env=ENV)
+    assert same.code == 0 and "no changes since run last" in same.stdout
+    script = ws.root / "scripts" / "extract.sh"
+    script.write_text(script.read_text() + "# changed\n")
+    changed = ws.cli("plan", "--diff", "last", "-p", "region=us", env=ENV)
+    assert changed.code == 0
+    assert "~ file scripts/extract.sh: sha256" in changed.stdout
+    assert 'params: {"region": "eu"} -> {"region": "us"}' in changed.stdout
