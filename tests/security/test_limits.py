@@ -265,3 +265,49 @@ def test_a_glob_walk_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(globs, "MAX_VISITED", 20)
     with pytest.raises(ValueError, match="walks more than 20 names"):
         globs.matching_files(str(tmp_path), "**/*.none")
+
+
+def test_an_interrupt_is_not_held_by_hashing_a_huge_cache_input(tmp_path: Path) -> None:
+    """Before: the cache key read every input on the event loop, so Ctrl-C waited until a
+    60 GB input was hashed (minutes). It is read in a worker thread now, which stops at the
+    next MiB once the run is interrupted. (Provenance is off: its own hashing of materials is
+    another matter.)"""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    with open(tmp_path / "huge.bin", "wb") as handle:
+        handle.truncate(60 * 2**30)  # sparse: no disk used, minutes to read
+    _manifest(
+        tmp_path,
+        """
+        metadata: {name: big}
+        spec:
+          tasks:
+            t: {cache: {inputs: [huge.bin]}, run: echo ran}
+        """,
+    )
+    engine = subprocess.Popen(
+        [sys.executable, "-m", "psr_engine", "apply"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1", "PSR_PROVENANCE": "0"},
+    )
+    assert engine.stdout is not None
+    for line in engine.stdout:
+        if line.startswith("run "):
+            break
+    time.sleep(1.5)  # hashing by now
+    sent = time.monotonic()
+    engine.send_signal(signal.SIGINT)
+    try:
+        rest = engine.communicate(timeout=30)[0]
+    finally:
+        engine.kill()
+    assert time.monotonic() - sent < 30
+    assert engine.returncode == 130, rest
+    assert "cancelled (interrupted)" in rest and "ran" not in rest

@@ -26,9 +26,13 @@ from psr_engine.store.private import make_private_dirs
 log = logging.getLogger(__name__)
 
 
-def cache_key(task: PlannedTask, argv: tuple[str, ...]) -> str:
+def cache_key(
+    task: PlannedTask, argv: tuple[str, ...], *, stop: Callable[[], bool] | None = None
+) -> str:
     """The task's current key. `argv` is the rendered command line: a change in an upstream
-    output it reads changes the key."""
+    output it reads changes the key. `stop`: asked between blocks of 1 MiB; true ends the
+    reading with InterruptedError (the run was interrupted: a 60 GB input must not keep the
+    engine alive)."""
     assert task.cache is not None
     root = task.workdir
     digest = hashlib.sha256()
@@ -39,6 +43,8 @@ def cache_key(task: PlannedTask, argv: tuple[str, ...]) -> str:
             digest.update(os.path.relpath(path, root).encode() + b"\0")
             with _open_regular(path) as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
+                    if stop is not None and stop():
+                        raise InterruptedError("the run was interrupted")
                     digest.update(block)
     return digest.hexdigest()
 

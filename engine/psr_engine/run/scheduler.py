@@ -10,6 +10,7 @@ import functools
 import heapq
 import os
 import resource
+import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -172,8 +173,6 @@ class Scheduler:
                 continue
             if self.progress[task.id].attempts == 0 and task.when and not self._condition(task):
                 continue
-            if self.progress[task.id].attempts == 0 and task.cache and self._cached(task):
-                continue
             self.running += 1
             self.group_running[task.task] += 1
             self.free = self.free - task.resources
@@ -181,18 +180,38 @@ class Scheduler:
         for item in blocked:
             heapq.heappush(self.ready, item)
 
-    def _cached(self, task: PlannedTask) -> bool:
-        """`cache`: unchanged inputs since the last success -> succeeded (cached), not run."""
+    async def _cached(self, task: PlannedTask) -> bool:
+        """`cache`: unchanged inputs since the last success -> succeeded (cached), not run.
+
+        The key reads every input file: in a worker thread, so that a large input (or a
+        large tree) never holds the event loop, and Ctrl-C or SIGTERM stops the run at once."""
         try:
-            key = cache.cache_key(task, attempts.argv_for(task, self._context(task)))
-        except (OSError, ValueError, ExpressionError):
-            key = None  # let the task run and say what is wrong
+            argv = attempts.argv_for(task, self._context(task))
+        except (ValueError, ExpressionError):
+            return False  # let the task run and say what is wrong
+        state_dir = self.shared.state_dir
+        stopped = threading.Event()  # set when the run is interrupted: the thread stops reading
+
+        def probe() -> tuple[str | None, dict[str, str] | None]:
+            try:
+                key = cache.cache_key(task, argv, stop=stopped.is_set)
+            except (OSError, ValueError):  # InterruptedError is an OSError
+                return None, None
+            if not cache.outputs_present(task):
+                return key, None
+            return key, cache.lookup(state_dir, task, key)
+
+        try:
+            key, outputs = await anyio.to_thread.run_sync(probe, abandon_on_cancel=True)
+        except anyio.get_cancelled_exc_class():
+            stopped.set()
+            self._release(task)
+            self._record(task.id, "cancelled", self.shared.stop_reason or "interrupted")
+            raise
         self.progress[task.id].cache_key = key
-        if key is None or not cache.outputs_present(task):
-            return False
-        outputs = cache.lookup(self.shared.state_dir, task, key)
         if outputs is None:
             return False
+        self._release(task)
         self._finish(task.id, "succeeded", "cached", outputs=outputs)
         return True
 
@@ -220,6 +239,13 @@ class Scheduler:
 
     async def _attempt(self, task: PlannedTask) -> None:
         progress = self.progress[task.id]
+        if progress.attempts == 0 and task.cache:
+            try:
+                if await self._cached(task):
+                    return
+            finally:
+                if task.id in self.results:  # cached (or cancelled): its slot is free again
+                    self._dispatch()
         progress.attempts += 1
         progress.last_attempt = 0.0  # until it ends, or is cancelled (_charge_cancelled)
         number = progress.attempts
