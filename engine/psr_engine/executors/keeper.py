@@ -7,14 +7,14 @@ in the child between fork and exec (a `preexec_fn`, which rules out vfork and po
 the spawn path's whole speed) and fires when the spawning *thread* ends, not the engine; a
 cgroup needs a delegated, writable cgroup v2 tree, which CI containers rarely give.
 
-So one keeper per executor, started with the first task: a Python process of its own
-(stdlib only, `python -I -S keeper.py`, in a session of its own so a signal to the engine's
-process group does not reach it). Its stdin is a pipe from the engine, which writes `+PID`
-when a task leader starts and `-PID` once it is reaped. Every task also carries
-`PSR_KEEPER=<token>` in its environment, which its children inherit. When the pipe reaches
+So one keeper per engine process, shared by its executors and started with the first task: a
+Python process of its own (stdlib only, `python -I -S keeper.py`, in a session of its own so a
+signal to the engine's process group does not reach it). Its stdin is a pipe from the engine,
+which writes `+PID` when a task leader starts and `-PID` once it is reaped. Every task also
+carries `PSR_KEEPER=<token>` in its environment, which its children inherit. When the pipe reaches
 end of file without a `bye` line, the engine is gone: the keeper SIGKILLs every process whose
 process group or session is a live leader's, or whose environment holds the token (a `setsid`
-grandchild left both), repeating until none is left, then exits. `bye` (the executor closed)
+grandchild left both), repeating until none is left, then exits. `bye` (its last executor closed)
 ends it quietly: processes a task left behind on purpose are not its business then.
 
 What escapes: a process that both left the session and cleared its environment (`setsid env
@@ -29,6 +29,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 ENV_VAR = "PSR_KEEPER"
@@ -85,6 +86,40 @@ class Keeper:
     def _send(self, line: bytes) -> None:
         with contextlib.suppress(OSError):  # full (it is slow) or gone: nothing to wait for
             os.write(self._fd, line)
+
+
+# One keeper per engine process, shared by its executors (a run's sub-workflows have their
+# own): started by the first that runs a task, dismissed when the last is closed. An executor
+# never closed (a test, an API user) leaves one keeper for the process, not one each.
+_shared: Keeper | None = None
+_users = 0
+_lock = threading.Lock()
+
+
+def acquire() -> Keeper | None:
+    """The process's keeper, started if need be; None where none can start. Pair with
+    `release`."""
+    global _shared, _users
+    with _lock:
+        if _shared is None:
+            _shared = Keeper.start()
+            if _shared is None:
+                return None
+        _users += 1
+        return _shared
+
+
+def release(keeper: Keeper) -> subprocess.Popen[bytes] | None:
+    """One user fewer; the last one dismisses it (returns its process, to be reaped)."""
+    global _shared, _users
+    with _lock:
+        if keeper is not _shared:
+            return None
+        _users -= 1
+        if _users > 0:
+            return None
+        _shared = None
+    return keeper.close()
 
 
 def main(token: str) -> int:

@@ -49,6 +49,8 @@ from psr_engine.errors import ExecutionError
 from psr_engine.executors.base import ProcessResult, ProcessSpec
 from psr_engine.executors.keeper import ENV_VAR as KEEPER_ENV
 from psr_engine.executors.keeper import Keeper
+from psr_engine.executors.keeper import acquire as keeper_acquire
+from psr_engine.executors.keeper import release as keeper_release
 from psr_engine.store.private import open_private
 
 if TYPE_CHECKING:
@@ -165,18 +167,18 @@ class LocalExecutor:
         return _result(child.pid, status, usage, timed_out, started_at, duration)
 
     async def aclose(self) -> None:
-        """Dismiss the keeper (every run cleaned up after itself)."""
+        """Let go of the keeper (every run cleaned up after itself)."""
         keeper, self._keeper = self._keeper, None
         self._keeper_tried = False
-        if keeper is not None:
-            process = keeper.close()
+        process = keeper_release(keeper) if keeper is not None else None
+        if process is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 await anyio.to_thread.run_sync(process.wait, 5.0)
 
     def _start_keeper(self) -> Keeper | None:
         """Tasks must not outlive a killed engine: the keeper kills them then (keeper.py)."""
         self._keeper_tried = True
-        self._keeper = Keeper.start()
+        self._keeper = keeper_acquire()
         return self._keeper
 
     async def _spawn(self, spec: ProcessSpec, pipe_fd: int) -> tuple[int, _Child]:
