@@ -110,6 +110,7 @@ def dask_rows(n: int, repeat: int) -> None:
         root = Path(tmp)
         with DaskCluster.start(root / "cluster", workers=2) as cluster:
             rows: dict[str, dict[str, float]] = {}
+            cpu: dict[str, dict[str, float]] = {}
             for name, count in (("D1", 1), (f"D{n}", n)):
                 argvs: dict[str, tuple[list[str], str]] = {}
                 for label, extra in (("engine", ""), ("engine-shared", ", sharedFilesystem: true")):
@@ -134,8 +135,18 @@ def dask_rows(n: int, repeat: int) -> None:
                 )
                 for argv, cwd in argvs.values():
                     timed(argv, cwd)  # warm: plan caches, the workers' imports
-                times = interleaved(argvs, repeat)
+                groups = {p.pid for p in cluster.processes}
+                times: dict[str, list[float]] = {label: [] for label in argvs}
+                spent: dict[str, list[float]] = {label: [] for label in argvs}
+                labels = list(argvs)
+                for round_ in range(repeat):
+                    shift = round_ % len(labels)
+                    for label in labels[shift:] + labels[:shift]:
+                        before = _cluster_cpu(groups)
+                        times[label].append(timed(*argvs[label]))
+                        spent[label].append(_cluster_cpu(groups) - before)
                 rows[name] = {p: statistics.median(v) for p, v in times.items()}
+                cpu[name] = {p: statistics.median(v) for p, v in spent.items()}
             peers = list(rows["D1"])
             print(f"{'':6} " + " ".join(f"{p:>14}" for p in peers) + f"   (s, median of {repeat})")
             for name in rows:
@@ -148,6 +159,25 @@ def dask_rows(n: int, repeat: int) -> None:
                 + "\n  "
                 + ", ".join(f"{p}/submit {m[p] / m['submit']:.2f}x" for p in peers if p != "submit")
             )
+            c = {p: (cpu[big][p] - cpu["D1"][p]) / (n - 1) * 1000 for p in peers}
+            print(
+                "cluster CPU ms/task (scheduler, nannies, workers, their reaped tasks): "
+                + ", ".join(f"{p} {c[p]:.2f}" for p in peers)
+            )
+
+
+def _cluster_cpu(groups: set[int]) -> float:
+    """CPU seconds so far of every process in the cluster's process groups, with the children
+    they reaped (the tasks)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) in groups:  # pgrp
+            ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def timed(argv: list[str], cwd: str, env: dict[str, str] | None = None) -> float:
