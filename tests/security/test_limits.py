@@ -151,6 +151,26 @@ def test_cycles_of_sub_workflows_are_refused_at_validate(tmp_path: Path) -> None
     assert above.code == 2 and "a.yaml (task to_b) -> b.yaml (task to_a) -> a.yaml" in above.stderr
 
 
+def test_a_workflow_path_chosen_by_a_param_is_refused_at_validate(tmp_path: Path) -> None:
+    """Before: `workflow: ${{ params.wf }}` validated, then failed at run time as a file named
+    `${{ params.wf }}`; were it rendered, a param could make a workflow run itself."""
+    _manifest(
+        tmp_path,
+        """
+        metadata: {name: chooser}
+        spec:
+          params: {wf: {type: string, default: workflow.yaml}}
+          tasks:
+            again: {workflow: "${{ params.wf }}"}
+        """,
+    )
+    ran = psr(tmp_path, "validate")
+    assert ran.code == 2, ran.stderr
+    assert (
+        "workflow.yaml:7:13: task 'again': `workflow:` is a path, not an expression" in ran.stderr
+    )
+
+
 def test_sub_workflow_nesting_is_capped_at_run_time(tmp_path: Path) -> None:
     """Before: a workflow running itself recursed until an internal error (exit 70)."""
     _manifest(

@@ -22,9 +22,9 @@ def workflow_cycles(manifest: Manifest) -> list[Diagnostic]:
     already running it, at that task's line, naming the whole chain."""
     from psr_engine.manifest.parser import load_manifest
 
+    found: list[Diagnostic] = [_expression_path(manifest, t) for t in _expression_paths(manifest)]
     root = os.path.realpath(manifest.source.path)
     loaded: dict[str, Manifest | None] = {root: manifest}
-    found: list[Diagnostic] = []
     # Depth-first, iteratively (a chain of many manifests must not exhaust the stack): a
     # reference to a manifest on the current path closes a cycle.
     path: list[tuple[str, TaskSpec | None]] = [(root, None)]
@@ -57,6 +57,32 @@ def workflow_cycles(manifest: Manifest) -> list[Diagnostic]:
         on_path.add(target)
         pending.append(_references(child))
     return found
+
+
+def _expression_paths(manifest: Manifest) -> list[TaskSpec]:
+    return [
+        t
+        for t in (*manifest.tasks, *manifest.on_exit)
+        if t.kind == "workflow" and _EXPRESSION in t.command
+    ]
+
+
+def _expression_path(manifest: Manifest, task: TaskSpec) -> Diagnostic:
+    """`workflow: ${{ params.child }}` is taken as a file name at run time, never rendered:
+    it can only fail there (and a param choosing the workflow could make it run itself)."""
+    from psr_engine.manifest.schema import dotted
+
+    section = "onExit" if task.is_on_exit else "tasks"
+    where = ("spec", section, task.name, "workflow")
+    position = manifest.source.position(where)
+    return Diagnostic(
+        _shown(manifest.source.path),
+        position.line,
+        position.column,
+        f"task {task.name!r}: `workflow:` is a path, not an expression (it is not rendered)",
+        dotted(where),
+        "write the sub-workflow's path; give it values with `with:`",
+    )
 
 
 def _references(manifest: Manifest) -> list[TaskSpec]:
