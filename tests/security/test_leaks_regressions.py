@@ -226,6 +226,7 @@ def _straddling_run(tmp_path: Path, executor: str) -> tuple[Ran, dict[str, bytes
             cut:
               matrix: {{separator: ["", ".", "-x-"]}}
               env: {{T: "${{{{ secrets.API }}}}"}}
+              inputs: [straddle.py]  # a Dask worker shares no folder with the engine
               run: python3 straddle.py ${{{{ matrix.separator }}}}
         """,
     )
