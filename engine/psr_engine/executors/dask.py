@@ -357,7 +357,10 @@ async def _cancel(client: Any, future: Any) -> None:
 async def _replay(log_path: str, on_line: Callable[[str], None], *, skip: int = 0) -> None:
     """The log's lines after the first ``skip`` (those already delivered live)."""
     data = await anyio.Path(log_path).read_bytes()
-    for line in data.splitlines()[skip:]:
+    lines = data.split(b"\n")  # as the worker counts them (see dask_worker._Tail)
+    if lines and not lines[-1]:
+        lines.pop()
+    for line in lines[skip:]:
         on_line(line.decode("utf-8", "replace").rstrip("\r"))
 
 

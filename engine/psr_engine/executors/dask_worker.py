@@ -31,6 +31,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import anyio
 
@@ -139,7 +140,7 @@ def run_attempt(shipment: Shipment) -> Returned:
     topic = shipment.topic
     reaper = _the_reaper()
     groups: list[int] = []
-    lines = _Lines(lambda batch: worker.log_event(topic, {"key": key, "lines": batch}))
+    tail: _Tail | None = None
 
     def started(pgid: int) -> None:
         groups.append(pgid)
@@ -147,30 +148,36 @@ def run_attempt(shipment: Shipment) -> Returned:
 
     stopped = False
 
+    def send(batch: list[str]) -> None:
+        worker.log_event(topic, {"key": key, "lines": batch})
+
     def cancelled() -> bool:
         nonlocal stopped
-        lines.flush()
+        if tail is not None:
+            tail.poll()
         state = worker.state.tasks.get(key)
         stopped = state is None or state.state == "cancelled"
         return stopped
 
-    spec = replace(shipment.spec, on_start=started, on_line=lines.add if shipment.stream else None)
+    spec = replace(shipment.spec, on_start=started, on_line=None)
     if shipment.python:
         spec = replace(spec, argv=(sys.executable, *spec.argv[1:]))
     folder = None
     try:
         if not shipment.fresh:
+            if shipment.stream:
+                tail = _Tail(spec.log_path, send)
             result = _on_warm_loop(spec, cancelled)
-            lines.flush()
-            return Returned(result, lines_sent=lines.sent)
+            return Returned(result, lines_sent=tail.sent if tail is not None else 0)
         folder = tempfile.mkdtemp(prefix="psr-attempt-", dir=worker.local_directory)
         work = os.path.join(folder, "work")
         os.mkdir(work)
         _place(work, shipment.files, shipment.staging)
         _folders_for(work, shipment.collect)
         spec = _relocated(spec, folder, work)
+        if shipment.stream:
+            tail = _Tail(spec.log_path, send)
         result = _on_warm_loop(spec, cancelled)
-        lines.flush()
         log = _read(spec.log_path) or b""
         if result is not None and result.exit_code != 0 and _MISSING_FILE.search(log):
             result = replace(result, detail=FRESH_FOLDER_HINT)
@@ -179,9 +186,11 @@ def run_attempt(shipment: Shipment) -> Returned:
             log=log,
             outputs=_read(spec.env["PSR_OUTPUT"]),
             artifacts=_gather(work, shipment.collect, shipment.staging, key),
-            lines_sent=lines.sent,
+            lines_sent=tail.sent if tail is not None else 0,
         )
     finally:
+        if tail is not None:
+            tail.close()
         for pgid in groups:
             reaper.forget(pgid)
         if folder is not None:
@@ -203,24 +212,41 @@ _MISSING_FILE = re.compile(
 _BATCH = 500
 
 
-class _Lines:
-    """Output lines waiting to go to the engine (called from the attempt's event loop only)."""
+class _Tail:
+    """The attempt's log as it grows, sent on in whole lines every CANCEL_POLL seconds (from
+    the attempt's event loop). Reading the file the process writes, rather than a pipe, keeps
+    the local executor's fast path (fds 1 and 2 are the log) and costs nothing for an attempt
+    shorter than one poll; masking, when set, happened before the bytes reached the file. The
+    last partial line is left to the log that comes back with the result."""
 
-    def __init__(self, send: Callable[[list[str]], None]) -> None:
+    def __init__(self, path: str, send: Callable[[list[str]], None]) -> None:
+        self._path = path
         self._send = send
-        self._waiting: list[str] = []
+        self._file: Any = None
+        self._partial = b""
         self.sent = 0
 
-    def add(self, line: str) -> None:
-        self._waiting.append(line)
-        if len(self._waiting) >= _BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._waiting:
-            batch, self._waiting = self._waiting, []
+    def poll(self) -> None:
+        if self._file is None:
+            try:
+                self._file = open(self._path, "rb")  # noqa: SIM115 -- kept open across polls
+            except FileNotFoundError:
+                return  # not created yet
+        data = self._file.read(1 << 20)
+        if not data:
+            return
+        pieces = (self._partial + data).split(b"\n")
+        self._partial = pieces.pop()
+        for start in range(0, len(pieces), _BATCH):
+            batch = [
+                p.decode("utf-8", "replace").rstrip("\r") for p in pieces[start : start + _BATCH]
+            ]
             self._send(batch)
             self.sent += len(batch)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
 
 
 def _relocated(spec: ProcessSpec, folder: str, work: str) -> ProcessSpec:

@@ -128,8 +128,8 @@ def test_a_worker_killed_during_a_task_is_worker_lost_and_the_retry_succeeds(
     tasks = (
         "    park:\n      retries: 1\n"
         "      run: |\n"
-        "        echo $$ > leader-$PSR_ATTEMPT.pid\n"
-        "        echo $PPID > worker-$PSR_ATTEMPT.pid\n"
+        "        echo $$ >> leader-$PSR_ATTEMPT.pid\n"
+        "        echo $PPID >> worker-$PSR_ATTEMPT.pid\n"
         '        if [ "$PSR_ATTEMPT" = 1 ]; then sleep 60; fi\n'
         "        echo done-$PSR_ATTEMPT\n"
     )
@@ -147,8 +147,8 @@ def test_a_worker_killed_during_a_task_is_worker_lost_and_the_retry_succeeds(
         run.kill()
     took = time.monotonic() - killed_at
 
-    assert run.returncode == 0, out + err
     events = _events(tmp_path)
+    assert run.returncode == 0, out + err + json.dumps(events)
     retrying = [e for e in events if e["type"] == "task.retrying"]
     assert [(e["attempt"], e["reason"]) for e in retrying] == [(1, "worker_lost")]
     finished = next(e for e in events if e["type"] == "task.finished")
@@ -157,7 +157,7 @@ def test_a_worker_killed_during_a_task_is_worker_lost_and_the_retry_succeeds(
     # The first copy did not go on running once its worker died (the worker's watchdog).
     assert not _alive(leader)
     # Dask did not start a copy of attempt 1 elsewhere behind the engine's back.
-    assert not (tmp_path / "worker-1.pid").read_text().count("\n") > 1
+    assert len((tmp_path / "leader-1.pid").read_text().split()) == 1
     dask_cluster.wait_for_workers(2)  # the nanny restarts the worker for the next tests
 
 
