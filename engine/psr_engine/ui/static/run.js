@@ -212,12 +212,19 @@
       });
       drawGantt();
     }
+    // A run of hundreds of tasks: at most two passes a second (still well within the second
+    // a change may take to show), so the page does not take the engine's CPU.
+    var big = Object.keys(nodes).length > 300;
     source.addEventListener("task", function (e) {
       queue.push(JSON.parse(e.data));
-      if (!frame) frame = requestAnimationFrame(flush);
+      if (!frame) {
+        frame = big
+          ? setTimeout(function () { frame = requestAnimationFrame(flush); }, 400)
+          : requestAnimationFrame(flush);
+      }
     });
     source.addEventListener("run", function (e) {
-      if (frame) { cancelAnimationFrame(frame); flush(); }
+      if (queue.length) { if (frame) { clearTimeout(frame); cancelAnimationFrame(frame); } flush(); }
       var run = JSON.parse(e.data);
       setRun(run);
       if (run.status !== "running") { source.close(); refetch(); }
