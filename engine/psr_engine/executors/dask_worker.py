@@ -267,7 +267,7 @@ def _relocated(spec: ProcessSpec, folder: str, work: str) -> ProcessSpec:
         env=env,
         cwd=work,
         log_path=os.path.join(folder, "attempt.log"),
-        direct=None,
+        direct=None if spec.direct is None else tuple(here(a) for a in spec.direct),
         private_files=(env["PSR_OUTPUT"],),
     )
 
