@@ -44,7 +44,9 @@ def _manifest(root: Path, mark: str) -> None:
             f"{{ touch r{i}.$PSR_RUN_ID; exit 3; }}; echo r{i} >> ran.txt'}}"
         )
     tasks.append("    daemon: {run: 'setsid sleep 60 & sleep 0.2; echo daemon >> ran.txt'}")
-    tasks.append("    tail: {needs: [q42, r3], run: 'sleep 0.1; echo tail >> ran.txt'}")
+    # Long enough that the engine is alive at every kill time drawn below: a run that ended
+    # before its kill ended normally, and its setsid sleep then lives on by design.
+    tasks.append("    tail: {needs: [q42, r3], run: 'sleep 1.5; echo tail >> ran.txt'}")
     body = textwrap.dedent(
         f"""\
         apiVersion: psr-engine/v1
@@ -93,6 +95,7 @@ class Trial:
     announced: set[str]  # tasks the console printed as succeeded before the kill
     first: dict[str, str]  # task -> status recorded by the killed run
     finished: bool  # the run had ended (succeeded) before the kill: nothing to resume
+    alive: bool  # the engine was still running when it was killed
     executed: Counter[str]  # task -> runs that recorded it succeeded, having run it
     ran: Counter[str]  # task -> executions that reached their last line
     resumed: Ran
@@ -116,6 +119,7 @@ def _trial(root: Path, seed: int) -> Trial:
     while not printed and time.monotonic() < deadline:  # the run's header line
         time.sleep(0.005)
     time.sleep(rng.uniform(0.0, 1.2))
+    alive = engine.poll() is None
     engine.kill()
     engine.wait()
     reader.join(timeout=5)
@@ -138,6 +142,7 @@ def _trial(root: Path, seed: int) -> Trial:
         announced=announced,
         first=first,
         finished=first_status == "succeeded",
+        alive=alive,
         executed=Counter(t for t, status, why in rows if status == "succeeded" and why != "reused"),
         ran=Counter(ran_file.read_text().split() if ran_file.exists() else ()),
         resumed=resumed,
@@ -165,6 +170,8 @@ def test_kill_9_at_random_moments_leaves_no_orphan_no_double_run_no_lost_success
 
     problems = []
     for index, got in sorted(results.items()):
+        if not got.alive:
+            problems.append(f"trial {index}: the run ended before its kill: make it longer")
         if got.orphans:
             problems.append(f"trial {index}: processes outlived the engine: {got.orphans}")
         if got.resumed.code != (2 if got.finished else 0):

@@ -69,7 +69,7 @@ class EventBus:
         self._on_sink_error = on_sink_error or _report_to_stderr
         self._listeners: list[Callable[[Event], None]] = []
         self._durable: DurableSink | None = None  # None too once it stopped writing
-        self._recorder: Sink | None = None  # the durable sink, which _deliver never feeds
+        self._recorder: DurableSink | None = None  # the durable sink, which _deliver never feeds
         self._handed = 0  # events given to the durable sink
         self._on_disk = 0  # of those, committed
         self._held: deque[tuple[int, Event]] = deque()  # (handed count it waits for, event)
@@ -129,9 +129,16 @@ class EventBus:
                 durable.emit(event)
             except Exception as error:
                 self._drop(durable, error)
+                return  # not recorded: not announced either
             else:
                 self._handed += 1
                 waits_for = self._handed
+        elif (
+            self.durable_failed
+            and self._recorder is not None
+            and self._recorder.records(event.type)
+        ):
+            return  # the history stopped: an ending it cannot record is not announced
         if self._held or waits_for > self._on_disk:
             self._held.append((waits_for, event))  # behind what waits: order is kept
             return
@@ -187,15 +194,18 @@ class EventBus:
 
     def _release(self, count: int, *, failed: bool = False) -> None:
         self._on_disk = max(self._on_disk, count)
+        held = self._held
         if failed and self._durable is not None:
-            # It wrote what it could; waiting longer would hold the console forever. Its
-            # error comes out when it is closed.
+            # It wrote what it could. What it did not write is never announced (commit, then
+            # announce); what only waited behind it, in order, still is.
             self._durable = None
-            self._on_disk = self._handed
             self.durable_failed = True
+            self._held = deque(
+                (0, event) for waits_for, event in held if waits_for <= self._on_disk
+            )
+            held = self._held
             if self._on_durable_failure is not None:
                 self._on_durable_failure()
-        held = self._held
         while held and held[0][0] <= self._on_disk:
             self._deliver(held.popleft()[1])
         if not held and self._settled is not None:
@@ -205,7 +215,7 @@ class EventBus:
     def _drop(self, sink: Sink, error: BaseException) -> None:
         if sink is self._recorder:
             self.durable_error = self.durable_error or error
-            self._release(self._handed, failed=True)
+            self._release(self._on_disk, failed=True)
             if sink in self._sinks:  # the owner of the bus says it (durable_failed)
                 self._sinks.remove(sink)
             return
