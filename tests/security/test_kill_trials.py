@@ -223,4 +223,6 @@ def test_ten_concurrent_resumes_run_the_failed_task_once(tmp_path: Path) -> None
     assert codes == [0] + [2] * 9, outcomes
     assert (tmp_path / "charges.txt").read_text().count("charged") == 2  # the run, one resume
     refusals = [err for code, err in outcomes if code == 2]
-    assert all("resumed" in err and "Traceback" not in err for err in refusals), refusals
+    # Refused as "being resumed", "already resumed", or, when `last` already names the
+    # resuming run, "still running" / "nothing to resume": each says why, none crashes.
+    assert all("resum" in err and "Traceback" not in err for err in refusals), refusals
