@@ -286,3 +286,15 @@ def test_resources_and_a_worker_label_place_tasks_on_the_workers_that_fit(dask_c
     greedy = _ended(remote)["greedy"]
     assert (greedy["status"], greedy["reason"]) == ("failed", "executor")
     assert "no worker of the Dask cluster has gpu=2" in greedy["message"]
+
+
+def test_log_events_carry_a_remote_tasks_lines_once_each(dask_cluster, tmp_path):
+    tasks = "    talk: {run: 'echo one; sleep 0.3; echo two; printf three'}\n"
+    remote = _project(tmp_path, f'{{type: dask, address: "{dask_cluster.address}"}}', tasks)
+
+    done = _apply(remote, "--events-jsonl", "events.jsonl", "--log-events")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    events = [json.loads(x) for x in (remote / "events.jsonl").read_text().splitlines()]
+    lines = [e["message"] for e in events if e["type"] == "task.log"]
+    assert lines == ["one", "two", "three"]  # live or replayed at the end, never twice
