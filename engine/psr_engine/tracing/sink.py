@@ -55,7 +55,10 @@ class OtelSink:
         # Forwarding (no manager): the ids the engine's processes and webhooks carry.
         self._recorder: SpanRecorder | None = None
         self._run: tuple[SpanIds, Any] | None = None
-        self._attempts: dict[str, SpanIds] = {}
+        # task -> attempt -> its span's ids, drawn by whichever comes first: the scheduler
+        # asking for the attempt's environment before it spawns it, or task.started (which
+        # the history may hold back until it is committed, after the spawn).
+        self._attempts: dict[str, dict[int, SpanIds]] = {}
         self._planned_tasks: dict[str, Any] | None = None
 
     @property
@@ -106,8 +109,8 @@ class OtelSink:
             return
         ids: Any = None
         if kind == "task.started" and event.task is not None:
-            attempt = self._attempt_ids(event.task, recorder)
-            ids = None if attempt is None else attempt.span_id
+            attempt = self._attempt_ids(event.task, event.attempt or 1, recorder)
+            ids = None if attempt is None or not attempt.trace_flags & 0x01 else attempt.span_id
         elif kind == "run.started":
             self._run = ids = recorder.root_ids()
         elif kind in ("task.finished", "task.skipped") and event.task is not None:
@@ -148,8 +151,10 @@ class OtelSink:
         adds them to the attempt's environment before spawning it."""
         if self._builder is not None:
             span: Any = self._builder.attempt_span(task_id)
+        elif self._recorder is not None:
+            span = self._attempt_ids(task_id, attempt, self._recorder)
         else:
-            span = self._attempts.get(task_id)
+            span = None
         return {} if span is None else propagation.process_env(span)
 
     def trace_headers(self) -> dict[str, str]:
@@ -162,18 +167,21 @@ class OtelSink:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _attempt_ids(self, task_id: str, recorder: SpanRecorder) -> SpanIds | None:
+    def _attempt_ids(self, task_id: str, attempt: int, recorder: SpanRecorder) -> SpanIds | None:
         """The attempt span's ids in the run's trace, as far as its process needs them (the
-        exporter process makes the span). None before run.started (the exporter process
-        then draws the ids; nothing propagates) and when the trace is not sampled (the ids
-        still propagate)."""
+        exporter process makes the span), drawn once per attempt. None before run.started
+        (the exporter process then draws the ids; nothing propagates). Unsampled ids still
+        propagate, with the flag that says so."""
         run = self._run
         if run is None:
             return None
-        own = run[0]
-        ids = SpanIds(own.trace_id, recorder.new_span_id(), own.trace_flags, own.trace_state)
-        self._attempts[task_id] = ids
-        return ids if own.trace_flags & 0x01 else None
+        drawn = self._attempts.setdefault(task_id, {})
+        ids = drawn.get(attempt)
+        if ids is None:
+            own = run[0]
+            ids = SpanIds(own.trace_id, recorder.new_span_id(), own.trace_flags, own.trace_state)
+            drawn[attempt] = ids
+        return ids
 
     def _planned(self, task_id: str) -> Mapping[str, Any]:
         if self._plan is None:
