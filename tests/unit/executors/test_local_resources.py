@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import sys
@@ -87,7 +88,9 @@ async def test_descriptors_do_not_leak_into_children(executor, spec_for, tmp_pat
 def _own_fds() -> list[str]:
     """This process's descriptors except sockets: what the executor could leak is a pidfd, a
     pipe or a log file, while servers other tests leave running (a Dask cluster, HTTP stand-ins)
-    open and close sockets in their own threads at any time."""
+    open and close sockets in their own threads at any time. Garbage from earlier tests (a
+    pipe of a process object nobody closed) is collected first, so it is not closed mid-test."""
+    gc.collect()
     targets = []
     for fd in os.listdir("/proc/self/fd"):
         try:
