@@ -31,6 +31,7 @@ the masked log once the attempt has ended.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import pickle
@@ -145,6 +146,9 @@ class DaskExecutor:
         self._topic = f"psr-engine-{uuid.uuid4().hex}"
         self._live: dict[str, _Live] = {}  # attempt key -> what its worker reported so far
         self._known_workers: tuple[float, dict[str, Any]] | None = None
+        # Ended attempts whose results are fetched together (see _result).
+        self._ready: list[tuple[Any, asyncio.Future[Returned]]] = []
+        self._flushing: set[asyncio.Future[None]] = set()
         self._scheduler_lost: str | None = None
 
     async def connect(self) -> None:
@@ -175,7 +179,7 @@ class DaskExecutor:
             placement = _placement(spec, await self._workers(spec))
             future = client.submit(run_attempt, shipment, key=key, pure=False, **placement)
             try:
-                returned: Returned = await future
+                returned: Returned = await self._result(future)
             except KilledWorker as error:
                 return _lost(
                     "worker_lost",
@@ -214,6 +218,43 @@ class DaskExecutor:
                     await anyio.to_thread.run_sync(_forget, self.staging, staged)
         assert returned.result is not None  # None only when cancelled, handled above
         return returned.result
+
+    async def _result(self, future: Any) -> Returned:
+        """The attempt's result, fetched with those of every attempt that ended at the same
+        moment in one `gather` (one request per worker, not one per attempt): awaiting each
+        future alone costs the workers a request each. Errors and cancellations are raised
+        by awaiting the future itself, as before."""
+        from distributed.client import _wait
+
+        with contextlib.suppress(Exception):  # a cancelled future: raised below, by await
+            await _wait([future])
+        if future.status != "finished":
+            result: Returned = await future
+            return result
+        loop = asyncio.get_running_loop()
+        slot: asyncio.Future[Returned] = loop.create_future()
+        self._ready.append((future, slot))
+        if len(self._ready) == 1:
+            flush = asyncio.ensure_future(self._flush())
+            self._flushing.add(flush)
+            flush.add_done_callback(self._flushing.discard)
+        return await slot
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # the other attempts ending now join this batch
+        batch, self._ready = self._ready, []
+        try:
+            values = await self._client.gather([future for future, _ in batch])
+        except Exception:
+            values = None  # one of them failed to come: each on its own, to say which
+        for index, (future, slot) in enumerate(batch):
+            if slot.done():
+                continue  # its waiter was cancelled
+            try:
+                slot.set_result(values[index] if values is not None else await future)
+            except Exception as error:
+                if not slot.done():
+                    slot.set_exception(error)
 
     async def _workers(self, spec: ProcessSpec) -> Mapping[str, Any]:
         """The workers and the resources each declares, asked of the scheduler at most every
