@@ -25,8 +25,10 @@ not executable, or a working directory that does not exist, ends with exit code 
 one ``psr-engine: ...`` line in the log saying what was missing.
 
 ``max_rss`` is what the kernel reports for the process tree. A vfork child inherits the
-spawning process's peak at exec, so for a task whose own peak is below the engine's resident
-size, the figure is the engine's: it is an upper bound, exact for tasks larger than the engine.
+spawning process's peak at exec, so for a task whose own peak is below the engine's, the
+kernel's figure is the engine's: such a task reports 0 (no measurable peak) rather than a wrong
+number. This is the local executor's rule, as the inheritance is: a remote or fake executor's
+figures are its own.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -123,6 +126,7 @@ class LocalExecutor:
                 spec = replace(spec, env={**spec.env, KEEPER_ENV: keeper.token})
             started_at = time.time()
             start = time.monotonic()
+            floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB, inherited at exec
             try:
                 log_fd, child = await self._spawn(spec, write_fd)
                 if keeper is not None:
@@ -157,14 +161,16 @@ class LocalExecutor:
                     keeper.ended(child.pid)
                 if not ended and spec.on_cancelled is not None:
                     spent = time.monotonic() - start
-                    spec.on_cancelled(_result(child.pid, status, usage, False, started_at, spent))
+                    spec.on_cancelled(
+                        _result(child.pid, status, usage, False, started_at, spent, floor)
+                    )
             duration = time.monotonic() - start
         finally:
             if log_fd >= 0:
                 os.close(log_fd)
             if read_fd >= 0:
                 os.close(read_fd)
-        return _result(child.pid, status, usage, timed_out, started_at, duration)
+        return _result(child.pid, status, usage, timed_out, started_at, duration, floor)
 
     async def aclose(self) -> None:
         """Let go of the keeper (every run cleaned up after itself)."""
@@ -368,7 +374,10 @@ def _result(
     timed_out: bool,
     started_at: float,
     duration: float,
+    floor_kib: int,
 ) -> ProcessResult:
+    """``floor_kib``: the engine's own peak when it spawned the child (see the module's note
+    on max_rss): a peak not above it is no measurement."""
     code = os.waitstatus_to_exitcode(status)
     sig = -code if code < 0 else None
     return ProcessResult(
@@ -379,7 +388,7 @@ def _result(
         duration=duration,
         cpu_user=usage.ru_utime,
         cpu_sys=usage.ru_stime,
-        max_rss=usage.ru_maxrss * 1024,  # KiB on Linux
+        max_rss=usage.ru_maxrss * 1024 if usage.ru_maxrss > floor_kib else 0,  # KiB on Linux
         pid=pid,
     )
 

@@ -9,7 +9,6 @@ import contextlib
 import functools
 import heapq
 import os
-import resource
 import threading
 import time
 from collections import Counter
@@ -278,7 +277,6 @@ class Scheduler:
                 env = cast(dict[str, str], spec.env)
                 for hook in self.shared.attempt_env:
                     env.update(hook.attempt_env(task_id=task.id, attempt=number))
-            floor = _own_peak_rss()
             began = time.monotonic()
             out_path = spec.env["PSR_OUTPUT"]
             try:
@@ -300,11 +298,6 @@ class Scheduler:
                 _discard(out_path)
                 raise
             self._release(task)
-            if result.max_rss <= floor:
-                # Linux reports a child's peak RSS as at least its parent's at spawn time (the
-                # exec inherits the parent's high-water mark), so a task that stayed below the
-                # engine's own peak has no measurable peak: say nothing rather than a wrong number.
-                result = replace(result, max_rss=0)
             self._after_attempt(task, number, spec, result)
         finally:
             self._dispatch()
@@ -631,10 +624,6 @@ def _undelivered(task: PlannedTask, outputs: Mapping[str, str]) -> _Ending:
             f"{', '.join(absent)} in {task.workdir}",
         )
     return "succeeded", None, None
-
-
-def _own_peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _discard(path: str) -> None:

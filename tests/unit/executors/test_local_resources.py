@@ -100,3 +100,10 @@ def _own_fds() -> list[str]:
         if not target.startswith("socket:"):
             targets.append(target)
     return sorted(targets)
+
+
+async def test_a_child_below_the_engines_own_peak_reports_no_peak(executor, spec_for):
+    # `true` stays far below this test process's peak: the kernel's figure would be ours.
+    small = await executor.run(spec_for("true"))
+    assert small.exit_code == 0
+    assert small.max_rss == 0

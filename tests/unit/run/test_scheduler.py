@@ -457,3 +457,20 @@ async def test_an_unchanged_cached_task_is_not_run_again(plan_of, recorder, tmp_
     (tmp_path / "in.txt").write_text("changed")
     await engine_for(fake, recorder, tmp_path).run(plan_of(task))
     assert len(fake.calls) == 2
+
+
+async def test_an_executors_peak_memory_is_kept_however_large_the_engine_grew(
+    plan_of, recorder, tmp_path
+):
+    """The engine's own peak floors only what the local executor measures (a child inherits
+    its parent's high-water mark at exec); a fake or remote executor's figure is its own. It
+    was floored in the scheduler, so a 1 MiB figure vanished whenever the engine's (here, the
+    test process's) peak was larger, which made a cost test fail in the full suite."""
+
+    def small(spec: ProcessSpec) -> ProcessResult:
+        return ProcessResult(0, None, False, 0.0, 1.0, 0.1, 0.0, 2**20, 1)
+
+    plan = plan_of(planned("a"))
+    outcome = await engine_for(FakeExecutor({"*": small}), recorder, tmp_path).run(plan)
+    assert outcome.status == "succeeded"
+    assert recorder.finished()["a"].max_rss_bytes == 2**20
