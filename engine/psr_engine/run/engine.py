@@ -24,8 +24,10 @@ from psr_engine.run import attempt as attempts
 from psr_engine.run.context import build_context
 from psr_engine.run.gating import GateOutcome, GateRunner
 from psr_engine.run.hooks import TaskEndHook
+from psr_engine.run.masking import event_masker, run_masker
 from psr_engine.run.results import TaskResult, WorkflowResult
 from psr_engine.run.scheduler import RunShared, Scheduler
+from psr_engine.run.subworkflows import NestedSink, check_depth, render_inputs
 from psr_engine.status import RunStatus
 from psr_engine.store.paths import run_dir as run_folder
 from psr_engine.store.paths import state_dir_for_manifest
@@ -130,9 +132,9 @@ class WorkflowEngine:
                 raise
         run_id = run_id or new_run_id()
         secret_values = await self._secrets(plan)
-        masker = _masker(secret_values, self._masked)
+        masker = run_masker(secret_values, self._masked)
         self.bus.set_mask(
-            _event_masker(masker), text=masker.mask_text if masker is not None else None
+            event_masker(masker), text=masker.mask_text if masker is not None else None
         )
         # Commit, then announce: a run whose history cannot be written stops, rather than
         # running on with nothing recorded (and a resume that would run it all again).
@@ -529,23 +531,13 @@ class WorkflowEngine:
                 from psr_engine.errors import ExecutionError
 
                 raise ExecutionError("this engine was built without a plan loader")
-            if len(lineage) > depth_limit:
-                # Checked before the child is even loaded: a workflow that runs itself stops
-                # here, at a fixed depth, rather than recursing until memory or the stack ends.
-                from psr_engine.errors import WorkflowTooDeep
-
-                raise WorkflowTooDeep(
-                    f"sub-workflows are nested more than {depth_limit} deep "
-                    f"({' -> '.join(lineage)} -> {os.path.basename(task.command)}): a workflow "
-                    "that runs itself, directly or through others? The limit is the root "
-                    "workflow's spec.limits.workflowDepth"
-                )
-            params = _render_deep(task.with_, context)
+            check_depth(task, lineage, depth_limit)
+            params = render_inputs(task.with_, context)
             child_plan = self._plan_loader(task.command, params)
             child = WorkflowEngine(
                 executor=self._executor,
                 sinks=[
-                    _Nested(
+                    NestedSink(
                         self.bus,
                         task.id,
                         [s for s in self._sinks if isinstance(s, AttemptEnvHook)],
@@ -567,48 +559,6 @@ class WorkflowEngine:
         return run_child
 
 
-class _Nested:
-    """Puts a sub-workflow's task events under its parent task: `etl/extract`."""
-
-    name = "nested"
-
-    def __init__(
-        self, parent: EventBus, task_id: str, attempt_env: Sequence[AttemptEnvHook] = ()
-    ) -> None:
-        self._parent = parent
-        self._prefix = task_id + "/"
-        self._attempt_env = tuple(attempt_env)
-
-    def attempt_env(self, *, task_id: str, attempt: int) -> Mapping[str, str]:
-        """The parent's sinks (tracing) see the child's attempts under their nested ids."""
-        merged: dict[str, str] = {}
-        for hook in self._attempt_env:
-            merged.update(hook.attempt_env(task_id=self._prefix + task_id, attempt=attempt))
-        return merged
-
-    async def start(self) -> None:
-        return None
-
-    def emit(self, event: Event) -> None:
-        if event.task is not None:
-            self._parent.emit(event.with_(task=self._prefix + event.task))
-
-    async def aclose(self) -> None:
-        return None
-
-
-def _render_deep(value: Any, context: Mapping[str, Any]) -> Any:
-    if isinstance(value, str):
-        if expressions.is_whole_expression(value):  # `regions: ${{ params.regions }}`: a list
-            return expressions.evaluate(value, context)
-        return expressions.render(value, context)
-    if isinstance(value, list):
-        return [_render_deep(v, context) for v in value]
-    if isinstance(value, dict):
-        return {k: _render_deep(v, context) for k, v in value.items()}
-    return value
-
-
 async def _resolve_with_providers(requests: Sequence[SecretRequest]) -> Mapping[str, str]:
     from psr_engine.secrets import SecretRef, resolve_all
 
@@ -627,33 +577,6 @@ def _executor_for(plan: Plan) -> Executor:
         return get_executor(plan.executor.type, **plan.executor.options)
     except ExecutionError as error:  # a manifest naming what is not here is bad input: exit 2
         raise ManifestError(f"{plan.manifest_path}: spec.executor: {error}") from None
-
-
-def _masker(values: Mapping[str, str], inherited: Sequence[str]) -> Masker | None:
-    """The run's masker: its own secrets plus every value masked above it in the run tree."""
-    if not values and not inherited:
-        return None
-    from psr_engine.secrets.masker import Masker
-
-    return Masker([*inherited, *values.values()])
-
-
-def _event_masker(masker: Masker | None) -> Callable[[Event], Event] | None:
-    if masker is None:
-        return None
-
-    def mask_event(event: Event) -> Event:
-        # The task id too: a matrix value equal to a secret is part of it.
-        return event.with_(
-            task=masker.mask_text(event.task) if event.task else event.task,
-            message=masker.mask_text(event.message) if event.message else event.message,
-            reason=masker.mask_text(event.reason) if event.reason else event.reason,
-            outputs=masker.mask_obj(event.outputs) if event.outputs else event.outputs,
-            log_path=masker.mask_text(event.log_path) if event.log_path else event.log_path,
-            data=masker.mask_obj(event.data) if event.data else event.data,
-        )
-
-    return mask_event
 
 
 def _not_writable(state_dir: str, why: str) -> str:
