@@ -71,8 +71,12 @@ def parse_duration(value: str | int | float) -> float:
     return hours * 3600 + minutes * 60 + seconds
 
 
-def format_duration(seconds: float) -> str:
-    """The shortest readable form: ``850ms``, ``42s``, ``3m05s``, ``1h02m``."""
+def format_duration(seconds: float | None) -> str:
+    """The shortest readable form: ``850ms``, ``42s``, ``3m05s``, ``1h02m``; ``-`` for none
+    (a run or task that has not ended). The one duration format of the console, the history
+    commands and the dashboard."""
+    if seconds is None:
+        return "-"
     if seconds < 1:
         return f"{seconds * 1000:.0f}ms"
     if seconds < 60:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from psr_engine.cli.options import add_output
 from psr_engine.printable import printable
+from psr_engine.units import format_duration
 
 if TYPE_CHECKING:
     from psr_engine.store import RunStore
@@ -114,20 +115,6 @@ def format_time(ts: float | None) -> str:
     if ts is None:
         return "-"
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
 
 
 def format_counts(counts: dict[str, int]) -> str:

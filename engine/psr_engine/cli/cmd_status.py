@@ -14,12 +14,12 @@ from typing import Any
 from psr_engine.cli.cmd_runs import (
     STATUS_SYMBOLS,
     add_state_dir,
-    format_duration,
     format_time,
     open_history,
     render_table,
 )
 from psr_engine.cli.options import add_output
+from psr_engine.units import format_duration
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -158,22 +158,7 @@ class WorkflowEngine:
         started = time.time()
         await self.bus.start()
         try:
-            self.bus.emit(
-                Event(
-                    "run.started",
-                    run_id,
-                    plan.workflow,
-                    ts=started,
-                    status="running",
-                    data={
-                        "tasks": len(plan.tasks),
-                        "onExit": len(plan.on_exit),
-                        "params": plan.params,
-                        "labels": plan.labels,
-                        "manifest": plan.manifest_path,
-                    },
-                )
-            )
+            self.bus.emit(_run_started(plan, run_id, started))
             return self._finished(
                 WorkflowResult(
                     run_id=run_id,
@@ -337,23 +322,7 @@ class WorkflowEngine:
             workflow_env=plan.env,
             log_events=self._log_events,
         )
-        self.bus.emit(
-            Event(
-                "run.started",
-                run_id,
-                plan.workflow,
-                ts=started,
-                status="running",
-                data={
-                    "tasks": len(plan.tasks),
-                    "onExit": len(plan.on_exit),
-                    "params": plan.params,
-                    "labels": plan.labels,
-                    "manifest": plan.manifest_path,
-                    "runDir": run_dir,
-                },
-            )
-        )
+        self.bus.emit(_run_started(plan, run_id, started, runDir=run_dir))
         # The run is on disk before any of it happens: a run killed from here on is found
         # (crashed, resumable, its raw files swept), never a run nobody knows of.
         await self.bus.settled()
@@ -577,6 +546,19 @@ def _executor_for(plan: Plan) -> Executor:
         return get_executor(plan.executor.type, **plan.executor.options)
     except ExecutionError as error:  # a manifest naming what is not here is bad input: exit 2
         raise ManifestError(f"{plan.manifest_path}: spec.executor: {error}") from None
+
+
+def _run_started(plan: Plan, run_id: str, started: float, **extra: Any) -> Event:
+    """run.started, for a run that goes ahead and for one refused before it starts."""
+    data = {
+        "tasks": len(plan.tasks),
+        "onExit": len(plan.on_exit),
+        "params": plan.params,
+        "labels": plan.labels,
+        "manifest": plan.manifest_path,
+        **extra,
+    }
+    return Event("run.started", run_id, plan.workflow, ts=started, status="running", data=data)
 
 
 def _not_writable(state_dir: str, why: str) -> str:

@@ -7,22 +7,14 @@ from it, and a schemathesis test holds the server to it). Field names are those 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from psr_engine._version import __version__
+from psr_engine.status import RunStatus, TaskState
 
-RUN_STATUSES = ["running", "succeeded", "failed", "blocked", "cancelled", "crashed"]
-TASK_STATES = [
-    "pending",
-    "running",
-    "retrying",
-    "succeeded",
-    "failed",
-    "timed_out",
-    "skipped",
-    "cancelled",
-    "crashed",
-]
+# The enums are status.py's Literal types, read once: a status added there shows up here.
+RUN_STATUSES: list[str] = list(get_args(RunStatus))
+TASK_STATES: list[str] = list(get_args(TaskState))
 
 _str_or_null: dict[str, Any] = {"type": ["string", "null"]}
 _num_or_null: dict[str, Any] = {"type": ["number", "null"]}

@@ -22,6 +22,7 @@ from psr_engine.ui.api import BadRequest, _find, run_filters, search
 from psr_engine.ui.openapi import RUN_STATUSES
 from psr_engine.ui.security import COOKIE, safe_next
 from psr_engine.ui.state import Dashboard, dashboard
+from psr_engine.units import format_duration
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _env = Environment(
@@ -30,7 +31,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.filters["duration"] = views.format_duration
+_env.filters["duration"] = format_duration
 _env.filters["bytes"] = views.format_bytes
 _env.filters["when"] = views.format_time
 

@@ -142,20 +142,6 @@ def layout(tasks: Sequence[TaskRecord]) -> tuple[list[list[Group]], list[Group]]
     return levels, list(on_exit.values())
 
 
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, rest = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{rest:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
 def format_bytes(count: int | None) -> str:
     if not count:
         return "-"
