@@ -26,7 +26,8 @@ from psr_engine.run.gating import GateOutcome, GateRunner
 from psr_engine.run.hooks import TaskEndHook
 from psr_engine.run.masking import event_masker, run_masker
 from psr_engine.run.results import TaskResult, WorkflowResult
-from psr_engine.run.scheduler import RunShared, Scheduler
+from psr_engine.run.scheduler import Scheduler
+from psr_engine.run.shared import RunShared
 from psr_engine.run.subworkflows import NestedSink, check_depth, render_inputs
 from psr_engine.status import RunStatus
 from psr_engine.store.paths import run_dir as run_folder

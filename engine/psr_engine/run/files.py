@@ -6,10 +6,12 @@ engine, and which declared artifacts an attempt failed to write. Globs are match
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from psr_engine.executors.base import TaskFiles
 from psr_engine.globs import matching_files
 from psr_engine.plan.model import PlannedTask
+from psr_engine.status import TaskStatus
 
 
 def attempt_files(task: PlannedTask, upstream: list[PlannedTask]) -> TaskFiles:
@@ -45,3 +47,27 @@ def attempt_files(task: PlannedTask, upstream: list[PlannedTask]) -> TaskFiles:
 def missing_artifacts(task: PlannedTask) -> list[str]:
     """The task's artifact globs that match no file in its folder now."""
     return [p for p in task.artifacts if not matching_files(task.workdir, p)]
+
+
+def undelivered(
+    task: PlannedTask, outputs: Mapping[str, str]
+) -> tuple[TaskStatus, str | None, str | None]:
+    """A success that did not deliver what the task declares fails here, naming the task and
+    what is missing, rather than later as an undefined value in a task that needs it."""
+    missing = [name for name in task.outputs if name not in outputs]
+    if missing:
+        return (
+            "failed",
+            "outputs",
+            f"task {task.id} did not write the outputs it declares: {', '.join(missing)} "
+            "(write them to $PSR_OUTPUT, or remove them from outputs:)",
+        )
+    absent = missing_artifacts(task) if task.artifacts else []
+    if absent:
+        return (
+            "failed",
+            "artifacts",
+            f"task {task.id} did not write the artifacts it declares: no file matches "
+            f"{', '.join(absent)} in {task.workdir}",
+        )
+    return "succeeded", None, None

@@ -20,24 +20,22 @@ import anyio
 
 from psr_engine import expressions
 from psr_engine.errors import ExpressionError, PsrError
-from psr_engine.events.hooks import AttemptEnvHook
 from psr_engine.events.model import Event, EventType
 from psr_engine.executors.base import ProcessResult, ProcessSpec, ShipsFiles
-from psr_engine.plan.model import Plan, PlannedGate, PlannedTask
+from psr_engine.plan.model import Plan, PlannedTask
 from psr_engine.run import attempt as attempts
 from psr_engine.run import cache
 from psr_engine.run.context import for_task
-from psr_engine.run.files import attempt_files, missing_artifacts
-from psr_engine.run.gating import GateOutcome
-from psr_engine.run.hooks import TaskEndHook
+from psr_engine.run.files import attempt_files, undelivered
 from psr_engine.run.outputs import take_outputs
 from psr_engine.run.results import TaskResult
+from psr_engine.run.shared import RunShared
 from psr_engine.run.triggers import Outcome, decide
 from psr_engine.status import TaskStatus
 from psr_engine.units import Resources
 
 if TYPE_CHECKING:
-    from psr_engine.executors.base import Executor
+    pass
 
 
 @dataclass(slots=True)
@@ -58,40 +56,6 @@ class _Progress:
 
 # How a task the engine carries out itself ended: (status, reason, message).
 _Ending = tuple[TaskStatus, str | None, str | None]
-
-
-@dataclass(slots=True)
-class RunShared:
-    """What every scheduler of one run shares (the main DAG, onExit, sub-workflows)."""
-
-    run_id: str
-    run_dir: str
-    state_dir: str
-    executor: Executor
-    emit: Callable[[Event], None]
-    context: dict[str, Any]
-    base_env: Mapping[str, str]
-    secrets: Mapping[str, str]
-    output_filter: Callable[[bytes], bytes] | None
-    # The longest byte string output_filter replaces (ProcessSpec.filter_window).
-    filter_window: int = 0
-    # Masks a task id before it names a file (a matrix value may equal a secret).
-    mask: Callable[[str], str] | None = None
-    # The run's random key for hashing, into file names, ids that hold a secret.
-    name_key: bytes = b""
-    run_subworkflow: Callable[..., Any] | None = None
-    run_gate: Callable[[PlannedGate], Awaitable[GateOutcome]] | None = None
-    # Sinks that add variables to an attempt's environment (tracing: TRACEPARENT of the
-    # attempt's span, which exists once task.started has been emitted).
-    attempt_env: Sequence[AttemptEnvHook] = ()
-    # Called as each task ends (cost attribution: data["cost"] on its task.finished event).
-    task_hooks: Sequence[TaskEndHook] = ()
-    # The engine's stop(reason), for the hooks (a budget crossed).
-    stop_run: Callable[[str], None] = field(default=lambda reason: None)
-    workflow_env: Mapping[str, str] = field(default_factory=dict)  # spec.env as written
-    log_events: bool = False  # each output line also as a task.log event
-    stopping: bool = False
-    stop_reason: str | None = None
 
 
 class Scheduler:
@@ -373,7 +337,7 @@ class Scheduler:
             status, reason, message = "failed", "outputs", f"$PSR_OUTPUT: {error}"
         else:
             if status == "succeeded":
-                status, reason, message = _undelivered(task, outputs)
+                status, reason, message = undelivered(task, outputs)
         if status != "succeeded" and attempts.should_retry(task, number, result):
             delay = attempts.retry_delay(task, number)
             self._emit(
@@ -602,28 +566,6 @@ class Scheduler:
                 **fields,
             )
         )
-
-
-def _undelivered(task: PlannedTask, outputs: Mapping[str, str]) -> _Ending:
-    """A success that did not deliver what the task declares fails here, naming the task and
-    what is missing, rather than later as an undefined value in a task that needs it."""
-    missing = [name for name in task.outputs if name not in outputs]
-    if missing:
-        return (
-            "failed",
-            "outputs",
-            f"task {task.id} did not write the outputs it declares: {', '.join(missing)} "
-            "(write them to $PSR_OUTPUT, or remove them from outputs:)",
-        )
-    absent = missing_artifacts(task) if task.artifacts else []
-    if absent:
-        return (
-            "failed",
-            "artifacts",
-            f"task {task.id} did not write the artifacts it declares: no file matches "
-            f"{', '.join(absent)} in {task.workdir}",
-        )
-    return "succeeded", None, None
 
 
 def _discard(path: str) -> None:
