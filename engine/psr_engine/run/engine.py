@@ -160,18 +160,7 @@ class WorkflowEngine:
         await self.bus.start()
         try:
             self.bus.emit(_run_started(plan, run_id, started))
-            return self._finished(
-                WorkflowResult(
-                    run_id=run_id,
-                    workflow=plan.workflow,
-                    status="blocked",
-                    started_at=started,
-                    ended_at=time.time(),
-                    tasks={},
-                    reason=reason,
-                ),
-                {"counts": {}},
-            )
+            return self._blocked(plan, run_id, started, reason, {"counts": {}})
         finally:
             with anyio.CancelScope(shield=True):
                 await self.bus.aclose()
@@ -446,6 +435,18 @@ class WorkflowEngine:
     ) -> WorkflowResult:
         """A gate blocked (or could not run): no task starts, the run ends `blocked`."""
         failing = [o.name for o in outcomes if not o.passed]
+        return self._blocked(
+            plan,
+            run_id,
+            started,
+            f"blocked by gate {', '.join(failing)}",
+            {"counts": {}, "gates": [o.event_data() for o in outcomes]},
+        )
+
+    def _blocked(
+        self, plan: Plan, run_id: str, started: float, reason: str, data: dict[str, Any]
+    ) -> WorkflowResult:
+        """A run that ends `blocked` before any task starts (a gate, a `fail` budget)."""
         return self._finished(
             WorkflowResult(
                 run_id=run_id,
@@ -454,9 +455,9 @@ class WorkflowEngine:
                 started_at=started,
                 ended_at=time.time(),
                 tasks={},
-                reason=f"blocked by gate {', '.join(failing)}",
+                reason=reason,
             ),
-            {"counts": {}, "gates": [o.event_data() for o in outcomes]},
+            data,
         )
 
     async def _run_scheduler(self, scheduler: Scheduler) -> None:

@@ -88,14 +88,8 @@ def _task(row: Sequence[Any]) -> TaskRecord:
     )
 
 
-def list_runs(
-    conn: sqlite3.Connection,
-    *,
-    workflow: str | None = None,
-    status: str | None = None,
-    limit: int | None = 20,
-) -> list[RunRecord]:
-    """Newest first."""
+def _workflow_and_status(workflow: str | None, status: str | None) -> tuple[list[str], list[Any]]:
+    """The WHERE terms and their arguments every run listing filters by."""
     where: list[str] = []
     args: list[Any] = []
     if workflow:
@@ -104,6 +98,18 @@ def list_runs(
     if status:
         where.append("status = ?")
         args.append(status)
+    return where, args
+
+
+def list_runs(
+    conn: sqlite3.Connection,
+    *,
+    workflow: str | None = None,
+    status: str | None = None,
+    limit: int | None = 20,
+) -> list[RunRecord]:
+    """Newest first."""
+    where, args = _workflow_and_status(workflow, status)
     sql = f"SELECT {_RUN_COLUMNS} FROM runs"
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -244,14 +250,7 @@ def search_runs(
 ) -> list[RunRecord]:
     """Newest first, `limit` at most, strictly older than `before` (started_at, id): keyset
     paging, which costs the same on the last page of 10,000 runs as on the first."""
-    where: list[str] = []
-    args: list[Any] = []
-    if workflow:
-        where.append("workflow = ?")
-        args.append(workflow)
-    if status:
-        where.append("status = ?")
-        args.append(status)
+    where, args = _workflow_and_status(workflow, status)
     if label is not None:
         where.append("json_extract(labels, ?) = ?")
         args.extend((json.dumps(label[0]).join(("$.", "")), label[1]))
