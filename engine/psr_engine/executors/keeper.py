@@ -7,15 +7,20 @@ in the child between fork and exec (a `preexec_fn`, which rules out vfork and po
 the spawn path's whole speed) and fires when the spawning *thread* ends, not the engine; a
 cgroup needs a delegated, writable cgroup v2 tree, which CI containers rarely give.
 
-So one keeper per engine process, shared by its executors and started with the first task: a
-Python process of its own (stdlib only, `python -I -S keeper.py`, in a session of its own so a
-signal to the engine's process group does not reach it). Its stdin is a pipe from the engine,
-which writes `+PID` when a task leader starts and `-PID` once it is reaped. Every task also
-carries `PSR_KEEPER=<token>` in its environment, which its children inherit. When the pipe reaches
-end of file without a `bye` line, the engine is gone: the keeper SIGKILLs every process whose
-process group or session is a live leader's, or whose environment holds the token (a `setsid`
-grandchild left both), repeating until none is left, then exits. `bye` (its last executor closed)
-ends it quietly: processes a task left behind on purpose are not its business then.
+So one keeper per engine process, shared by its executors and started with the first task: a Python
+process of its own (`python -I -S keeper_process.py`, which imports only os, signal, sys and time,
+in a session of its own so a signal to the engine's process group does not reach it). Its stdin is a
+pipe from the engine, which writes `+PID` when a task leader starts and `-PID` once it is reaped.
+Every task also carries `PSR_KEEPER=<token>` in its environment, which its children inherit. When
+the pipe reaches end of file without a `bye` line, the engine is gone: the keeper SIGKILLs every
+process whose process group or session is a live leader's, or whose environment holds the token (a
+`setsid` grandchild left both), repeating until none is left, then exits. `bye` (its last executor
+closed) ends it quietly: processes a task left behind on purpose are not its business then.
+
+The engine never waits for its keeper: a dismissed keeper reads its `bye` within one batch
+(0.2 s) and exits; waiting for that would add up to the batch, plus the keeper's own start-up,
+to the end of every run. It is reaped by the next `acquire`/`release` in the same process, or by
+init once the engine has exited.
 
 What escapes: a process that both left the session and cleared its environment (`setsid env
 -i ...`) after its leader ended. And it needs /proc (Linux); elsewhere it only kills groups.
@@ -25,16 +30,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import signal
 import subprocess
 import sys
 import threading
-import time
 
-ENV_VAR = "PSR_KEEPER"
-_ROUNDS = 20  # kill sweeps at most (a fork bomb is not the case this is for)
-_BATCH_S = 0.2
+from psr_engine.executors import keeper_process
+from psr_engine.executors.keeper_process import ENV_VAR
+
+__all__ = ["ENV_VAR", "Keeper", "acquire", "release"]
+
+_PROGRAM = os.path.abspath(keeper_process.__file__)
 
 # What the keeper's interpreter may need to start at all; nothing else of the engine's
 # environment (secrets of the env provider live there) reaches it.
@@ -54,11 +59,11 @@ class Keeper:
     @classmethod
     def start(cls) -> Keeper | None:
         """A new keeper, or None where one cannot be started (the run goes on unprotected)."""
-        token = secrets.token_hex(12)
+        token = os.urandom(12).hex()  # what secrets.token_hex does, without importing it
         env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
         try:
             process = subprocess.Popen(
-                [sys.executable, "-I", "-S", os.path.abspath(__file__), token],
+                [sys.executable, "-I", "-S", _PROGRAM, token],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -94,6 +99,7 @@ class Keeper:
 _shared: Keeper | None = None
 _users = 0
 _lock = threading.Lock()
+_dismissed: list[subprocess.Popen[bytes]] = []  # said bye to, not yet seen to exit
 
 
 def acquire() -> Keeper | None:
@@ -101,6 +107,7 @@ def acquire() -> Keeper | None:
     `release`."""
     global _shared, _users
     with _lock:
+        _reap_dismissed()
         if _shared is None:
             _shared = Keeper.start()
             if _shared is None:
@@ -109,90 +116,19 @@ def acquire() -> Keeper | None:
         return _shared
 
 
-def release(keeper: Keeper) -> subprocess.Popen[bytes] | None:
-    """One user fewer; the last one dismisses it (returns its process, to be reaped)."""
+def release(keeper: Keeper) -> None:
+    """One user fewer; the last one dismisses it, without waiting for it to exit."""
     global _shared, _users
     with _lock:
+        _reap_dismissed()
         if keeper is not _shared:
-            return None
+            return
         _users -= 1
         if _users > 0:
-            return None
-        _shared = None
-    return keeper.close()
-
-
-def main(token: str) -> int:
-    # A terminal's Ctrl-C or a SIGTERM to everything must not stop us before the tasks.
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, signal.SIG_IGN)
-    live: set[int] = set()
-    pending = b""
-    stdin = sys.stdin.fileno()
-    while True:
-        try:
-            data = os.read(stdin, 65536)
-        except InterruptedError:
-            continue
-        if not data:
-            break
-        lines = (pending + data).split(b"\n")
-        pending = lines.pop()
-        for line in lines:
-            if line == b"bye":
-                return 0
-            if line[:1] == b"+":
-                live.add(int(line[1:]))
-            elif line[:1] == b"-":
-                live.discard(int(line[1:]))
-        # Read in batches: a wake-up per task line would cost the machine more CPU than the
-        # keeper is worth. The pipe holds thousands of lines meanwhile; the end of file waits
-        # for us as well (a killed engine's tasks live at most this much longer).
-        time.sleep(_BATCH_S)
-    _kill_all(live, f"{ENV_VAR}={token}".encode())
-    return 0
-
-
-def _kill_all(leaders: set[int], marker: bytes) -> None:
-    for pgid in leaders:
-        _signal_group(pgid)
-    me = os.getpid()
-    for _ in range(_ROUNDS):
-        found = [pid for pid in _pids() if pid != me and _belongs(pid, leaders, marker)]
-        if not found:
             return
-        for pid in found:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.01)
+        _shared = None
+        _dismissed.append(keeper.close())
 
 
-def _signal_group(pgid: int) -> None:
-    with contextlib.suppress(OSError):
-        os.killpg(pgid, signal.SIGKILL)
-
-
-def _pids() -> list[int]:
-    try:
-        return [int(name) for name in os.listdir("/proc") if name.isdigit()]
-    except OSError:
-        return []
-
-
-def _belongs(pid: int, leaders: set[int], marker: bytes) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if fields[0] in (b"Z", b"X"):
-            return False  # already dead, waiting for its parent
-        if int(fields[2]) in leaders or int(fields[3]) in leaders:  # pgrp, session
-            return True
-        with open(f"/proc/{pid}/environ", "rb") as handle:
-            return marker in handle.read().split(b"\0")
-    except (OSError, ValueError, IndexError):
-        return False
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+def _reap_dismissed() -> None:
+    _dismissed[:] = [process for process in _dismissed if process.poll() is None]

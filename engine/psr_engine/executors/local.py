@@ -176,10 +176,8 @@ class LocalExecutor:
         """Let go of the keeper (every run cleaned up after itself)."""
         keeper, self._keeper = self._keeper, None
         self._keeper_tried = False
-        process = keeper_release(keeper) if keeper is not None else None
-        if process is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                await anyio.to_thread.run_sync(process.wait, 5.0)
+        if keeper is not None:
+            keeper_release(keeper)
 
     def _start_keeper(self) -> Keeper | None:
         """Tasks must not outlive a killed engine: the keeper kills them then (keeper.py)."""
