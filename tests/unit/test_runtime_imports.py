@@ -84,3 +84,25 @@ def test_a_warm_plan_cache_keeps_apply_off_everything_only_compiling_needs(tmp_p
     # Nor what only other commands or a terminal need.
     assert not sorted(m for m in warm if m.startswith("psr_engine.cli.cmd_") and "apply" not in m)
     assert not sorted(m for m in warm if m.startswith("rich"))
+    # Nor, untraced, tracing's configuration (only whether to trace is asked).
+    assert "psr_engine.tracing.config" not in warm
+
+
+def _added_by(code: str) -> set[str]:
+    """What `code` adds to sys.modules in a bare interpreter (-I -S: as the keeper starts)."""
+    script = f"import sys, json; before = set(sys.modules)\n{code}\n" + (
+        "print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    return set(json.loads(out))
+
+
+def test_the_keepers_own_process_imports_nothing_beyond_os_signal_sys_and_time():
+    """It starts beside every apply that runs a task: its imports are start-up CPU."""
+    from psr_engine.executors import keeper_process
+
+    folder = str(Path(keeper_process.__file__).parent)
+    added = _added_by(f"sys.path.insert(0, {folder!r}); import keeper_process")
+    assert added - {"keeper_process", "__future__"} == _added_by("import os, signal, time")

@@ -14,7 +14,8 @@ from psr_engine._lazy import attribute_loader
 
 if TYPE_CHECKING:
     from psr_engine.plan.model import Plan
-    from psr_engine.tracing.config import TracingConfig, resolve_config, tracing_requested
+    from psr_engine.tracing.config import TracingConfig, resolve_config
+    from psr_engine.tracing.requested import tracing_requested
     from psr_engine.tracing.setup import TracingManager
     from psr_engine.tracing.sink import OtelSink
 
@@ -25,7 +26,7 @@ _LAZY = {
     "TracingConfig": "psr_engine.tracing.config",
     "TracingManager": "psr_engine.tracing.setup",
     "resolve_config": "psr_engine.tracing.config",
-    "tracing_requested": "psr_engine.tracing.config",
+    "tracing_requested": "psr_engine.tracing.requested",
 }
 
 __all__ = [
@@ -44,7 +45,7 @@ def start_early(*, force: bool = False, environ: Mapping[str, str] | None = None
     environment or `--trace` already asks for tracing; None otherwise. It loads its
     libraries meanwhile, on a core the compiling engine leaves idle. Hand it to
     build_sink, which uses or discards it."""
-    from psr_engine.tracing.config import tracing_requested
+    from psr_engine.tracing.requested import tracing_requested
 
     if not tracing_requested(None, environ=environ, force=force):
         return None
@@ -82,7 +83,7 @@ def build_sink(
     facade builds this one instead of creating that entry through the registry. Raises
     TracingConfigError (exit 2) for a setting that cannot be used. `early`: start_early's
     exporter process, used by the sink or discarded."""
-    from psr_engine.tracing.config import resolve_config, tracing_requested
+    from psr_engine.tracing.requested import tracing_requested
 
     try:
         entries = [s for s in plan.sinks if s.type == "otel"]
@@ -92,6 +93,7 @@ def build_sink(
         if not sdk_installed():
             _without_sdk(plan, force=force, listed=listed)
             return None
+        from psr_engine.tracing.config import resolve_config
         from psr_engine.tracing.sink import OtelSink
 
         options = entries[0].options if entries else {}

@@ -16,6 +16,8 @@ from typing import Any, Literal
 # Defined in errors.py (the one exception tree); importable from here as before.
 from psr_engine.errors import TracingConfigError as TracingConfigError
 from psr_engine.settings import TracingSettings
+from psr_engine.tracing.requested import is_disabled as is_disabled
+from psr_engine.tracing.requested import tracing_requested as tracing_requested
 
 SAMPLERS = (
     "always_on",
@@ -29,7 +31,6 @@ PROTOCOLS = ("http/protobuf", "grpc")
 EXPORTERS = ("otlp", "console", "none")
 DEFAULT_SAMPLER = "parentbased_always_on"
 _DEFAULT_ENDPOINTS = {"http/protobuf": "http://localhost:4318", "grpc": "http://localhost:4317"}
-_TRUE = frozenset({"true", "1", "yes", "on"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,35 +48,6 @@ class TracingConfig:
     resource_attributes: Mapping[str, str] = field(default_factory=dict)
     parent: Mapping[str, str] = field(default_factory=dict)
     close_timeout_s: float = 10.0  # how long closing waits for the last spans to go out
-
-
-def is_disabled(environ: Mapping[str, str]) -> bool:
-    """OTEL_SDK_DISABLED=true: the standard off switch."""
-    return environ.get("OTEL_SDK_DISABLED", "").strip().lower() in _TRUE
-
-
-def tracing_requested(
-    tracing: TracingSettings | None,
-    *,
-    environ: Mapping[str, str] | None = None,
-    force: bool = False,
-    sink_listed: bool = False,
-) -> bool:
-    """Whether a run should be traced: `--trace` (force); else spec.tracing's `enabled`
-    (true once the block is given); else an otel sink in spec.sinks or an OTLP endpoint in
-    the environment. Never when OTEL_SDK_DISABLED is true."""
-    env = os.environ if environ is None else environ
-    if is_disabled(env):
-        return False
-    if force:
-        return True
-    if tracing is not None:
-        return tracing.enabled
-    if sink_listed:
-        return True
-    return bool(
-        env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    )
 
 
 def resolve_config(
