@@ -15,7 +15,6 @@ finds no history and a re-run of a green job has nothing to rerun.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -223,6 +222,8 @@ def _status(record: TaskRecord | None) -> str:
 def _instances(plan: Plan, name: str) -> set[str]:
     ids = plan.groups.get(name) or ((name,) if any(t.id == name for t in plan.tasks) else ())
     if not ids:
+        import difflib  # only for this message; it costs every apply's start-up otherwise
+
         known = [*plan.groups, *(t.id for t in plan.tasks)]
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
