@@ -7,14 +7,13 @@ the repository's ``schemas/`` folder is the fallback.
 
 from __future__ import annotations
 
-import difflib
 import functools
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from psr_engine.errors import Diagnostic, ManifestError
+from psr_engine.manifest import compiled_schema
 from psr_engine.manifest.model import JsonPath, Position
 
 if TYPE_CHECKING:
@@ -37,14 +36,20 @@ _TYPE_NAMES = {
 def _schemas_folder() -> Any:
     """The shipped schemas folder; in an editable install (no force-included folder), the
     repository's."""
-    from importlib import resources
-
     import psr_engine
 
-    shipped = resources.files("psr_engine").joinpath("schemas")
-    if shipped.is_dir():
-        return shipped
-    return Path(psr_engine.__file__).resolve().parents[2] / "schemas"
+    # A package on disk, as nearly always, needs no importlib.resources (which costs a few ms
+    # of every validate, with zipfile): the shipped folder is beside the code, and an editable
+    # install's is the repository's.
+    package = Path(psr_engine.__file__).parent
+    if (package / "schemas").is_dir():
+        return package / "schemas"
+    repository = package.resolve().parents[1] / "schemas"
+    if (repository / SCHEMA_NAME).is_file():
+        return repository
+    from importlib import resources
+
+    return resources.files("psr_engine").joinpath("schemas")
 
 
 def schema_names() -> list[str]:
@@ -65,9 +70,17 @@ def schema_text(name: str = SCHEMA_NAME) -> str:
 
 
 @functools.cache
+def _schema_bytes() -> bytes:
+    data: bytes = _schemas_folder().joinpath(SCHEMA_NAME).read_bytes()
+    return data
+
+
+@functools.cache
 def load_schema() -> dict[str, Any]:
     """The manifest schema as a mapping (parsed once per process; do not mutate it)."""
-    return json.loads(schema_text(SCHEMA_NAME))
+    import json
+
+    return json.loads(_schema_bytes().decode("utf-8"))
 
 
 @functools.cache
@@ -117,9 +130,10 @@ def _import_jsonschema() -> Any:
     return jsonschema
 
 
-# Below this many tasks jsonschema answers in milliseconds. Above it, a compiled validator
-# (fastjsonschema: generated Python, ~8x faster here) answers "valid"; jsonschema then runs only
-# to explain a document that is not. Compiling costs ~0.4 s, so small manifests skip it.
+# A compiled validator (fastjsonschema: generated Python, ~8x faster than jsonschema here, and
+# without jsonschema's imports) answers "valid"; jsonschema then runs only to explain a document
+# that is not. It is compiled once and kept on disk (manifest/compiled_schema.py). Where it
+# cannot be kept, compiling it costs ~0.4 s on every run: only worth it from this many tasks.
 FAST_PATH_TASKS = 300
 # Keywords whose 2020-12 meaning draft 7 lacks: a schema using any of them gets no fast path.
 _NOT_IN_DRAFT7 = frozenset(
@@ -214,9 +228,8 @@ def _dedent_note(
 def _fast_accepts(data: Any) -> bool:
     spec = data.get("spec") if isinstance(data, dict) else None
     tasks = spec.get("tasks") if isinstance(spec, dict) else None
-    if not isinstance(tasks, dict) or len(tasks) < FAST_PATH_TASKS:
-        return False
-    validate = _fast_validator()
+    large = isinstance(tasks, dict) and len(tasks) >= FAST_PATH_TASKS
+    validate = _fast_validator(compile_unkept=large)
     if validate is None:
         return False
     try:
@@ -226,14 +239,26 @@ def _fast_accepts(data: Any) -> bool:
     return True
 
 
-@functools.cache
-def _fast_validator() -> Any:
-    try:
-        import fastjsonschema
-    except ImportError:
-        return None
-    draft7 = as_draft7(load_schema())
-    return None if draft7 is None else fastjsonschema.compile(draft7)
+_compiled: dict[bool, Any] = {}  # compile_unkept -> the validator or None, once per process
+
+
+def _fast_validator(*, compile_unkept: bool) -> Any:
+    """The compiled validator: kept on disk, else compiled now (and kept) when it can be kept
+    or when `compile_unkept`; None when there is none (then jsonschema answers alone)."""
+    if compile_unkept in _compiled:
+        return _compiled[compile_unkept]
+    validate = None
+    file = compiled_schema.cache_file(_schema_bytes())
+    if file is not None:
+        validate = compiled_schema.load(file)
+        if validate is None and (compile_unkept or compiled_schema.can_store()):
+            draft7 = as_draft7(load_schema())
+            if draft7 is not None:
+                validate = compiled_schema.compile_validator(draft7, file)
+    _compiled[compile_unkept] = validate
+    if validate is not None:
+        _compiled[not compile_unkept] = validate
+    return validate
 
 
 def as_draft7(schema: Any) -> Any:
@@ -333,6 +358,8 @@ def _describe(error: ValidationError, document: LoadedDocument) -> list[Diagnost
 
 def suggest(word: str, options: Iterable[str]) -> str | None:
     """The option the user most likely meant: a close spelling, or the one it abbreviates."""
+    import difflib
+
     options = list(options)
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     if close:
