@@ -88,8 +88,9 @@ def parse(source: str) -> Any:
 
     if not source.strip():
         raise SyntaxProblem("empty expression")
-    parser = Parser(environment(), source, state="variable")
     try:
+        # The lexer reads the first token as the parser is made: `${{ ) }}` fails there.
+        parser = Parser(environment(), source, state="variable")
         node = parser.parse_expression()
         if not parser.stream.eos:
             token = parser.stream.current
