@@ -4,6 +4,7 @@ these tests see what a process actually loads."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -106,3 +107,52 @@ def test_the_keepers_own_process_imports_nothing_beyond_os_signal_sys_and_time()
     folder = str(Path(keeper_process.__file__).parent)
     added = _added_by(f"sys.path.insert(0, {folder!r}); import keeper_process")
     assert added - {"keeper_process", "__future__"} == _added_by("import os, signal, time")
+
+
+ROOT = Path(__file__).resolve().parents[2]
+# What `validate` of a manifest whose expressions are all simple (a name and its keys, filters,
+# one comparison) does without, once the compiled schema is kept (manifest/compiled_schema.py):
+# jsonschema only explains a manifest that fails, Jinja only reads other expressions.
+NOT_FOR_VALIDATE = (
+    "jsonschema",
+    "fastjsonschema",
+    "referencing",
+    "jinja2",
+    "networkx",
+    "decimal",
+    "rich",
+    "psr_engine.run",
+    "psr_engine.store",
+    "psr_engine.events",
+    "psr_engine.executors",
+)
+
+
+def _validate_imports(cache: Path, *args: str) -> set[str]:
+    """The modules `psr-engine validate` has loaded when it is done, with `cache` as its
+    XDG_CACHE_HOME."""
+    script = (
+        "import sys, json\n"
+        "from psr_engine.cli import main\n"
+        f"code = main(['validate', *{list(args)!r}])\n"
+        "sys.stderr.write(json.dumps(sorted(sys.modules)))\n"
+        "sys.exit(code)"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return set(json.loads(done.stderr.splitlines()[-1]))
+
+
+def test_validate_of_the_example_loads_neither_jsonschema_nor_jinja(tmp_path: Path):
+    example = "manifests/examples/daily-etl.yaml"
+    first = _validate_imports(tmp_path, example)
+    assert "fastjsonschema" in first  # nothing was kept yet: compiled, and kept
+    warm = _validate_imports(tmp_path, example)
+    assert "psr_engine.plan.compile" in warm
+    assert not sorted(m for m in warm if m.startswith(NOT_FOR_VALIDATE))
+    assert not sorted(
+        m for m in warm if m.startswith("psr_engine.cli.cmd_") and "validate" not in m
+    )

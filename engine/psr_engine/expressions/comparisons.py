@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from psr_engine.expressions import simple
 from psr_engine.expressions.references import Reference
 
 # What each kind of operand is, in the words a message uses.
@@ -52,6 +53,13 @@ class Comparison:
 @lru_cache(maxsize=4096)
 def comparisons(source: str) -> tuple[Comparison, ...]:
     """The comparisons in one expression's source. Raises SyntaxProblem."""
+    tree = simple.parse(source)
+    if tree is not None:
+        return _simple_comparisons(tree)
+    return _comparisons_with_jinja(source)
+
+
+def _comparisons_with_jinja(source: str) -> tuple[Comparison, ...]:
     from jinja2 import nodes
 
     from psr_engine.expressions.environment import parse
@@ -68,6 +76,39 @@ def comparisons(source: str) -> tuple[Comparison, ...]:
                 found.append(Comparison(left, _OPS[operand.op], right))
             left = right
     return tuple(found)
+
+
+def _simple_comparisons(tree: simple.Node) -> tuple[Comparison, ...]:
+    """What the Jinja tree of a simple expression gives below (`_operand`, `_text`)."""
+    if tree[0] != "compare":
+        return ()
+    _, left, op, right = tree
+    return (Comparison(_simple_operand(left), _OPS[op], _simple_operand(right)),)
+
+
+def _simple_operand(node: simple.Node) -> Operand:
+    text = _simple_text(node)
+    if node[0] == "const":
+        value = node[1]
+        if isinstance(value, bool):
+            return Operand(text, const="boolean")
+        if isinstance(value, int | float):
+            return Operand(text, const="number")
+        if isinstance(value, str):
+            return Operand(text, const="text")
+        return Operand(text)
+    if node[0] == "filter":
+        return Operand(text, const=_FILTER_KINDS.get(node[2]))
+    return Operand(text, reference=Reference(node[1], node[2]))
+
+
+def _simple_text(node: simple.Node) -> str:
+    if node[0] == "const":
+        value = node[1]
+        return repr(value) if isinstance(value, str) else str(value).lower()
+    if node[0] == "filter":
+        return f"{_simple_text(node[1])} | {node[2]}"
+    return str(Reference(node[1], node[2]))
 
 
 def conflicts(

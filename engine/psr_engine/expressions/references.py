@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from psr_engine.expressions import simple
 from psr_engine.expressions.environment import SyntaxProblem, parse
 from psr_engine.expressions.helpers import GLOBAL_NAMES
 from psr_engine.expressions.scan import Expr, error, split
@@ -53,7 +54,16 @@ def references_of(source: str) -> tuple[Reference, ...]:
 def analyze(source: str) -> tuple[tuple[Reference, ...], tuple[str, ...]]:
     """One parse of an expression: the names it reads, and the filters and tests it calls
     that the environment does not have. Validation needs only this, never code generation
-    (compiling costs ~10x parsing, and a 10,000-task manifest holds 10,000 expressions)."""
+    (compiling costs ~10x parsing, and a 10,000-task manifest holds 10,000 expressions).
+    Simple expressions are read without Jinja (simple.py), with the same answer."""
+    tree = simple.parse(source)
+    if tree is not None:
+        found = [Reference(root, keys) for root, keys in simple.references(tree)]
+        return tuple(dict.fromkeys(r for r in found if r.root not in GLOBAL_NAMES)), ()
+    return _analyze_with_jinja(source)
+
+
+def _analyze_with_jinja(source: str) -> tuple[tuple[Reference, ...], tuple[str, ...]]:
     from jinja2 import nodes
 
     from psr_engine.expressions.environment import environment

@@ -31,6 +31,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from psr_engine.errors import ExpressionError
+from psr_engine.expressions import simple
 from psr_engine.expressions.scan import OPEN, Expr, split
 
 if TYPE_CHECKING:
@@ -245,6 +246,13 @@ def _variable_for(source: str) -> str:
 @lru_cache(maxsize=4096)
 def _is_raw(source: str) -> bool:
     """The expression ends in ``| raw`` (its last filter), judged without evaluating it."""
+    tree = simple.parse(source)
+    if tree is not None:
+        return simple.last_filter(tree) == "raw"
+    return _is_raw_with_jinja(source)
+
+
+def _is_raw_with_jinja(source: str) -> bool:
     from jinja2 import nodes
 
     from psr_engine.expressions.environment import SyntaxProblem, parse

@@ -251,6 +251,9 @@ class _Compiler:
             "env": dict(self.manifest.env),
             "workflow": {"name": self.manifest.name, "labels": dict(self.manifest.labels)},
         }
+        found = _list_at(text, context)
+        if found is not None:
+            return found
         try:
             value = expressions.evaluate(text, context)
         except ExpressionError as error:
@@ -444,3 +447,26 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
+
+
+def _list_at(text: str, context: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The list a matrix axis names, when the axis is one name path (``${{ params.regions }}``)
+    and every key of it is in the mappings: what Jinja's evaluation gives then, without
+    importing Jinja. None for anything else, which Jinja evaluates (and explains)."""
+    from psr_engine.expressions import simple
+    from psr_engine.expressions.scan import Expr, split
+
+    try:
+        parts = [p for p in split(text) if not (isinstance(p, str) and not p.strip())]
+    except ExpressionError:
+        return None
+    tree = simple.parse(parts[0].source) if len(parts) == 1 and isinstance(parts[0], Expr) else None
+    path = simple.path_of(tree) if tree is not None else None
+    if path is None:
+        return None
+    value: Any = context
+    for key in path:
+        if not isinstance(value, Mapping) or key not in value:
+            return None
+        value = value[key]
+    return tuple(value) if isinstance(value, list | tuple) else None
