@@ -150,6 +150,40 @@ def test_axis_expression_that_is_not_a_list_is_an_error_at_the_axis():
     assert d.line == task_line(0, "matrix")  # the axis itself has no position here: its parent's
 
 
+@pytest.mark.parametrize(
+    "axis",
+    [
+        "${{ params.regions }}",
+        "  ${{ params.nested.sizes }} ",
+        "${{ params.region }}",  # not a list: Jinja's evaluation explains
+        "${{ params.nested.missing }}",
+        "${{ workflow.labels.team }}",
+        "${{ params.regions | list }}",  # more than a name: Jinja's
+        "${{ params['regions'] }}",
+        "x ${{ params.regions }}",
+    ],
+)
+def test_an_axis_read_without_jinja_is_the_list_jinja_gives(axis):
+    from psr_engine import expressions
+    from psr_engine.errors import ExpressionError
+    from psr_engine.plan.compile import _list_at
+
+    context = {
+        "params": {"regions": ["eu", "us"], "region": "eu", "nested": {"sizes": (1, 2)}},
+        "env": {},
+        "workflow": {"name": "w", "labels": {"team": "data"}},
+    }
+    found = _list_at(axis, context)
+    try:
+        value = expressions.evaluate(axis, context)
+    except ExpressionError:
+        value = None
+    if found is not None:
+        assert found == tuple(value)
+    else:
+        assert axis.strip() not in ("${{ params.regions }}", "${{ params.nested.sizes }}")
+
+
 def test_axis_expression_with_an_unknown_param_is_an_error():
     m = manifest(task("t", matrix={"r": "${{ params.regoins }}"}), params={"regions": ["eu"]})
     with pytest.raises(PlanError, match=r"unknown param 'regoins'.*regions"):
