@@ -13,7 +13,7 @@
           ratios; once with the runs page open (before the run starts), once with the run's
           own page (opened as soon as the run is listed, while its 1,000 tasks go).
 
-    python benchmarks/ui_bench.py [--runs 10000] [--pairs 10] [--skip-w1]
+    python benchmarks/ui_bench.py [--runs 10000] [--pairs 10] [--skip-w1] [--w1-page run]
 
 Needs the `ui` extra, and for `live` and `W1` Playwright with Debian's chromium
 (/usr/bin/chromium; `make test-tools` installs it as root).
@@ -258,7 +258,9 @@ class W1Sample:
     browser_cpu: float  # chromium (the driver's tree)
 
 
-def bench_w1(root: Path, browser, pairs: int) -> dict[str, tuple[list[W1Sample], list[W1Sample]]]:
+def bench_w1(
+    root: Path, browser, pairs: int, pages: str = "both"
+) -> dict[str, tuple[list[W1Sample], list[W1Sample]]]:
     """W1 with a page open vs none, in alternating pairs, for two pages: the runs list (open
     before the run starts; it shows the run appear, then end) and the run's own page (opened
     as soon as the run is listed, while its 1,000 tasks go). Wall time, and the CPU each
@@ -325,7 +327,10 @@ def bench_w1(root: Path, browser, pairs: int) -> dict[str, tuple[list[W1Sample],
                 )
             )
 
+        chosen = {"runs": "the runs page", "run": "the run's page"}
         for label, with_page in (("the runs page", runs_page), ("the run's page", run_page)):
+            if pages != "both" and chosen[pages] != label:
+                continue
             ons: list[W1Sample] = []
             offs: list[W1Sample] = []
             for i in range(pairs):
@@ -360,6 +365,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--pairs", type=int, default=10)
     parser.add_argument("--skip-w1", action="store_true")
+    parser.add_argument(
+        "--w1-page",
+        choices=("both", "runs", "run"),
+        default="both",
+        help="which page W1 is measured beside (default: both, the runs page first)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ui-bench-") as tmp:
         root = Path(tmp)
@@ -383,7 +394,7 @@ def main() -> None:
                 f"max {latencies[-1]:.0f} ms ({len(latencies)} events)"
             )
             if not args.skip_w1:
-                for label, (ons, offs) in bench_w1(root, browser, args.pairs).items():
+                for label, (ons, offs) in bench_w1(root, browser, args.pairs, args.w1_page).items():
                     report_w1(label, ons, offs)
             browser.close()
 

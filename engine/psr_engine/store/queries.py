@@ -32,6 +32,8 @@ _ATTEMPT_COLUMNS = (
 def _loads(text: str | None, empty: Any) -> Any:
     if not text:
         return empty
+    if text == "{}":  # most columns of most rows (the dashboard reads thousands a second)
+        return {}
     try:
         return json.loads(text)
     except ValueError:

@@ -5,8 +5,11 @@ anything committed since (`PRAGMA data_version`, a counter read from shared memo
 no lock); only then does it read the rows again and send what differs. The engine is never
 asked or slowed for it.
 
-Event ids are times (the newest change sent); a reconnecting browser sends the last one as
-`Last-Event-ID` and gets the tasks that changed at or after it, with the run itself.
+A run's stream sends `tasks` (an array: per task its name and the fields that changed since
+the stream last sent it, every field the first time, attempts included), `critical` (the
+critical path's task names) and `run` (the run's document). Event ids are times (the newest
+change sent); a reconnecting browser sends the last one as `Last-Event-ID` and gets the tasks
+that changed at or after it, whole, with the run itself.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 import anyio
 
+from psr_engine.status import LIVE
 from psr_engine.store import queries as q
 from psr_engine.store.model import AttemptRecord, RunRecord, TaskRecord
 from psr_engine.ui.catalog import Catalog, Source, as_seen, connect_ro, crashed_task
@@ -51,31 +55,59 @@ def _changed_at(task: TaskRecord, attempts: list[AttemptRecord]) -> float:
 
 
 _LIGHT = (
-    "SELECT task_id, status, attempts, started_at, ended_at, exit_code FROM tasks WHERE run_id = ?"
+    "SELECT task_id, status, attempts, started_at, ended_at, exit_code FROM tasks "
+    "WHERE run_id = ? ORDER BY task_id"
 )
+# The critical path needs every task: worked out again at most once a second, and only when
+# a task started or ended since; while tasks run and none did, every few seconds (a running
+# task's growing time can make it critical).
 CRITICAL_EVERY_S = 1.0
+CRITICAL_IDLE_S = 5.0
 
 
 def _data_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
+def _moved(before: list[tuple[Any, ...]], now: list[tuple[Any, ...]]) -> list[str]:
+    """The tasks whose light columns differ. The rows come in the same order each time (the
+    primary key's) and a run's rows are only ever added: row by row while none was."""
+    if len(before) == len(now):
+        return [row[0] for row, was in zip(now, before, strict=True) if row != was]
+    known = {row[0]: row for row in before}
+    return [row[0] for row in now if known.get(row[0]) != row]
+
+
+def _delta(doc: dict[str, Any], sent: dict[str, Any] | None) -> dict[str, Any]:
+    """What a client that has `sent` needs to know `doc`: the task's name and the fields
+    that differ (every field when it has nothing yet)."""
+    if sent is None:
+        return doc
+    out = {k: v for k, v in doc.items() if sent.get(k) != v}
+    if out:
+        out["task"] = doc["task"]
+    return out
+
+
 class _RunWatch:
     """What one stream has sent of one run, and what to send next.
 
     Each look first reads a few columns of every task (cheap even for a run of thousands);
-    only the tasks whose columns moved are read whole and sent. The critical path, which
-    needs every task, is worked out at most once a second and when the run ends.
+    only the tasks whose columns moved are read whole. They go out as one `tasks` event per
+    look (a run of a thousand tasks changes hundreds a second: one message, not hundreds),
+    each task with only the fields that changed since the stream last sent it.
     """
 
     def __init__(self, run_id: str, last_id: float | None) -> None:
         self.run_id = run_id
         self.last_id = last_id
         self.first = True
-        self.light: dict[str, tuple[Any, ...]] = {}
+        self.light: list[tuple[Any, ...]] = []  # (task, a few columns) of every task
         self.sent_run: Any = None
+        self.sent_tasks: dict[str, dict[str, Any]] = {}  # task -> its document as last sent
         self.sent_path: list[str] = []
         self.path_at = 0.0
+        self.path_moves = 0  # tasks that started or ended since the path was worked out
         self.ended = False
         self.tasks: dict[str, TaskRecord] = {}  # every task as last read, in plan order
 
@@ -84,12 +116,13 @@ class _RunWatch:
         try:
             recorded = q.get_run(conn, self.run_id)
             run = None if recorded is None else as_seen(recorded)
-            light = {row[0]: row[1:] for row in conn.execute(_LIGHT, (self.run_id,))}
-            moved = [k for k, v in light.items() if self.light.get(k) != v]
+            light = conn.execute(_LIGHT, (self.run_id,)).fetchall()
+            moved = _moved(self.light, light)
             tasks, attempts = q.some_tasks_of(conn, self.run_id, moved)
         finally:
             conn.execute("COMMIT")
         self.light = light
+        self.path_moves += len(moved)
         by_task: dict[str, list[AttemptRecord]] = {}
         for attempt in attempts:
             by_task.setdefault(attempt.task_id, []).append(attempt)
@@ -97,6 +130,7 @@ class _RunWatch:
         newest = self.last_id or 0.0
         if run is not None and run.status == "crashed":
             tasks = [crashed_task(t) for t in (tasks or self.tasks.values())]
+        changed: list[dict[str, Any]] = []
         for task in tasks:
             self.tasks[task.id] = task
             mine = by_task.get(task.id, [])
@@ -105,12 +139,23 @@ class _RunWatch:
                 continue  # the browser had it before it reconnected
             doc = task.to_dict()
             doc["attempts"] = [a.to_dict() for a in mine]
-            newest = max(newest, at)
-            out.append(message("task", doc, newest))
+            delta = _delta(doc, self.sent_tasks.get(task.id))
+            self.sent_tasks[task.id] = doc
+            if delta:
+                changed.append(delta)
+                newest = max(newest, at)
+        if changed:
+            out.append(message("tasks", changed, newest))
         ended = run is None or run.status != "running"
         now = time.monotonic()
-        if self.tasks and (ended or (tasks and now - self.path_at >= CRITICAL_EVERY_S)):
+        since = now - self.path_at
+        if self.tasks and (
+            ended
+            or (self.path_moves and since >= CRITICAL_EVERY_S)
+            or (since >= CRITICAL_IDLE_S and any(row[1] in LIVE for row in light))
+        ):
             self.path_at = now
+            self.path_moves = 0
             # Before the run's own event: a browser closes the stream on a run that ended.
             path = list(critical_path(list(self.tasks.values())))
             if path != self.sent_path:
@@ -129,7 +174,7 @@ class _RunWatch:
 
 
 async def run_events(source: Source, run_id: str, last_id: float | None) -> AsyncIterator[str]:
-    """`run` and `task` events of one run, from now (or from `last_id`) on."""
+    """`run`, `tasks` and `critical` events of one run, from now (or from `last_id`) on."""
     conn = await anyio.to_thread.run_sync(connect_ro, source.db_path)
     try:
         watch = _RunWatch(run_id, last_id)

@@ -324,9 +324,11 @@ def document() -> dict[str, Any]:
             },
             "/api/runs/{run_id}/events": {
                 "get": {
-                    "summary": "Server-Sent Events of one run: `run`, `task` (with its "
-                    "attempts) and `critical`; resumable with Last-Event-ID; ends once the "
-                    "run has ended and its final state was sent",
+                    "summary": "Server-Sent Events of one run: `tasks` (the tasks that changed "
+                    "since the last event, each with its name and the fields that changed, "
+                    "whole the first time, attempts included), `critical` and `run`; "
+                    "resumable with Last-Event-ID; ends once the run has ended and its final "
+                    "state was sent",
                     "parameters": [
                         _run_id,
                         {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}},

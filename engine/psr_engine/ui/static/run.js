@@ -13,9 +13,16 @@
   var doc = null, selected = null, follow = null;
   var NS = "http://www.w3.org/2000/svg";
 
-  // Looked up once: a run of a thousand tasks gets thousands of events.
-  var nodes = {};
-  dag.querySelectorAll(".node[data-task]").forEach(function (n) { nodes[n.dataset.task] = n; });
+  // Looked up once: a run of a thousand tasks gets thousands of changes.
+  var nodes = {}, shown = {}, needsOf = {}, critical = {};
+  dag.querySelectorAll(".node[data-task]").forEach(function (n) {
+    var task = n.dataset.task;
+    nodes[task] = n;
+    shown[task] = n.dataset.status;
+    if (n.dataset.needs && n.dataset.needs !== "[]") needsOf[task] = JSON.parse(n.dataset.needs);
+    if (n.classList.contains("critical")) critical[task] = true;
+  });
+  var big = Object.keys(nodes).length > 300;
   var attemptsBy = {};  // task -> its attempts, as the last document or event had them
   function nodeOf(task) {
     return Object.prototype.hasOwnProperty.call(nodes, task) ? nodes[task] : null;
@@ -38,47 +45,75 @@
   }
 
   // -- edges ----------------------------------------------------------------------------
+  // Drawn when the geometry changes (load, resize, a group folded, a column resized): a
+  // change of status moves no node, and the critical path only restyles the edges drawn.
+  var edges = [];  // {from, to, path}
   var edgesDue = null;
   function drawEdges() {
     if (edgesDue) return;
     edgesDue = requestAnimationFrame(function () { edgesDue = null; drawEdgesNow(); });
   }
   function drawEdgesNow() {
-    while (svg.firstChild) svg.removeChild(svg.firstChild);
+    // Every read first (one layout), then every write.
     var box = dag.getBoundingClientRect();
-    svg.setAttribute("width", dag.scrollWidth);
-    svg.setAttribute("height", dag.scrollHeight);
-    var seen = {};
-    dag.querySelectorAll(".node[data-needs]").forEach(function (node) {
-      var needs = JSON.parse(node.dataset.needs || "[]");
-      needs.forEach(function (need) {
+    var width = dag.scrollWidth, height = dag.scrollHeight, left = dag.scrollLeft, top = dag.scrollTop;
+    var seen = {}, lines = [];
+    Object.keys(needsOf).forEach(function (task) {
+      var node = nodes[task];
+      needsOf[task].forEach(function (need) {
         var from = nodeOf(need);
         if (!from) return;
         var a = anchor(from).getBoundingClientRect(), b = anchor(node).getBoundingClientRect();
         var key = [a.left, a.top, b.left, b.top].join();
         if (seen[key]) return;
         seen[key] = true;
-        var x1 = a.right - box.left + dag.scrollLeft, y1 = a.top + a.height / 2 - box.top + dag.scrollTop;
-        var x2 = b.left - box.left + dag.scrollLeft, y2 = b.top + b.height / 2 - box.top + dag.scrollTop;
-        var mid = (x1 + x2) / 2;
-        var path = document.createElementNS(NS, "path");
-        path.setAttribute("d", "M" + x1 + "," + y1 + " C" + mid + "," + y1 + " " + mid + "," + y2 + " " + x2 + "," + y2);
-        if (from.classList.contains("critical") && node.classList.contains("critical")) path.setAttribute("class", "critical");
-        svg.appendChild(path);
+        lines.push({ from: need, to: task, x1: a.right - box.left + left, y1: a.top + a.height / 2 - box.top + top,
+                     x2: b.left - box.left + left, y2: b.top + b.height / 2 - box.top + top });
       });
     });
+    while (svg.firstChild) svg.removeChild(svg.firstChild);
+    svg.setAttribute("width", width);
+    svg.setAttribute("height", height);
+    edges = lines.map(function (l) {
+      var mid = (l.x1 + l.x2) / 2;
+      var path = document.createElementNS(NS, "path");
+      path.setAttribute("d", "M" + l.x1 + "," + l.y1 + " C" + mid + "," + l.y1 + " " + mid + "," + l.y2 + " " + l.x2 + "," + l.y2);
+      svg.appendChild(path);
+      var edge = { from: l.from, to: l.to, path: path, on: false };
+      styleEdge(edge);
+      return edge;
+    });
+  }
+  function styleEdge(edge) {
+    var on = critical[edge.from] === true && critical[edge.to] === true;
+    if (on !== edge.on) { edge.on = on; edge.path.setAttribute("class", on ? "critical" : ""); }
   }
 
   // -- timeline -------------------------------------------------------------------------
   // Redrawn at most once a second, less often the more attempts it holds (5 s at 1,000): a
-  // run of a thousand tasks sends hundreds of events a second, and the browser must not
-  // compete with the engine for the CPU.
-  var ganttDue = null, ganttAt = 0;
+  // run of a thousand tasks sends hundreds of changes a second, and the browser must not
+  // compete with the engine for the CPU. A large run's timeline is drawn only while it is on
+  // screen (or near): below a DAG of hundreds of nodes it seldom is.
+  var ganttDue = null, ganttAt = 0, ganttSeen = true, ganttStale = false;
+  if (big && window.IntersectionObserver) {
+    ganttSeen = false;
+    new IntersectionObserver(function (entries) {
+      ganttSeen = entries[entries.length - 1].isIntersecting;
+      if (ganttSeen && ganttStale) drawGantt();
+    }, { rootMargin: "300px" }).observe(gantt);
+  }
   function drawGantt() {
-    if (ganttDue) return;
+    ganttStale = true;
+    if (ganttDue || !ganttSeen) return;
     var every = Math.max(1000, Object.keys(attemptsBy).length * 5);
     var wait = Math.max(0, every - (Date.now() - ganttAt));
-    ganttDue = setTimeout(function () { ganttDue = null; ganttAt = Date.now(); drawGanttNow(); }, wait);
+    ganttDue = setTimeout(function () {
+      ganttDue = null;
+      if (!ganttSeen) return;
+      ganttAt = Date.now();
+      ganttStale = false;
+      drawGanttNow();
+    }, wait);
   }
   function drawGanttNow() {
     if (!doc) return;
@@ -134,43 +169,87 @@
   }
 
   // -- the document and live events -----------------------------------------------------
-  var refetchTimer = null;
-  function refetch() {
-    if (refetchTimer) return;
-    refetchTimer = setTimeout(function () {
-      refetchTimer = null;
-      fetch(api, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (d) {
-        useDoc(d);
-        markCritical(d.criticalPath);
-        drawGantt();
-        if (selected) renderPanel(selected);
-      });
-    }, 250);
-  }
+  // Changes are applied together, once a frame at most, writes only (no layout read in
+  // between): a batch costs one style and layout pass. A run of hundreds of tasks is
+  // applied at most every 400 ms (still well within the second a change may take to show),
+  // so that the page does not take the CPU from the engine. A hidden tab gets no frames:
+  // its changes wait (one per task) until it shows again.
+  var EVERY_MS = big ? 400 : 0;
+  var pending = {}, pendingAny = false, pendingPath = null, tickDue = false;
+  var running = {};  // task -> its start, for the nodes shown running
+  var flushDue = false, flushedAt = 0;
+  Object.keys(shown).forEach(function (t) { if (shown[t] === "running") running[t] = null; });
 
-  function setTask(task) {
-    var node = nodeOf(task.task);
-    if (!node) return;
-    node.dataset.status = task.status;
-    node.querySelector(".state").textContent = task.status;
-    if (task.reason === "reused") node.dataset.reused = "true";
-    var group = node.closest("details.group");
-    if (group) group.dataset.status = groupStatus(group);
-    if (doc) doc.tasks[task.task] = task;
-    if (task.attempts) attemptsBy[task.task] = task.attempts;
+  function schedule() {
+    if (flushDue) return;
+    flushDue = true;
+    var wait = Math.max(0, EVERY_MS - (Date.now() - flushedAt));
+    var frame = function () { requestAnimationFrame(flush); };
+    if (wait) setTimeout(frame, wait); else frame();
+  }
+  function flush() {
+    flushDue = false;
+    flushedAt = Date.now();
+    var groups = [];
+    if (pendingAny) {
+      var batch = pending;
+      pending = {};
+      pendingAny = false;
+      Object.keys(batch).forEach(function (id) {
+        var group = applyTask(batch[id]);
+        if (group && groups.indexOf(group) < 0) groups.push(group);
+      });
+      groups.forEach(function (group) { group.dataset.status = groupStatus(group); });
+      if (selected && batch[selected]) renderPanel(selected);
+      drawGantt();
+    }
+    if (pendingPath) { markCritical(pendingPath); pendingPath = null; }
+    if (tickDue) { tickDue = false; tickNow(); }
+  }
+  function part(node, name) {
+    var key = "_" + name;
+    return node[key] || (node[key] = node.querySelector("." + name));
+  }
+  function applyTask(task) {
+    // Only what changed is written: the node's status (its colours follow from CSS), its
+    // state and duration texts. Returns the matrix group it sits in when its status moved.
+    var id = task.task, node = nodeOf(id);
+    if (!node) return null;
+    var group = null;
+    if (shown[id] !== task.status) {
+      shown[id] = task.status;
+      node.dataset.status = task.status;
+      node.title = id + ": " + task.status + (task.reason ? " (" + task.reason + ")" : "");
+      part(node, "state").textContent = task.status;
+      if (task.status === "running") running[id] = task.startedAt; else delete running[id];
+      group = node.closest("details.group");
+    }
+    if (task.reason === "reused" && node.dataset.reused !== "true") node.dataset.reused = "true";
+    if (task.status !== "running" && task.status !== "pending") {
+      var text = psr.duration(task.durationS);
+      var dur = part(node, "dur");
+      if (dur.textContent !== text) dur.textContent = text;
+    }
+    return group;
   }
   function groupStatus(group) {
     var order = ["running", "retrying", "crashed", "failed", "timed_out", "cancelled", "pending", "skipped"];
     var seen = {};
-    group.querySelectorAll(".node").forEach(function (n) { seen[n.dataset.status] = true; });
+    group.querySelectorAll(".node").forEach(function (n) { seen[shown[n.dataset.task]] = true; });
     for (var i = 0; i < order.length; i++) if (seen[order[i]]) return order[i];
     return "succeeded";
   }
   function markCritical(path) {
-    var on = {};
+    var on = {}, moved = false;
     path.forEach(function (t) { on[t] = true; });
-    Object.keys(nodes).forEach(function (t) { nodes[t].classList.toggle("critical", on[t] === true); });
-    drawEdges();
+    Object.keys(critical).forEach(function (t) {
+      if (!on[t]) { moved = true; if (nodes[t]) nodes[t].classList.remove("critical"); }
+    });
+    path.forEach(function (t) {
+      if (!critical[t]) { moved = true; if (nodes[t]) nodes[t].classList.add("critical"); }
+    });
+    critical = on;
+    if (moved) edges.forEach(styleEdge);
   }
   function setRun(run) {
     root.dataset.runStatus = run.status;
@@ -182,10 +261,16 @@
     if (resume) resume.hidden = run.status === "running" || run.status === "succeeded";
   }
   function tick() {
+    // Once a second while the run goes: the running tasks' and the run's durations, in the
+    // next batch's pass rather than a pass of their own.
+    if (doc && (!doc.run.endedAt || Object.keys(running).length)) { tickDue = true; schedule(); }
+  }
+  function tickNow() {
     var now = Date.now() / 1000;
-    dag.querySelectorAll('.node[data-status="running"]').forEach(function (node) {
-      var t = doc && doc.tasks[node.dataset.task];
-      if (t && t.startedAt) node.querySelector(".dur").textContent = psr.duration(now - t.startedAt);
+    Object.keys(running).forEach(function (id) {
+      var t = doc && doc.tasks[id];
+      var start = t ? t.startedAt : running[id];
+      if (start) part(nodes[id], "dur").textContent = psr.duration(now - start);
     });
     if (doc && !doc.run.endedAt) {
       document.getElementById("run-duration").textContent = psr.duration(now - doc.run.startedAt);
@@ -196,40 +281,30 @@
   function listen() {
     if (!window.EventSource) return;
     var source = new EventSource(api + "/events");
-    // Events are applied once a frame, together: one style and layout pass for a burst.
-    var queue = [], frame = null;
-    function flush() {
-      frame = null;
-      var batch = queue;
-      queue = [];
-      batch.forEach(function (task) {
-        setTask(task);
-        var node = nodeOf(task.task);
-        if (node && task.status !== "running" && task.status !== "pending") {
-          node.querySelector(".dur").textContent = psr.duration(task.durationS);
-        }
-        if (selected === task.task) renderPanel(selected);
+    // One `tasks` event per look of the server: each entry names its task and carries the
+    // fields that changed since the stream last sent it (all of them the first time).
+    source.addEventListener("tasks", function (e) {
+      JSON.parse(e.data).forEach(function (change) {
+        var id = change.task, task = doc.tasks[id];
+        if (task) { for (var k in change) task[k] = change[k]; } else { task = doc.tasks[id] = change; }
+        if (change.attempts) attemptsBy[id] = change.attempts;
+        pending[id] = task;
+        pendingAny = true;
       });
-      drawGantt();
-    }
-    // A run of hundreds of tasks: at most two passes a second (still well within the second
-    // a change may take to show), so the page does not take the engine's CPU.
-    var big = Object.keys(nodes).length > 300;
-    source.addEventListener("task", function (e) {
-      queue.push(JSON.parse(e.data));
-      if (!frame) {
-        frame = big
-          ? setTimeout(function () { frame = requestAnimationFrame(flush); }, 400)
-          : requestAnimationFrame(flush);
+      schedule();
+    });
+    source.addEventListener("critical", function (e) { pendingPath = JSON.parse(e.data); schedule(); });
+    source.addEventListener("run", function (e) {
+      var run = JSON.parse(e.data);
+      doc.run = run;
+      flush();  // what came before the run's event shows with it
+      setRun(run);
+      if (run.status !== "running") {
+        // The stream sent every task's final state and the critical path before this.
+        source.close();
+        drawGantt();
       }
     });
-    source.addEventListener("run", function (e) {
-      if (queue.length) { if (frame) { clearTimeout(frame); cancelAnimationFrame(frame); } flush(); }
-      var run = JSON.parse(e.data);
-      setRun(run);
-      if (run.status !== "running") { source.close(); refetch(); }
-    });
-    source.addEventListener("critical", function (e) { markCritical(JSON.parse(e.data)); });
   }
 
   // -- the side panel -------------------------------------------------------------------
@@ -337,6 +412,12 @@
     if (node) select(node.dataset.task);
   });
   dag.addEventListener("toggle", drawEdges, true);
+  // A column that changes size moves the nodes after it: the edges follow. (Fired once at
+  // the start too: the first drawing.)
+  if (window.ResizeObserver) {
+    var resized = new ResizeObserver(function () { drawEdges(); });
+    dag.querySelectorAll(".level").forEach(function (level) { resized.observe(level); });
+  }
   document.getElementById("panel-close").addEventListener("click", function () {
     panel.hidden = true; selected = null; stopFollow();
     dag.querySelectorAll(".node.selected").forEach(function (n) { n.classList.remove("selected"); });
@@ -376,7 +457,7 @@
   });
 
   // -- start ----------------------------------------------------------------------------
-  drawEdges();
+  if (!window.ResizeObserver) drawEdges();
   if (root.dataset.runStatus === "running") {
     // The event stream's first message holds every task with its attempts: no need to fetch
     // the whole run besides (for a run of thousands, a megabyte parsed twice).

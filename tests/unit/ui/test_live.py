@@ -1,0 +1,100 @@
+"""A run's event stream (ui/live.py): the tasks that changed in one look go out as one
+`tasks` event, each with only the fields that changed since the stream last sent it; the
+critical path is not worked out again while no task started or ended."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from psr_engine.store import RunRecord, RunStore, TaskDigest
+from psr_engine.store import writes as w
+from psr_engine.ui import live
+from psr_engine.ui.catalog import connect_ro
+
+
+def _events(chunk: str) -> list[tuple[str, object]]:
+    out = []
+    for block in chunk.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "event" in fields:
+            out.append((fields["event"], json.loads(fields["data"])))
+    return out
+
+
+@pytest.fixture
+def history(tmp_path: Path):
+    tasks = [
+        TaskDigest(f"t{i}", f"t{i}", "d", needs=("t0",) if i else (), level=min(i, 1))
+        for i in range(3)
+    ]
+    run = RunRecord(
+        id="r1", workflow="wf", status="running", started_at=time.time(), host="elsewhere"
+    )
+    store = RunStore.open(str(tmp_path / ".psr"))
+    store.write(lambda conn: w.begin_run(conn, run, tasks))
+    conn = connect_ro(str(tmp_path / ".psr" / "runs.db"))
+    yield store, conn
+    conn.close()
+    store.close()
+
+
+def _start(store: RunStore, task: str) -> None:
+    store.write(
+        lambda conn: w.task_started(
+            conn,
+            "r1",
+            task,
+            task_name=task,
+            attempt=1,
+            ts=time.time(),
+            log_path=None,
+            matrix=None,
+        )
+    )
+
+
+def test_the_first_look_sends_every_task_whole_in_one_event(history) -> None:
+    _, conn = history
+    events = _events(live._RunWatch("r1", None).look(conn))
+    kinds = [kind for kind, _ in events]
+    assert kinds == ["tasks", "critical", "run"]
+    batch = events[0][1]
+    assert [t["task"] for t in batch] == ["t0", "t1", "t2"]
+    assert all({"status", "needs", "level", "attempts"} <= t.keys() for t in batch)
+
+
+def test_later_looks_send_only_the_fields_that_changed(history) -> None:
+    store, conn = history
+    watch = live._RunWatch("r1", None)
+    watch.look(conn)
+    _start(store, "t0")
+    _start(store, "t1")
+    tasks = [data for kind, data in _events(watch.look(conn)) if kind == "tasks"]
+    assert len(tasks) == 1  # one event for the two tasks
+    changes = {t["task"]: t for t in tasks[0]}
+    assert set(changes) == {"t0", "t1"}
+    assert changes["t0"]["status"] == "running" and changes["t0"]["attempts"][0]["attempt"] == 1
+    assert "needs" not in changes["t0"] and "level" not in changes["t0"]  # unchanged: not sent
+    assert watch.look(conn) == ""  # nothing moved, nothing sent
+
+
+def test_the_critical_path_waits_for_a_task_to_start_or_end(
+    history, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, conn = history
+    watch = live._RunWatch("r1", None)
+    watch.look(conn)
+    worked: list[int] = []
+    real = live.critical_path
+    monkeypatch.setattr(live, "critical_path", lambda tasks: worked.append(1) or real(tasks))
+    monkeypatch.setattr(live, "CRITICAL_EVERY_S", 0.0)
+    _start(store, "t0")
+    watch.look(conn)
+    assert len(worked) == 1
+    store.write(lambda conn: conn.execute('UPDATE runs SET labels = \'{"k": "v"}\''))
+    watch.look(conn)  # the run moved, no task did
+    assert len(worked) == 1
