@@ -1,17 +1,22 @@
 """Argument parsing and dispatch. Stdlib only at import time: each command module is imported
-when that command runs, and imports the heavy parts of the engine itself.
+when that command runs, and imports the heavy parts of the engine itself. Not even argparse
+(with re, enum and gettext, most of `--version`'s imports): it is imported once a command is
+parsed.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from collections.abc import Callable
 from importlib import import_module
-from types import ModuleType
 
 from psr_engine._version import __version__
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up)
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+    from types import ModuleType
 
 # command -> (module under psr_engine.cli, one-line help). Order is the order of --help.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -44,23 +49,35 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse exits 2 on a usage error already; keep its message short and on stderr."""
+_parser: list[type[argparse.ArgumentParser]] = []
 
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {message}\n")
+
+def parser_class() -> type[argparse.ArgumentParser]:
+    """psr-engine's ArgumentParser (argparse imported on first use: start-up)."""
+    if not _parser:
+        import argparse
+
+        class Parser(argparse.ArgumentParser):
+            """argparse exits 2 on a usage error already; keep its message short and on
+            stderr."""
+
+            def error(self, message: str) -> None:  # type: ignore[override]
+                self.print_usage(sys.stderr)
+                self.exit(2, f"{self.prog}: error: {message}\n")
+
+        _parser.append(Parser)
+    return _parser[0]
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line; with `only`, that command alone: the others' modules are not
     imported nor their parsers built (start-up). `only` must be the command argv names."""
-    parser = _Parser(
+    parser = parser_class()(
         prog="psr-engine",
         description="A declarative workflow engine: validate, plan and run workflow.yaml.",
     )
     parser.add_argument("--version", action="version", version=f"psr-engine {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=parser_class())
     for name, (module, help_text) in COMMANDS.items():
         if only is None or name == only:
             command = sub.add_parser(name, help=help_text, description=help_text)

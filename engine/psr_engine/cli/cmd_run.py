@@ -34,12 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from psr_engine import api
-    from psr_engine.cli.app import _Parser
+    from psr_engine.cli.app import parser_class
 
     rest = list(args.rest)
     script_args: list[str] = list(getattr(args, "passthrough", None) or [])
     if rest:
-        late = _Parser(prog="psr-engine run SCRIPT.py")
+        late = parser_class()(prog="psr-engine run SCRIPT.py")
         _add_options(late)
         late.parse_args(rest, namespace=args)
     plan = api.script_plan(args.script, script_args, timeout=args.timeout, retries=args.retries)
