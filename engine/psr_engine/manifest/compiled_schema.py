@@ -72,9 +72,12 @@ def cache_file(schema_bytes: bytes) -> str | None:
 
 
 def load(file: str) -> Validate | None:
-    """The validator kept in `file`, or None (absent, unreadable, of another format)."""
+    """The validator kept in `file`, or None (absent, unreadable, of another format, or not
+    the user's own: it is code we run)."""
     try:
         with open(file, "rb") as handle:
+            if not (_own(os.fstat(handle.fileno())) and _own(os.stat(os.path.dirname(file)))):
+                return None
             code = marshal.loads(handle.read())
         return _function(code)
     except Exception:  # a broken entry only costs speed: compile again
@@ -111,13 +114,23 @@ def compile_validator(draft7_schema: Any, file: str | None) -> Validate:
 
 def can_store() -> bool:
     """Whether a compiled validator can be kept (compiling one that is not kept costs more, on
-    a small manifest, than jsonschema itself)."""
+    a small manifest, than jsonschema itself): the folder is the user's own, and only theirs
+    (a folder of ours that others may write to is tightened, as the state folder is)."""
     folder = cache_dir()
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
+        stat = os.stat(folder)
+        if stat.st_uid == os.geteuid() and stat.st_mode & 0o022:
+            os.chmod(folder, 0o700)
+            stat = os.stat(folder)
     except OSError:
         return False
-    return os.access(folder, os.W_OK | os.X_OK)
+    return _own(stat) and os.access(folder, os.W_OK | os.X_OK)
+
+
+def _own(stat: os.stat_result) -> bool:
+    """The user's own, and writable by nobody else: what may hold code we run."""
+    return stat.st_uid == os.geteuid() and not stat.st_mode & 0o022
 
 
 def _function(code: Any) -> Validate:

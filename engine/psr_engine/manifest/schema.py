@@ -251,10 +251,11 @@ def _fast_validator(*, compile_unkept: bool) -> Any:
     file = compiled_schema.cache_file(_schema_bytes())
     if file is not None:
         validate = compiled_schema.load(file)
-        if validate is None and (compile_unkept or compiled_schema.can_store()):
+        keep = validate is None and compiled_schema.can_store()
+        if validate is None and (keep or compile_unkept):
             draft7 = as_draft7(load_schema())
             if draft7 is not None:
-                validate = compiled_schema.compile_validator(draft7, file)
+                validate = compiled_schema.compile_validator(draft7, file if keep else None)
     _compiled[compile_unkept] = validate
     if validate is not None:
         _compiled[not compile_unkept] = validate

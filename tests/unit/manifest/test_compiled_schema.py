@@ -101,3 +101,16 @@ def test_the_cache_folder_follows_xdg_cache_home(monkeypatch, tmp_path):
     assert compiled_schema.cache_dir() == str(
         tmp_path / "home" / ".cache" / "psr-engine" / "schema"
     )
+
+
+def test_an_entry_others_may_write_to_is_not_run(cache, monkeypatch):
+    schema_diagnostics(load_text(VALID))
+    [kept] = _kept(cache)
+    kept.chmod(0o666)
+    assert compiled_schema.load(str(kept)) is None
+    kept.chmod(0o600)
+    cache.chmod(0o777)
+    assert compiled_schema.load(str(kept)) is None
+    assert compiled_schema.can_store()  # our own folder: tightened again
+    assert cache.stat().st_mode & 0o777 == 0o700
+    assert compiled_schema.load(str(kept)) is not None
