@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -137,5 +136,7 @@ def _unknown_key(
 
 
 def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    import difflib  # only for a name that is wrong
+
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""

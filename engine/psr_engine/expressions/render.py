@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
@@ -194,6 +193,8 @@ def _undefined_name(source: str, context: Mapping[str, Any]) -> str | None:
 
 def _suggest(name: str, known: Mapping[str, Any], owner: str = "") -> str:
     names = [str(k) for k in known]
+    import difflib  # only for a name that is wrong
+
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     if close:
         return f" (did you mean '{f'{owner}.' if owner else ''}{close[0]}'?)"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import PurePath
 
 from psr_engine.errors import Diagnostic, ManifestError
 from psr_engine.manifest.loader import Format, LoadedDocument, load_document, load_text
@@ -88,7 +87,7 @@ class WorkflowParser:
 
 def _is_path(value: TextOrPath) -> bool:
     """A PathLike, or one line of text naming an existing file or a .yaml/.yml/.json file."""
-    if isinstance(value, PurePath | os.PathLike):
+    if isinstance(value, os.PathLike):  # a pathlib path is one (without importing pathlib)
         return True
     text = str(value)
     if "\n" in text or not text.strip():

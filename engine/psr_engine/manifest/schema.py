@@ -8,8 +8,8 @@ the repository's ``schemas/`` folder is the fallback.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from psr_engine.errors import Diagnostic, ManifestError
@@ -36,20 +36,29 @@ _TYPE_NAMES = {
 def _schemas_folder() -> Any:
     """The shipped schemas folder; in an editable install (no force-included folder), the
     repository's."""
-    import psr_engine
+    folder = _folder_on_disk()
+    if folder is not None:
+        from pathlib import Path
 
-    # A package on disk, as nearly always, needs no importlib.resources (which costs a few ms
-    # of every validate, with zipfile): the shipped folder is beside the code, and an editable
-    # install's is the repository's.
-    package = Path(psr_engine.__file__).parent
-    if (package / "schemas").is_dir():
-        return package / "schemas"
-    repository = package.resolve().parents[1] / "schemas"
-    if (repository / SCHEMA_NAME).is_file():
-        return repository
+        return Path(folder)
     from importlib import resources
 
     return resources.files("psr_engine").joinpath("schemas")
+
+
+def _folder_on_disk() -> str | None:
+    """The schemas folder of a package on disk, as nearly always: beside the code when
+    installed, the repository's in an editable install. Found with os.path: importlib.resources
+    (with zipfile) and pathlib cost a few ms of every validate."""
+    import psr_engine
+
+    package = os.path.dirname(os.path.abspath(psr_engine.__file__))
+    shipped = os.path.join(package, "schemas")
+    if os.path.isdir(shipped):
+        return shipped
+    root = os.path.dirname(os.path.dirname(os.path.realpath(package)))
+    repository = os.path.join(root, "schemas")
+    return repository if os.path.isfile(os.path.join(repository, SCHEMA_NAME)) else None
 
 
 def schema_names() -> list[str]:
@@ -71,6 +80,10 @@ def schema_text(name: str = SCHEMA_NAME) -> str:
 
 @functools.cache
 def _schema_bytes() -> bytes:
+    folder = _folder_on_disk()
+    if folder is not None:
+        with open(os.path.join(folder, SCHEMA_NAME), "rb") as handle:
+            return handle.read()
     data: bytes = _schemas_folder().joinpath(SCHEMA_NAME).read_bytes()
     return data
 

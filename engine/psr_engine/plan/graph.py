@@ -9,7 +9,6 @@ than all the rest of their work on a small manifest.
 
 from __future__ import annotations
 
-import difflib
 import heapq
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -53,6 +52,8 @@ def check_needs(
                 message = f"task '{task}' needs '{need}': {elsewhere[need]}"
                 problems.append(NeedProblem(task, message))
             else:
+                import difflib  # only for a need that names no task
+
                 close = difflib.get_close_matches(need, known, n=1)
                 hint = f"did you mean '{close[0]}'?" if close else "list tasks of this workflow"
                 message = f"task '{task}' needs unknown task '{need}'"
