@@ -35,8 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--trace-url",
         metavar="TEMPLATE",
-        help="link each run to its trace: a URL with {runId} (and {workflow}), e.g. a Jaeger "
-        "or Tempo search by cicd.pipeline.run.id (else $PSR_UI_TRACE_URL)",
+        help="link each traced run to its trace: a URL with {traceId} (and maybe {runId}, "
+        "{workflow}), e.g. http://jaeger:16686/trace/{traceId} (else $PSR_UI_TRACE_URL)",
     )
 
 

@@ -5,6 +5,7 @@ A sink takes part by having the method: the engine and the facade find it with i
 against these runtime-checkable Protocols, never by looking a name up.
 
     AttemptEnvHook       adds variables to each attempt's environment (tracing: TRACEPARENT)
+    RunTraceHook         the run's trace id, drawn before run.started (which carries it)
     TraceHeadersSource   the W3C headers of the run's trace (the otel sink)
     TraceHeadersUser     sends them with what it delivers (the webhook), given a source
 """
@@ -24,6 +25,16 @@ class AttemptEnvHook(Protocol):
 
 
 @runtime_checkable
+class RunTraceHook(Protocol):
+    def run_trace_id(self) -> str | None:
+        """The trace id (32 lowercase hex digits) the run's spans will have, drawn now if it
+        was not yet; None when the run is not traced (not sampled). Called by the engine
+        just before it emits run.started, whose data carries it (`traceId`): the history
+        records it without knowing of tracing."""
+        ...
+
+
+@runtime_checkable
 class TraceHeadersSource(Protocol):
     def trace_headers(self) -> Mapping[str, str]:
         """`traceparent` (and `tracestate`) of the run's span, or {} before it exists."""
@@ -37,4 +48,4 @@ class TraceHeadersUser(Protocol):
         ...
 
 
-__all__ = ["AttemptEnvHook", "TraceHeadersSource", "TraceHeadersUser"]
+__all__ = ["AttemptEnvHook", "RunTraceHook", "TraceHeadersSource", "TraceHeadersUser"]

@@ -16,7 +16,7 @@ import anyio
 from psr_engine import expressions
 from psr_engine.errors import PsrError, StateNotWritable
 from psr_engine.events.bus import EventBus, Sink
-from psr_engine.events.hooks import AttemptEnvHook
+from psr_engine.events.hooks import AttemptEnvHook, RunTraceHook
 from psr_engine.events.model import Event
 from psr_engine.executors.base import Connectable, Executor
 from psr_engine.plan.model import Plan, PlannedGate, PlannedTask, SecretRequest
@@ -159,11 +159,21 @@ class WorkflowEngine:
         started = time.time()
         await self.bus.start()
         try:
-            self.bus.emit(_run_started(plan, run_id, started))
+            self.bus.emit(_run_started(plan, run_id, started, **self._trace()))
             return self._blocked(plan, run_id, started, reason, {"counts": {}})
         finally:
             with anyio.CancelScope(shield=True):
                 await self.bus.aclose()
+
+    def _trace(self) -> dict[str, str]:
+        """run.started's `traceId` when the run is traced: a sink that traces draws the id
+        now, so the run's spans and its history record the same."""
+        for sink in self._sinks:
+            if isinstance(sink, RunTraceHook):
+                trace_id = sink.run_trace_id()
+                if trace_id:
+                    return {"traceId": trace_id}
+        return {}
 
     def stop(self, reason: str) -> None:
         """Stop the run from inside (a budget sink, say): nothing more starts, running attempts
@@ -312,7 +322,7 @@ class WorkflowEngine:
             workflow_env=plan.env,
             log_events=self._log_events,
         )
-        self.bus.emit(_run_started(plan, run_id, started, runDir=run_dir))
+        self.bus.emit(_run_started(plan, run_id, started, runDir=run_dir, **self._trace()))
         # The run is on disk before any of it happens: a run killed from here on is found
         # (crashed, resumable, its raw files swept), never a run nobody knows of.
         await self.bus.settled()

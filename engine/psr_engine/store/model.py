@@ -90,6 +90,7 @@ class RunRecord:
     run_dir: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
     resumed_from: str | None = None
+    trace_id: str | None = None  # 32 hex digits, for a run that was traced
 
     @property
     def duration(self) -> float | None:
@@ -116,6 +117,7 @@ class RunRecord:
             "runDir": self.run_dir,
             "counts": self.counts,
             "resumedFrom": self.resumed_from,
+            "traceId": self.trace_id,
         }
 
 

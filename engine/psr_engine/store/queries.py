@@ -17,7 +17,7 @@ from psr_engine.store.model import (
 
 _RUN_COLUMNS = (
     "id, workflow, status, started_at, manifest_path, manifest_digest, params, labels, reason, "
-    "ended_at, host, user, pid, pid_started, ci_url, run_dir, counts, resumed_from"
+    "ended_at, host, user, pid, pid_started, ci_url, run_dir, counts, resumed_from, trace_id"
 )
 _TASK_COLUMNS = (
     "run_id, task_id, task_name, status, reason, attempts, exit_code, started_at, ended_at, "
@@ -60,6 +60,7 @@ def _run(row: Sequence[Any]) -> RunRecord:
         run_dir=row[15],
         counts=_loads(row[16], {}),
         resumed_from=row[17],
+        trace_id=row[18],
     )
 
 

@@ -24,10 +24,11 @@ def begin_run(conn: sqlite3.Connection, run: RunRecord, tasks: Sequence[TaskDige
     conn.execute(
         """INSERT INTO runs (id, workflow, manifest_path, manifest_digest, params, labels,
                status, reason, started_at, host, user, pid, pid_started, ci_url, run_dir,
-               resumed_from)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               resumed_from, trace_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (id) DO UPDATE SET status = excluded.status, pid = excluded.pid,
-               pid_started = excluded.pid_started, host = excluded.host""",
+               pid_started = excluded.pid_started, host = excluded.host,
+               trace_id = COALESCE(excluded.trace_id, runs.trace_id)""",
         (
             run.id,
             run.workflow,
@@ -45,6 +46,7 @@ def begin_run(conn: sqlite3.Connection, run: RunRecord, tasks: Sequence[TaskDige
             run.ci_url,
             run.run_dir,
             run.resumed_from,
+            run.trace_id,
         ),
     )
     conn.executemany(

@@ -1,7 +1,8 @@
 """The otel sink: a run's events become one trace (the span tree: spans.py).
 
 The engine's side is kept to what its processes need at once: the run's trace id and the
-sampling decision at run.started, an id for each attempt span at task.started (its process
+sampling decision, drawn when the engine asks for the id just before run.started (which
+carries it to the history: `traceId`), an id for each attempt span at task.started (its process
 gets TRACEPARENT of it) and the traced events, forwarded as plain tuples to the exporter
 process (shipping.py). There a SpanBuilder makes the spans with those ids and the
 exporter sends them, so attribute building, encoding and export all run on another core.
@@ -54,6 +55,8 @@ class OtelSink:
         self._builder: SpanBuilder | None = None  # with a manager: spans made here
         # Forwarding (no manager): the ids the engine's processes and webhooks carry.
         self._recorder: SpanRecorder | None = None
+        # The run span's ids and its parent's: drawn by run_trace_id (the engine, before
+        # run.started) or else at run.started.
         self._run: tuple[SpanIds, Any] | None = None
         # task -> attempt -> its span's ids, drawn by whichever comes first: the scheduler
         # asking for the attempt's environment before it spawns it, or task.started (which
@@ -91,7 +94,8 @@ class OtelSink:
         """Ready at once: events the exporter process gets before it is ready wait in its
         pipe. A sink given a manager builds spans into that manager instead."""
         if self._manager is not None:
-            self._builder = SpanBuilder(self._manager.recorder(), self._planned)
+            self._recorder = self._manager.recorder()
+            self._builder = SpanBuilder(self._recorder, self._planned)
             return
         self.prepare()
         assert self._shipper is not None and self._config is not None
@@ -102,7 +106,10 @@ class OtelSink:
         if kind not in TRACED_EVENTS:
             return
         if self._builder is not None:
-            self._builder.handle(event)
+            if kind == "run.started":
+                self._builder.handle(event, self._run)
+            else:
+                self._builder.handle(event)
             return
         shipper, recorder = self._shipper, self._recorder
         if shipper is None or recorder is None:
@@ -112,7 +119,7 @@ class OtelSink:
             attempt = self._attempt_ids(event.task, event.attempt or 1, recorder)
             ids = None if attempt is None or not attempt.trace_flags & 0x01 else attempt.span_id
         elif kind == "run.started":
-            self._run = ids = recorder.root_ids()
+            self._run = ids = self._run or recorder.root_ids()
         elif kind in ("task.finished", "task.skipped") and event.task is not None:
             self._attempts.pop(event.task, None)
         if self._run is not None and not self._run[0].trace_flags & 0x01:
@@ -145,6 +152,16 @@ class OtelSink:
             sys.stderr.write(f"warning: tracing: spans not all sent to {where} ({detail})\n")
 
     # -- context for others -------------------------------------------------------------
+
+    def run_trace_id(self) -> str | None:
+        """The run's trace id, drawn now (the run span takes these ids at run.started); None
+        for a run that is not sampled, whose spans are never sent."""
+        if self._recorder is None:
+            return None
+        if self._run is None:
+            self._run = self._recorder.root_ids()
+        own = self._run[0]
+        return f"{own.trace_id:032x}" if own.trace_flags & 0x01 else None
 
     def attempt_env(self, *, task_id: str, attempt: int) -> Mapping[str, str]:
         """TRACEPARENT/TRACESTATE of the attempt span opened by task.started: the scheduler

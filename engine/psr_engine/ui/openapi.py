@@ -60,6 +60,11 @@ SCHEMAS: dict[str, Any] = {
             "runDir": _str_or_null,
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
             "resumedFrom": _str_or_null,
+            "traceId": {
+                **_str_or_null,
+                "description": "the run's OpenTelemetry trace id (32 hex digits); null for a "
+                "run that was not traced",
+            },
         },
     },
     "Task": {

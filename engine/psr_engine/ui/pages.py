@@ -108,7 +108,7 @@ async def run_page(request: Request) -> Response:
         on_exit=on_exit,
         critical=path,
         cost=views.cost_summary(detail.tasks),
-        trace=state.trace_link(run.id, run.workflow),
+        trace=state.trace_link(run),
         chunk_size=CHUNK,
         now=time.time(),
         elapsed=views.elapsed,

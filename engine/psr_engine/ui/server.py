@@ -19,11 +19,12 @@ TRACE_URL_ENV = "PSR_UI_TRACE_URL"
 def check_trace_url(template: str | None) -> str | None:
     if not template:
         return None
-    if not template.startswith(("http://", "https://")) or "{runId}" not in template:
+    if not template.startswith(("http://", "https://")) or not (
+        "{traceId}" in template or "{runId}" in template
+    ):
         raise DashboardError(
-            f"--trace-url {template!r}: an http(s) URL with {{runId}} where the run's id goes, "
-            "e.g. 'http://jaeger:16686/search?service=psr-engine&tags="
-            '{"cicd.pipeline.run.id":"{runId}"}\''
+            f"--trace-url {template!r}: an http(s) URL with {{traceId}} where the run's trace "
+            "id goes (or {runId}, its run id), e.g. 'http://jaeger:16686/trace/{traceId}'"
         )
     return template
 

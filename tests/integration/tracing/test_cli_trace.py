@@ -50,6 +50,22 @@ def test_an_otlp_endpoint_in_the_environment_turns_tracing_on(otlp_http, tmp_pat
     assert spans["one attempt 1"].span_id == span_id
     assert spans["one attempt 1"].parent_span_id == spans["one"].span_id
     assert spans["one"].parent_span_id == spans["RUN cli-traced"].span_id
+    # The history records the run's trace id: status --output json (and the dashboard) show it.
+    assert status_json(tmp_path)["run"]["traceId"] == trace_id
+
+
+def status_json(folder) -> dict:
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-m", "psr_engine", "status", "last", "--output", "json"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 def test_otel_sdk_disabled_wins_over_trace(otlp_http, tmp_path):
@@ -62,6 +78,7 @@ def test_otel_sdk_disabled_wins_over_trace(otlp_http, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "seen.txt").read_text().strip() == ""
+    assert status_json(tmp_path)["run"]["traceId"] is None  # not traced: no trace id
 
 
 def test_a_spec_that_turns_tracing_off_wins_over_the_environment(otlp_http, tmp_path):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from psr_engine import api
+from psr_engine.events.sinks.history import HistorySink
 from psr_engine.run.engine import WorkflowEngine
 from psr_engine.tracing import build_sink
 
@@ -33,12 +34,14 @@ def clean_environ(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def run_traced(manifest: Path, environ: dict[str, str]):
+def run_traced(manifest: Path, environ: dict[str, str], *, history: bool = False):
+    """`history`: the run is recorded in the manifest's .psr/runs.db too."""
     plan = api.make_plan(str(manifest))
     sink = build_sink(plan, environ=environ)
     assert sink is not None, "tracing should be on"
+    recorded = [HistorySink(state_dir=str(manifest.parent / ".psr"))] if history else []
     engine = WorkflowEngine(
-        sinks=[sink],
+        sinks=[sink, *recorded],
         environ=environ,
         state_dir=str(manifest.parent / ".psr"),
         plan_loader=api.plan_loader,
@@ -175,9 +178,13 @@ def test_the_run_continues_the_trace_given_by_TRACEPARENT(otlp_http, tmp_path):
         TRACEPARENT=f"00-{ci_trace}-{ci_span}-01",
         TRACESTATE="vendor=abc",
     )
-    result = run_traced(manifest, environ)
+    result = run_traced(manifest, environ, history=True)
     root, spans = the_trace(otlp_http, result.run_id)
     assert root.trace_id == ci_trace and root.parent_span_id == ci_span
+    from psr_engine.store import RunStore
+
+    with RunStore.open(str(tmp_path / ".psr")) as store:
+        assert store.get(result.run_id).trace_id == ci_trace  # the trace it joined
     assert root.resource["service.name"] == "ci-job"
     assert {s.name for s in spans} >= {"RUN joined", "one", "one attempt 1"}
 
@@ -214,3 +221,34 @@ def test_spans_reach_a_grpc_collector(otlp_grpc, tmp_path):
     root, spans = the_trace(otlp_grpc, result.run_id)
     assert root.name == "RUN over-grpc"
     assert by_name(spans, "one attempt 1").parent_span_id == by_name(spans, "one").span_id
+
+
+def test_the_history_and_the_dashboard_carry_the_trace_id_the_collector_got(otlp_http, tmp_path):
+    pytest.importorskip("starlette", reason="the dashboard (ui extra) is not installed")
+    from starlette.testclient import TestClient
+
+    from psr_engine.store import RunStore
+    from psr_engine.ui.app import create_app
+    from psr_engine.ui.catalog import Catalog, discover
+    from psr_engine.ui.security import Guard
+
+    manifest = tmp_path / "workflow.yaml"
+    manifest.write_text(
+        "apiVersion: psr-engine/v1\nkind: Workflow\nmetadata: {name: linked}\n"
+        "spec:\n  tasks:\n    one: {run: 'true'}\n"
+    )
+    result = run_traced(
+        manifest, clean_environ(OTEL_EXPORTER_OTLP_ENDPOINT=otlp_http.endpoint), history=True
+    )
+    root, _ = the_trace(otlp_http, result.run_id)
+    with RunStore.open(str(tmp_path / ".psr")) as store:
+        assert store.get(result.run_id).trace_id == root.trace_id
+    app = create_app(
+        Catalog(discover([str(tmp_path)])),
+        Guard(token=None, loopback=True),
+        trace_url="http://jaeger.example/trace/{traceId}",
+    )
+    client = TestClient(app, base_url="http://127.0.0.1")
+    html = client.get(f"/runs/{result.run_id}").text
+    assert f'href="http://jaeger.example/trace/{root.trace_id}"' in html
+    assert client.get(f"/api/runs/{result.run_id}").json()["run"]["traceId"] == root.trace_id

@@ -171,16 +171,40 @@ def test_a_run_whose_engine_died_shows_crashed_without_being_written(tmp_path: P
         assert store.get("gone").status == "running"  # the dashboard wrote nothing
 
 
-def test_a_trace_url_template_links_each_run_to_its_trace(project: Path) -> None:
-    template = "http://tempo.example/explore?q={runId}&w={workflow}"
-    client = make_client([str(project)], trace_url=template)
-    run_id = client.get("/api/runs").json()["runs"][0]["runId"]
-    html = client.get(f"/runs/{run_id}").text
-    assert f'href="http://tempo.example/explore?q={run_id}&amp;w=demo"' in html
-    assert "open the trace" not in make_client([str(project)]).get(f"/runs/{run_id}").text
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
-def test_a_trace_url_without_run_id_is_refused_at_start(project: Path) -> None:
+def test_a_traced_run_links_to_its_trace_by_its_trace_id(tmp_path: Path) -> None:
+    state = tmp_path / ".psr"
+    with RunStore.open(str(state)) as store:
+        for run_id, trace_id in (("traced", TRACE), ("untraced", None)):
+            run = RunRecord(
+                id=run_id,
+                workflow="demo",
+                status="running",
+                started_at=1000.0,
+                host="elsewhere",
+                trace_id=trace_id,
+            )
+            store.write(lambda conn, run=run: w.begin_run(conn, run, []))
+    template = "http://tempo.example/trace/{traceId}?run={runId}&w={workflow}"
+    client = make_client([str(state)], trace_url=template)
+    html = client.get("/runs/traced").text
+    assert f'href="http://tempo.example/trace/{TRACE}?run=traced&amp;w=demo"' in html
+    assert client.get("/api/runs/traced").json()["run"]["traceId"] == TRACE
+    # A run that was not traced has no trace to link to, template or not.
+    assert "open the trace" not in client.get("/runs/untraced").text
+    assert client.get("/api/runs/untraced").json()["run"]["traceId"] is None
+    assert "open the trace" not in make_client([str(state)]).get("/runs/traced").text
+
+
+def test_an_untraced_run_shows_no_trace_link(client: TestClient, project: Path) -> None:
+    run_id = client.get("/api/runs").json()["runs"][0]["runId"]  # applied without tracing
+    linked = make_client([str(project)], trace_url="http://jaeger.example/trace/{traceId}")
+    assert "open the trace" not in linked.get(f"/runs/{run_id}").text
+
+
+def test_a_trace_url_without_trace_or_run_id_is_refused_at_start(project: Path) -> None:
     import subprocess
     import sys
 
@@ -193,4 +217,4 @@ def test_a_trace_url_without_run_id_is_refused_at_start(project: Path) -> None:
         text=True,
         timeout=60,
     )
-    assert done.returncode == 2 and "{runId}" in done.stderr
+    assert done.returncode == 2 and "{traceId}" in done.stderr

@@ -106,3 +106,20 @@ def test_the_stream_ends_at_run_finished_so_the_last_export_starts_at_once():
     sink.emit(ev("run.finished", status="succeeded"))
     assert shipper.finished
     anyio.run(sink.aclose)
+
+
+def test_the_trace_id_drawn_before_run_started_is_the_run_spans():
+    sink, shipper = sink_with()
+    trace_id = sink.run_trace_id()
+    assert trace_id is not None and len(trace_id) == 32 and int(trace_id, 16)
+    assert sink.run_trace_id() == trace_id  # drawn once
+    sink.emit(ev("run.started", data={"traceId": trace_id}))
+    ((_, (run_ids, _parent)),) = shipper.records
+    assert f"{run_ids.trace_id:032x}" == trace_id
+
+
+def test_a_run_not_sampled_has_no_trace_id():
+    sink, shipper = sink_with(sampler="always_off")
+    assert sink.run_trace_id() is None
+    sink.emit(ev("run.started"))
+    assert shipper.records == []  # nothing of it is sent either

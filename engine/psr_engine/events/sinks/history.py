@@ -258,6 +258,7 @@ class HistorySink:
             ci_url=ci_job_url(),
             run_dir=data.get("runDir"),
             resumed_from=self._resumed_from or data.get("resumedFrom"),
+            trace_id=data.get("traceId"),
         )
         w.begin_run(conn, record, self._tasks)
 
