@@ -65,8 +65,31 @@ def parser_class() -> type[argparse.ArgumentParser]:
                 self.print_usage(sys.stderr)
                 self.exit(2, f"{self.prog}: error: {message}\n")
 
+            def _get_formatter(self) -> argparse.HelpFormatter:
+                # argparse's own sizes help with shutil.get_terminal_size, which imports
+                # shutil (with bz2, lzma and zlib) for every command, as each argument added
+                # makes a formatter: the same width, without them. (Every argparse formatter
+                # takes `width`; typeshed's protocol names `prog` only.)
+                width = terminal_columns() - 2
+                return self.formatter_class(prog=self.prog, width=width)  # type: ignore[call-arg]
+
         _parser.append(Parser)
     return _parser[0]
+
+
+def terminal_columns() -> int:
+    """shutil.get_terminal_size().columns: $COLUMNS, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+        columns = columns or 80
+    return columns
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
