@@ -2,7 +2,8 @@
 same processes.
 
 Workloads (each a fresh process, timed as a whole, median of --repeat runs):
-  S1  one `run: "true"` task                 (start-up)
+  S1  one `run: "true"` task                 (start-up; beside it, the runtime floor: python
+      with asyncio and anyio, awaiting one spawned `true`, the part no engine on it avoids)
   W1  1,000 independent `true` tasks, concurrency 2
   W2  a chain of 300 `true` tasks
   W3  5,000 independent `true` tasks, concurrency 2
@@ -86,6 +87,17 @@ async def main():
 asyncio.run(main())
 """
 
+
+# S1 only, not a peer: the interpreter with asyncio and anyio imported, spawning and awaiting
+# one `true`. Every engine on this runtime pays it before any work of its own, so S1 minus this
+# is what the engine's own code costs a start.
+FLOOR = """
+import anyio
+async def main():
+    process = await anyio.open_process(["true"])
+    await process.wait()
+anyio.run(main)
+"""
 
 LAST_CPU = [0.0]  # CPU seconds (user + system) of the latest timed() command and its children
 
@@ -231,6 +243,8 @@ def prepare(root: Path, name: str, n: int, chain: bool) -> dict[str, tuple[list[
             str(root),
         )
     argvs["engine"] = ([sys.executable, "-m", "psr_engine", "apply", "-q"], str(folder))
+    if n == 1:
+        argvs["floor"] = ([sys.executable, "-c", FLOOR], str(folder))
     if doit_available():
         (folder / "dodo.py").write_text(DODO.format(argv=ARGV, n=n, chain=chain))
         argvs["doit"] = (
@@ -362,6 +376,7 @@ def main() -> None:
             rows[name] = {p: statistics.median(values) for p, values in times.items()}
             cpu_rows[name] = {p: statistics.median(values) for p, values in cpus.items()}
             spreads[name] = {p: noise(values) for p, values in times.items()}
+        floor = (rows["S1"].pop("floor"), cpu_rows["S1"].pop("floor"), spreads["S1"].pop("floor"))
         peers = list(rows["S1"])
         print(
             f"{'':4} {'tasks':>6} "
@@ -414,6 +429,12 @@ def main() -> None:
                 + " ".join(f"{c['engine'] / c[p]:8.2f}x" for p in others)
             )
         print("S1 CPU ms: " + ", ".join(f"{p} {cpu_rows['S1'][p] * 1000:.0f}" for p in peers))
+        print(
+            f"S1 runtime floor (python + asyncio + anyio, one `true` awaited): "
+            f"{floor[0] * 1000:.0f} ms wall, {floor[1] * 1000:.0f} ms CPU (noise {floor[2]:.0f}%); "
+            f"the engine's own start: {(rows['S1']['engine'] - floor[0]) * 1000:.0f} ms wall, "
+            f"{(cpu_rows['S1']['engine'] - floor[1]) * 1000:.0f} ms CPU"
+        )
         if "W3" in marginal and "W1" in marginal:
             ratio = marginal["W3"]["engine"] / marginal["W1"]["engine"]
             print(f"\nW3 per-task cost / W1 per-task cost (engine): {ratio:.2f}")
