@@ -6,8 +6,9 @@ no lock); only then does it read the rows again and send what differs. The engin
 asked or slowed for it.
 
 A run's stream sends `tasks` (an array: per task its name and the fields that changed since
-the stream last sent it, every field the first time, attempts included), `critical` (the
-critical path's task names) and `run` (the run's document). Event ids are times (the newest
+the stream last sent it, every field the first time, attempts included; a task still pending
+when the stream starts is first sent when it moves), `critical` (the critical path's task
+names) and `run` (the run's document). Event ids are times (the newest
 change sent); a reconnecting browser sends the last one as `Last-Event-ID` and gets the tasks
 that changed at or after it, whole, with the run itself.
 """
@@ -118,7 +119,10 @@ class _RunWatch:
             run = None if recorded is None else as_seen(recorded)
             light = conn.execute(_LIGHT, (self.run_id,)).fetchall()
             moved = _moved(self.light, light)
-            tasks, attempts = q.some_tasks_of(conn, self.run_id, moved)
+            if self.light:
+                tasks, attempts = q.some_tasks_of(conn, self.run_id, moved)
+            else:  # the first look: every task
+                tasks, attempts = q.tasks_of(conn, self.run_id), q.attempts_of(conn, self.run_id)
         finally:
             conn.execute("COMMIT")
         self.light = light
@@ -137,6 +141,8 @@ class _RunWatch:
             at = _changed_at(task, mine)
             if self.first and self.last_id is not None and at < self.last_id:
                 continue  # the browser had it before it reconnected
+            if self.first and task.status == "pending":
+                continue  # as any page of the run shows it; sent whole once it moves
             doc = task.to_dict()
             doc["attempts"] = [a.to_dict() for a in mine]
             delta = _delta(doc, self.sent_tasks.get(task.id))

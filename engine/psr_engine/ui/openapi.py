@@ -331,7 +331,8 @@ def document() -> dict[str, Any]:
                 "get": {
                     "summary": "Server-Sent Events of one run: `tasks` (the tasks that changed "
                     "since the last event, each with its name and the fields that changed, "
-                    "whole the first time, attempts included), `critical` and `run`; "
+                    "whole the first time, attempts included; a task pending when the stream "
+                    "starts is first sent when it moves), `critical` and `run`; "
                     "resumable with Last-Event-ID; ends once the run has ended and its final "
                     "state was sent",
                     "parameters": [

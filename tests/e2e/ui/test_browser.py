@@ -167,6 +167,12 @@ def test_cancel_from_the_page_ends_the_run_cancelled_after_onexit(
         )["runId"]
         page.goto(f"{server.url}/runs/{run_id}")
         page.locator('[data-task="wait"][data-status="running"]').wait_for()
+        # A task still pending when the page opened has its panel too (the stream sends a
+        # task once it moves; the page reads the run's document for it).
+        page.click('[data-task="cleanup"]')
+        page.locator("#panel-title", has_text="cleanup").wait_for()
+        page.locator("#panel-body", has_text="pending").wait_for()
+        page.click("#panel-close")
         page.click("#cancel-run")
         page.locator(f'[data-run="{run_id}"][data-run-status="cancelled"]').wait_for()
         page.locator('[data-task="cleanup"][data-status="succeeded"]').wait_for()

@@ -57,13 +57,16 @@ def _start(store: RunStore, task: str) -> None:
     )
 
 
-def test_the_first_look_sends_every_task_whole_in_one_event(history) -> None:
-    _, conn = history
+def test_the_first_look_sends_every_task_that_moved_whole_in_one_event(history) -> None:
+    store, conn = history
+    assert [k for k, _ in _events(live._RunWatch("r1", None).look(conn))] == ["critical", "run"]
+    _start(store, "t0")
+    _start(store, "t2")
     events = _events(live._RunWatch("r1", None).look(conn))
-    kinds = [kind for kind, _ in events]
-    assert kinds == ["tasks", "critical", "run"]
+    assert [kind for kind, _ in events] == ["tasks", "critical", "run"]
     batch = events[0][1]
-    assert [t["task"] for t in batch] == ["t0", "t1", "t2"]
+    # t1 is still pending, as the page shows it: sent when it moves
+    assert [t["task"] for t in batch] == ["t0", "t2"]
     assert all({"status", "needs", "level", "attempts"} <= t.keys() for t in batch)
 
 
@@ -78,7 +81,32 @@ def test_later_looks_send_only_the_fields_that_changed(history) -> None:
     changes = {t["task"]: t for t in tasks[0]}
     assert set(changes) == {"t0", "t1"}
     assert changes["t0"]["status"] == "running" and changes["t0"]["attempts"][0]["attempt"] == 1
-    assert "needs" not in changes["t0"] and "level" not in changes["t0"]  # unchanged: not sent
+    assert "needs" in changes["t0"]  # its first time: whole
+    store.write(
+        lambda conn: w.task_finished(
+            conn,
+            "r1",
+            "t0",
+            task_name="t0",
+            status="succeeded",
+            reason=None,
+            attempts=1,
+            exit_code=0,
+            ts=time.time(),
+            duration=0.5,
+            cpu_user=0.1,
+            cpu_sys=0.0,
+            max_rss=0,
+            outputs={},
+            matrix={},
+            log_path=None,
+            message=None,
+        )
+    )
+    [[change]] = [data for kind, data in _events(watch.look(conn)) if kind == "tasks"]
+    assert change["task"] == "t0" and change["status"] == "succeeded"
+    assert change["durationS"] == 0.5
+    assert "needs" not in change and "level" not in change  # unchanged: not sent again
     assert watch.look(conn) == ""  # nothing moved, nothing sent
 
 

@@ -175,7 +175,7 @@
   // so that the page does not take the CPU from the engine. A hidden tab gets no frames:
   // its changes wait (one per task) until it shows again.
   var EVERY_MS = big ? 400 : 0;
-  var pending = {}, pendingAny = false, pendingPath = null, tickDue = false;
+  var pending = {}, pendingAny = false, pendingPath = null, tickedAt = 0;
   var running = {};  // task -> its start, for the nodes shown running
   var flushDue = false, flushedAt = 0;
   Object.keys(shown).forEach(function (t) { if (shown[t] === "running") running[t] = null; });
@@ -204,7 +204,7 @@
       drawGantt();
     }
     if (pendingPath) { markCritical(pendingPath); pendingPath = null; }
-    if (tickDue) { tickDue = false; tickNow(); }
+    if (ticking() && Date.now() - tickedAt >= 1000) { tickedAt = Date.now(); tickNow(); }
   }
   function part(node, name) {
     var key = "_" + name;
@@ -260,11 +260,10 @@
     if (cancel) cancel.hidden = run.status !== "running";
     if (resume) resume.hidden = run.status === "running" || run.status === "succeeded";
   }
-  function tick() {
-    // Once a second while the run goes: the running tasks' and the run's durations, in the
-    // next batch's pass rather than a pass of their own.
-    if (doc && (!doc.run.endedAt || Object.keys(running).length)) { tickDue = true; schedule(); }
-  }
+  // Once a second while the run goes, the running tasks' and the run's durations: in the
+  // pass of a batch when one comes, in a pass of their own only when none did for a second.
+  function ticking() { return doc && (!doc.run.endedAt || Object.keys(running).length); }
+  function tick() { if (ticking() && Date.now() - tickedAt >= 1000) schedule(); }
   function tickNow() {
     var now = Date.now() / 1000;
     Object.keys(running).forEach(function (id) {
@@ -314,10 +313,17 @@
     tr.appendChild(psr.el("td", {}, value));
     table.appendChild(tr);
   }
+  var whole = null;  // the run's document, fetched once for a task the stream has not sent
   function renderPanel(taskId) {
     if (!doc) return;
     var t = doc.tasks[taskId];
-    if (!t) return;
+    if (!t) {
+      // A task still pending when the page opened: the stream sends it once it moves.
+      whole = whole || fetch(api, { credentials: "same-origin" }).then(function (r) { return r.json(); })
+        .then(function (d) { Object.keys(d.tasks).forEach(function (k) { doc.tasks[k] = doc.tasks[k] || d.tasks[k]; }); });
+      whole.then(function () { if (selected === taskId && doc.tasks[taskId]) renderPanel(taskId); });
+      return;
+    }
     document.getElementById("panel-title").textContent = taskId;
     var body = document.getElementById("panel-body");
     body.textContent = "";
