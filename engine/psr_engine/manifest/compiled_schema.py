@@ -18,6 +18,7 @@ speed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import marshal
 import os
@@ -29,6 +30,7 @@ from typing import Any
 # Bumped when the code we keep changes for the same schema and library: the options below,
 # the conversion to draft 7 (schema.as_draft7) or the header rewrite.
 GENERATION = 1
+KEPT = 8  # entries kept in the folder, newest first
 
 Validate = Callable[[Any], Any]  # raises on a document it does not accept
 
@@ -160,8 +162,23 @@ def _store(file: str, content: bytes) -> None:
         except BaseException:
             os.unlink(tmp)
             raise
+        _prune(folder)
     except OSError:
         pass  # a cache that cannot be written only costs speed
+
+
+def _prune(folder: str) -> None:
+    """Keep the KEPT newest entries: each schema edit (or fastjsonschema or Python upgrade)
+    makes a new one of half a megabyte, and several installs may share the folder."""
+    entries = []
+    for name in os.listdir(folder):
+        if name.endswith(".marshal"):
+            path = os.path.join(folder, name)
+            with contextlib.suppress(OSError):
+                entries.append((os.stat(path).st_mtime_ns, path))
+    for _, path in sorted(entries, reverse=True)[KEPT:]:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 def _library_stamp() -> tuple[str, int, int] | None:

@@ -114,3 +114,16 @@ def test_an_entry_others_may_write_to_is_not_run(cache, monkeypatch):
     assert compiled_schema.can_store()  # our own folder: tightened again
     assert cache.stat().st_mode & 0o777 == 0o700
     assert compiled_schema.load(str(kept)) is not None
+
+
+def test_only_the_newest_entries_are_kept(cache):
+    cache.mkdir(parents=True)
+    for i in range(compiled_schema.KEPT + 3):
+        old = cache / f"old{i}.marshal"
+        old.write_bytes(b"")
+        os.utime(old, ns=(i * 10**9, i * 10**9))
+    schema_diagnostics(load_text(VALID))
+    kept = _kept(cache)
+    assert len(kept) == compiled_schema.KEPT
+    assert compiled_schema.cache_file(schema._schema_bytes()) in map(str, kept)
+    assert not (cache / "old0.marshal").exists()
