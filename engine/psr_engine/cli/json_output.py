@@ -2,8 +2,9 @@
 camelCase keys, and times as RFC 3339 text in UTC with milliseconds and `Z`
 (`2026-11-25T06:00:01.250Z`), as events carry them.
 
-The history's records keep Unix times (the dashboard's API draws with them); this is where a
-command's document takes the convention on its way out. A key naming a time ends in `At`.
+The history's records keep Unix times; this is where a command's document takes the
+convention on its way out (the dashboard's API too: ui/views.timed). A key naming a time ends
+in `At`.
 """
 
 from __future__ import annotations

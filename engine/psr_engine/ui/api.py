@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from psr_engine.cli.json_output import rfc3339
 from psr_engine.errors import HistoryError
 from psr_engine.store import queries as q
 from psr_engine.store.model import RunRecord
@@ -19,7 +20,7 @@ from psr_engine.ui import actions, live, logs
 from psr_engine.ui.catalog import Source, as_seen
 from psr_engine.ui.openapi import RUN_STATUSES, document
 from psr_engine.ui.state import Dashboard, dashboard
-from psr_engine.ui.views import load_detail
+from psr_engine.ui.views import load_detail, timed
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -112,7 +113,7 @@ async def list_runs(request: Request) -> Response:
     except BadRequest as problem:
         return error(400, str(problem))
     page, cursor = search(state, filters)
-    return JSONResponse({"runs": [r.to_dict() for r in page], "next": cursor})
+    return JSONResponse({"runs": [timed(r.to_dict()) for r in page], "next": cursor})
 
 
 def _find(state: Dashboard, run_id: str) -> tuple[Source, RunRecord] | None:
@@ -141,7 +142,7 @@ async def list_workflows(request: Request) -> Response:
                 {
                     "workflow": name,
                     "runs": count,
-                    "lastStartedAt": newest,
+                    "lastStartedAt": rfc3339(newest),
                     "lastStatus": last,
                     "stateDir": source.state_dir,
                 }

@@ -27,7 +27,7 @@ from psr_engine.status import LIVE
 from psr_engine.store import queries as q
 from psr_engine.store.model import AttemptRecord, RunRecord, TaskRecord
 from psr_engine.ui.catalog import Catalog, Source, as_seen, connect_ro, crashed_task
-from psr_engine.ui.views import critical_path
+from psr_engine.ui.views import critical_path, timed
 
 POLL_S = 0.2
 HEARTBEAT_S = 15.0
@@ -145,6 +145,7 @@ class _RunWatch:
                 continue  # as any page of the run shows it; sent whole once it moves
             doc = task.to_dict()
             doc["attempts"] = [a.to_dict() for a in mine]
+            timed(doc)
             delta = _delta(doc, self.sent_tasks.get(task.id))
             self.sent_tasks[task.id] = doc
             if delta:
@@ -168,7 +169,7 @@ class _RunWatch:
                 self.sent_path = path
                 out.append(message("critical", path))
         if run is not None:
-            run_doc = run.to_dict()
+            run_doc = timed(run.to_dict())
             if run_doc != self.sent_run:
                 self.sent_run = run_doc
                 newest = max(newest, run.ended_at or run.started_at)
@@ -249,7 +250,7 @@ async def runs_events(catalog: Catalog, last_id: float | None) -> AsyncIterator[
                 runs = await anyio.to_thread.run_sync(_runs_since, conn, since, set(mine))
                 catalog.remember(source, runs)
                 for run in sorted(map(as_seen, runs), key=lambda r: r.started_at):
-                    doc = run.to_dict()
+                    doc = timed(run.to_dict())
                     if sent.get(run.id) == doc:
                         continue
                     sent[run.id] = doc

@@ -19,6 +19,9 @@ TASK_STATES: list[str] = list(get_args(TaskState))
 _str_or_null: dict[str, Any] = {"type": ["string", "null"]}
 _num_or_null: dict[str, Any] = {"type": ["number", "null"]}
 _int_or_null: dict[str, Any] = {"type": ["integer", "null"]}
+# Times as `status --output json` writes them: RFC 3339 text in UTC, milliseconds and `Z`.
+_time: dict[str, Any] = {"type": "string", "format": "date-time"}
+_time_or_null: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -46,8 +49,8 @@ SCHEMAS: dict[str, Any] = {
             "workflow": {"type": "string"},
             "status": {"enum": RUN_STATUSES},
             "reason": _str_or_null,
-            "startedAt": {"type": "number", "description": "Unix time, seconds"},
-            "endedAt": _num_or_null,
+            "startedAt": {**_time, "description": "RFC 3339, UTC: 2026-11-25T06:00:01.250Z"},
+            "endedAt": _time_or_null,
             "durationS": _num_or_null,
             "manifest": _str_or_null,
             "manifestDigest": _str_or_null,
@@ -81,8 +84,8 @@ SCHEMAS: dict[str, Any] = {
             "cpuSysS": {"type": "number"},
             "maxRssBytes": {"type": "integer"},
             "outputs": {"type": "object", "additionalProperties": {"type": "string"}},
-            "startedAt": _num_or_null,
-            "endedAt": _num_or_null,
+            "startedAt": _time_or_null,
+            "endedAt": _time_or_null,
             "matrix": {"type": "object"},
             "logPath": _str_or_null,
             "message": _str_or_null,
@@ -101,8 +104,8 @@ SCHEMAS: dict[str, Any] = {
             "status": {"type": "string"},
             "reason": _str_or_null,
             "exitCode": _int_or_null,
-            "startedAt": _num_or_null,
-            "endedAt": _num_or_null,
+            "startedAt": _time_or_null,
+            "endedAt": _time_or_null,
             "durationS": _num_or_null,
             "logPath": _str_or_null,
         },
@@ -115,8 +118,8 @@ SCHEMAS: dict[str, Any] = {
             "status": {"type": "string"},
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
             "findings": {"type": "array"},
-            "startedAt": _num_or_null,
-            "endedAt": _num_or_null,
+            "startedAt": _time_or_null,
+            "endedAt": _time_or_null,
             "message": _str_or_null,
         },
     },
@@ -152,7 +155,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "workflow": {"type": "string"},
             "runs": {"type": "integer"},
-            "lastStartedAt": {"type": "number"},
+            "lastStartedAt": _time,
             "lastStatus": {"type": "string"},
             "stateDir": {"type": "string"},
         },
@@ -416,6 +419,8 @@ def _type_of(schema: dict[str, Any]) -> str:
         return f"array of {_type_of(schema['items'])}"
     if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
         return f"object of {_type_of(schema['additionalProperties'])}"
+    if schema.get("format") == "date-time":
+        kind = kind.replace("string", "RFC 3339 time")
     return str(kind)
 
 

@@ -32,14 +32,6 @@ def _status_json(project: Path, run_id: str) -> dict:
     return json.loads(done.stdout)
 
 
-def _as_cli(record: dict) -> dict:
-    from psr_engine.cli.json_output import rfc3339
-
-    return {
-        k: rfc3339(v) if k.endswith("At") and isinstance(v, float) else v for k, v in record.items()
-    }
-
-
 def test_a_run_reads_as_status_output_json_does(client: TestClient, project: Path) -> None:
     runs = client.get("/api/runs").json()["runs"]
     assert len(runs) == 2 and runs[0]["startedAt"] >= runs[1]["startedAt"]
@@ -47,16 +39,28 @@ def test_a_run_reads_as_status_output_json_does(client: TestClient, project: Pat
     detail = client.get(f"/api/runs/{run_id}").json()
     expected = _status_json(project, run_id)
 
-    # The same fields; the API keeps times as Unix seconds (the pages draw with them), the
-    # CLI's JSON writes them as RFC 3339 (docs/cli.md, "JSON output").
-    assert _as_cli(runs[0]) == expected["run"]
-    assert _as_cli(detail["run"]) == expected["run"]
-    assert {k: _as_cli(v) for k, v in detail["tasks"].items()} == expected["tasks"]
+    # The same fields, the same values: times as RFC 3339 text (docs/cli.md, "JSON output").
+    assert runs[0] == expected["run"]
+    assert detail["run"] == expected["run"]
+    assert detail["tasks"] == expected["tasks"]
+    assert detail["run"]["startedAt"].endswith("Z")
     assert detail["tasks"]["load"]["needs"] == ["transform[region=eu]", "transform[region=us]"]
     assert detail["tasks"]["load"]["level"] == 2
     assert detail["tasks"]["notify"]["onExit"] is True
     assert detail["criticalPath"][0] == "extract" and detail["criticalPath"][-1] == "load"
     assert {a["task"] for a in detail["attempts"]} == set(expected["tasks"])
+    assert all(a["startedAt"].endswith("Z") for a in detail["attempts"])
+
+
+def test_the_event_streams_write_times_as_the_api_does(client: TestClient) -> None:
+    run_id = client.get("/api/runs").json()["runs"][0]["runId"]
+    detail = client.get(f"/api/runs/{run_id}").json()
+    events = dict(_sse(client.get(f"/api/runs/{run_id}/events").text))
+    assert events["run"] == detail["run"]
+    by_task = {t["task"]: t for t in events["tasks"]}  # type: ignore[attr-defined]
+    for name, task in detail["tasks"].items():
+        attempts = [a for a in detail["attempts"] if a["task"] == name]
+        assert by_task[name] == {**task, "attempts": attempts}
 
 
 def test_an_unknown_run_is_404_with_a_message(client: TestClient) -> None:

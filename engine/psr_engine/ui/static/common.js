@@ -20,9 +20,15 @@ window.psr = (function () {
     while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
     return (i ? n.toFixed(1) : n) + units[i];
   }
+  // The API's times are RFC 3339 text (as `status --output json`'s); the pages compute in
+  // seconds. A number is taken as seconds already.
+  function seconds(t) {
+    if (t === null || t === undefined || t === "") return null;
+    return typeof t === "number" ? t : Date.parse(t) / 1000;
+  }
   function when(ts) {
     if (!ts) return "-";
-    var d = new Date(ts * 1000);
+    var d = new Date(seconds(ts) * 1000);
     function p(x) { return (x < 10 ? "0" : "") + x; }
     return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + " " +
       p(d.getHours()) + ":" + p(d.getMinutes()) + ":" + p(d.getSeconds());
@@ -42,5 +48,5 @@ window.psr = (function () {
     if (text !== undefined && text !== null) e.textContent = String(text);
     return e;
   }
-  return { meta: meta, duration: duration, bytes: bytes, when: when, post: post, el: el };
+  return { meta: meta, duration: duration, bytes: bytes, seconds: seconds, when: when, post: post, el: el };
 })();

@@ -117,11 +117,15 @@
   }
   function drawGanttNow() {
     if (!doc) return;
-    var attempts = allAttempts().filter(function (a) { return a.startedAt; });
+    var sec = psr.seconds;
+    var attempts = allAttempts().filter(function (a) { return a.startedAt; }).map(function (a) {
+      return { task: a.task, attempt: a.attempt, status: a.status, exitCode: a.exitCode,
+               durationS: a.durationS, startedAt: sec(a.startedAt), endedAt: sec(a.endedAt) };
+    });
     if (!attempts.length) return;
-    var start = doc.run.startedAt;
+    var start = sec(doc.run.startedAt);
     var now = Date.now() / 1000;
-    var end = doc.run.endedAt || now;
+    var end = sec(doc.run.endedAt) || now;
     attempts.forEach(function (a) { end = Math.max(end, a.endedAt || now); });
     // One row a task, in the order they started; a run of thousands shows its latest 200.
     attempts.sort(function (a, b) { return a.startedAt - b.startedAt; });
@@ -268,11 +272,11 @@
     var now = Date.now() / 1000;
     Object.keys(running).forEach(function (id) {
       var t = doc && doc.tasks[id];
-      var start = t ? t.startedAt : running[id];
+      var start = psr.seconds(t ? t.startedAt : running[id]);
       if (start) part(nodes[id], "dur").textContent = psr.duration(now - start);
     });
     if (doc && !doc.run.endedAt) {
-      document.getElementById("run-duration").textContent = psr.duration(now - doc.run.startedAt);
+      document.getElementById("run-duration").textContent = psr.duration(now - psr.seconds(doc.run.startedAt));
       drawGantt();
     }
   }

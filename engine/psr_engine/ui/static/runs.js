@@ -17,7 +17,7 @@
     cell.textContent = "";
     cell.appendChild(badge(run.status));
     var d = row.querySelector("td.duration");
-    if (d) d.textContent = psr.duration(run.durationS !== null ? run.durationS : Date.now() / 1000 - run.startedAt);
+    if (d) d.textContent = psr.duration(run.durationS !== null ? run.durationS : Date.now() / 1000 - psr.seconds(run.startedAt));
   }
   function newRow(run) {
     var tr = psr.el("tr", { "data-run-id": run.runId, "data-status": run.status });
