@@ -148,6 +148,9 @@ class DaskExecutor:
         self._known_workers: tuple[float, dict[str, Any]] | None = None
         # Ended attempts whose results are fetched together (see _result).
         self._ready: list[tuple[Any, asyncio.Future[Returned]]] = []
+        # Attempts to submit together (see _submit): shipment, key, placement, their future.
+        self._unsent: list[tuple[Shipment, str, dict[str, Any], asyncio.Future[Any]]] = []
+        self._filter_shipped: Any = None  # the output filter known to pickle (see _shippable)
         self._flushing: set[asyncio.Future[None]] = set()
         self._scheduler_lost: str | None = None
 
@@ -177,7 +180,7 @@ class DaskExecutor:
             if fresh:  # the log exists from the start, for `logs --follow`
                 _create(spec.log_path)
             placement = _placement(spec, await self._workers(spec))
-            future = client.submit(run_attempt, shipment, key=key, pure=False, **placement)
+            future = await self._submit(shipment, key, placement)
             try:
                 returned: Returned = await self._result(future)
             except KilledWorker as error:
@@ -218,6 +221,52 @@ class DaskExecutor:
                     await anyio.to_thread.run_sync(_forget, self.staging, staged)
         assert returned.result is not None  # None only when cancelled, handled above
         return returned.result
+
+    async def _submit(self, shipment: Shipment, key: str, placement: dict[str, Any]) -> Any:
+        """The attempt's Dask future, submitted with every attempt submitted at the same moment
+        in one `map` (one update-graph message for the scheduler to take in, not one per
+        attempt; Dask runs them in the order given). Cancelled before the batch went: never
+        submitted; cancelled after: the future is cancelled (it cannot have started yet)."""
+        loop = asyncio.get_running_loop()
+        slot: asyncio.Future[Any] = loop.create_future()
+        self._unsent.append((shipment, key, placement, slot))
+        if len(self._unsent) == 1:
+            loop.call_soon(self._send)  # the other attempts starting now join this batch
+        try:
+            return await slot
+        except BaseException:
+            if slot.done() and not slot.cancelled() and slot.exception() is None:
+                with anyio.CancelScope(shield=True):
+                    await _cancel(self._client, slot.result())
+            raise
+
+    def _send(self) -> None:
+        batch, self._unsent = self._unsent, []
+        groups: list[tuple[dict[str, Any], list[tuple[Shipment, str, asyncio.Future[Any]]]]] = []
+        for shipment, key, placement, slot in batch:
+            if slot.done():
+                continue  # its waiter was cancelled: never submitted
+            for wanted, members in groups:
+                if wanted == placement:
+                    members.append((shipment, key, slot))
+                    break
+            else:
+                groups.append((placement, [(shipment, key, slot)]))
+        for placement, members in groups:
+            try:
+                futures = self._client.map(
+                    run_attempt,
+                    [shipment for shipment, _, _ in members],
+                    key=[key for _, key, _ in members],
+                    pure=False,
+                    **placement,
+                )
+            except Exception as error:
+                for _, _, slot in members:
+                    slot.set_exception(error)
+                continue
+            for (_, _, slot), future in zip(members, futures, strict=True):
+                slot.set_result(future)
 
     async def _result(self, future: Any) -> Returned:
         """The attempt's result, fetched with those of every attempt that ended at the same
@@ -271,7 +320,8 @@ class DaskExecutor:
     async def _shipment(
         self, spec: ProcessSpec, key: str, fresh: bool, staged: list[Staged]
     ) -> Shipment:
-        shipped = _shippable(spec)
+        shipped = _shippable(spec, self._filter_shipped)
+        self._filter_shipped = spec.output_filter
         python = bool(spec.argv) and spec.argv[0] == sys.executable
         stream = fresh or spec.on_line is not None
         if not fresh:
@@ -366,9 +416,10 @@ async def _no_dask_retries(client: Any) -> None:
         await client.run_on_scheduler(no_retries)
 
 
-def _shippable(spec: ProcessSpec) -> ProcessSpec:
-    """The attempt as the worker gets it: plain env, no callback, a filter that pickles."""
-    if spec.output_filter is not None:
+def _shippable(spec: ProcessSpec, checked: Any = None) -> ProcessSpec:
+    """The attempt as the worker gets it: plain env, no callback, a filter that pickles
+    (tried once per filter: a run's attempts share its masker, ``checked``)."""
+    if spec.output_filter is not None and spec.output_filter is not checked:
         try:
             pickle.dumps(spec.output_filter)
         except Exception as error:

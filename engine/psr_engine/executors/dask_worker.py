@@ -8,16 +8,21 @@ SIGKILL, rusage), and around it:
   scheduler tells the worker, whose own task state turns ``cancelled``. The runner looks at that
   state every ``CANCEL_POLL`` seconds (a dict lookup, no message) and stops the group as a
   timeout would, then tells the engine the group is gone (a ``done`` notice on its topic).
-- A watchdog per worker process (``_Reaper``): a small process that holds the read end of a
-  pipe from the worker and the ids of the process groups the worker is running. When the
-  worker dies (kill -9, OOM), the pipe reaches EOF and the watchdog SIGKILLs those groups, so
-  an attempt the engine reports ``worker_lost`` does not go on running behind its back. It
-  lives in its own session, so a signal to the worker's group does not take it down first.
+- A watchdog per worker process: the local executor's keeper (``keeper.py``), started by the
+  first attempt a worker process runs. It holds the read end of a pipe from the worker and the
+  process groups of the attempts it runs; when the worker dies (kill -9, OOM), the pipe
+  reaches EOF and the keeper SIGKILLs those groups (and whatever carries their token), so an
+  attempt the engine reports ``worker_lost`` does not go on running behind its back.
 
 - Without a shared filesystem (``Shipment.fresh``): a fresh folder under the worker's
-  ``--local-directory`` holding the shipped files, paths in the spec relocated to it, the log,
-  ``$PSR_OUTPUT`` and the artifacts sent back, the folder removed. Live lines are read from the
-  growing (already masked) log every ``CANCEL_POLL`` seconds (``_Tail``).
+  ``--local-directory`` (one ``mkdir``, named after the attempt's Dask key) holding the shipped
+  files, paths in the spec relocated to it, the log and ``$PSR_OUTPUT`` beside it; the log,
+  the outputs and the artifacts sent back, then the three removed. Live lines are read from
+  the growing (already masked) log every ``CANCEL_POLL`` seconds (``_Tail``), from the first
+  poll on: an attempt shorter than that never opens it twice.
+
+What every attempt of a worker thread shares is kept warm: the local executor (and with it
+the keeper) per worker process, an event loop per worker thread.
 
 Everything here imports only the standard library, anyio and the local executor, so a worker
 pays for nothing else.
@@ -25,85 +30,28 @@ pays for nothing else.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from psr_engine.executors.base import ProcessResult, ProcessSpec
 from psr_engine.executors.dask_staging import Staged, Staging
 
+if TYPE_CHECKING:
+    from psr_engine.executors.local import LocalExecutor
+
 # Seconds between two looks, on the worker, at whether the attempt was cancelled.
 CANCEL_POLL = 0.1
-
-# The watchdog: reads "+PGID" / "-PGID" lines; at EOF (the worker is gone) kills what is left.
-_REAPER_SOURCE = """
-import os, signal, sys
-groups = set()
-for line in sys.stdin:
-    try:
-        pgid = int(line[1:])
-    except ValueError:
-        continue
-    if line[0] == "+":
-        groups.add(pgid)
-    else:
-        groups.discard(pgid)
-for pgid in groups:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except OSError:
-        pass
-"""
-
-
-class _Reaper:
-    """The watchdog process of this worker process (see the module's docstring)."""
-
-    def __init__(self) -> None:
-        read_fd, self._write_fd = os.pipe()  # both close-on-exec: tasks never hold them
-        try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-S", "-c", _REAPER_SOURCE],
-                stdin=read_fd,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        finally:
-            os.close(read_fd)
-        self._lock = threading.Lock()
-
-    def watch(self, pgid: int) -> None:
-        self._send(f"+{pgid}\n")
-
-    def forget(self, pgid: int) -> None:
-        self._send(f"-{pgid}\n")
-
-    def _send(self, line: str) -> None:
-        with self._lock:
-            os.write(self._write_fd, line.encode())
-
-
-_reaper: _Reaper | None = None
-_reaper_lock = threading.Lock()
-
-
-def _the_reaper() -> _Reaper:
-    global _reaper
-    with _reaper_lock:
-        if _reaper is None or _reaper.process.poll() is not None:
-            _reaper = _Reaper()
-        return _reaper
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +76,7 @@ class Returned:
     """What comes back: the result, and in a fresh folder the files the engine reads."""
 
     result: ProcessResult | None  # None when the engine cancelled the attempt
-    log: bytes | None = None  # the whole (masked) log
+    log: bytes | None = None  # the whole (masked) log; None: empty, or the engine's own
     outputs: bytes | None = None  # the $PSR_OUTPUT file, when the task wrote one
     artifacts: tuple[tuple[str, bytes | Staged], ...] = ()
     lines_sent: int = 0  # how many lines went live on the topic
@@ -142,14 +90,7 @@ def run_attempt(shipment: Shipment) -> Returned:
     worker = get_worker()
     key = str(worker.get_current_task())
     topic = shipment.topic
-    reaper = _the_reaper()
-    groups: list[int] = []
     tail: _Tail | None = None
-
-    def started(pgid: int) -> None:
-        groups.append(pgid)
-        reaper.watch(pgid)
-
     stopped = False
 
     def send(batch: list[str]) -> None:
@@ -157,50 +98,80 @@ def run_attempt(shipment: Shipment) -> Returned:
 
     def cancelled() -> bool:
         nonlocal stopped
-        if tail is not None:
-            tail.poll()
         state = worker.state.tasks.get(key)
         stopped = state is None or state.state == "cancelled"
         return stopped
 
-    spec = replace(shipment.spec, on_start=started, on_line=None)
+    def tick() -> None:
+        if tail is not None:
+            tail.poll()
+
+    spec = shipment.spec
     if shipment.python:
         spec = replace(spec, argv=(sys.executable, *spec.argv[1:]))
-    folder = None
+    work = None
     try:
         if not shipment.fresh:
             if shipment.stream:
                 tail = _Tail(spec.log_path, send)
-            result = _run_here(spec, cancelled)
+            result = _run_here(spec, cancelled, tick)
             return Returned(result, lines_sent=tail.sent if tail is not None else 0)
-        folder = tempfile.mkdtemp(prefix="psr-attempt-", dir=worker.local_directory)
-        work = os.path.join(folder, "work")
-        os.mkdir(work)
+        work = _fresh_folder(worker.local_directory, key)
         _place(work, shipment.files, shipment.staging)
         _folders_for(work, shipment.collect)
-        spec = _relocated(spec, folder, work)
+        spec = _relocated(spec, work)
         if shipment.stream:
             tail = _Tail(spec.log_path, send)
-        result = _run_here(spec, cancelled)
+        result = _run_here(spec, cancelled, tick)
         log = _read(spec.log_path) or b""
         if result is not None and result.exit_code != 0 and _MISSING_FILE.search(log):
             result = replace(result, detail=FRESH_FOLDER_HINT)
         return Returned(
             result,
-            log=log,
-            outputs=_read(spec.env["PSR_OUTPUT"]),
+            # None when empty: the engine's copy is the empty log it made at the start, and
+            # with no outputs it writes no file to read back.
+            log=log or None,
+            outputs=_read(spec.env["PSR_OUTPUT"]) or None,
             artifacts=_gather(work, shipment.collect, shipment.staging, key),
             lines_sent=tail.sent if tail is not None else 0,
         )
     finally:
         if tail is not None:
             tail.close()
-        for pgid in groups:
-            reaper.forget(pgid)
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+        if work is not None:
+            _remove(work)
         if stopped:  # the engine waits for this; otherwise nobody does, and no message is sent
             worker.log_event(topic, {"key": key, "phase": "done"})
+
+
+def _fresh_folder(local_directory: str, key: str) -> str:
+    """The attempt's own new folder, named after its (unique) Dask key: one mkdir, mode 0700
+    as mkdtemp makes them. Its log and outputs go beside it (``_relocated``), not in it: the
+    task's folder holds only what it was sent and what it writes."""
+    try:
+        work = os.path.join(local_directory, key)
+        os.mkdir(work, 0o700)
+    except FileExistsError:  # cannot happen with Dask's retries off; never reuse a folder
+        work = tempfile.mkdtemp(prefix=f"{key}-", dir=local_directory)
+    return work
+
+
+def _remove(work: str) -> None:
+    """The attempt's folder and the two files beside it: three system calls when the task
+    left its folder empty (the common case), a tree walk otherwise."""
+    for path in (work + ".log", work + ".out"):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            shutil.rmtree(path, ignore_errors=True)  # the task made it a folder of its own
+    try:
+        os.rmdir(work)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 # The engine's message for a task that failed on a missing file in its fresh folder.
@@ -253,7 +224,7 @@ class _Tail:
             self._file.close()
 
 
-def _relocated(spec: ProcessSpec, folder: str, work: str) -> ProcessSpec:
+def _relocated(spec: ProcessSpec, work: str) -> ProcessSpec:
     """The spec with the engine's paths replaced by this worker's: the task's folder by the
     fresh one (also where an argument names a file under it), log and outputs beside it."""
     root = spec.cwd.rstrip("/") + "/"
@@ -264,13 +235,13 @@ def _relocated(spec: ProcessSpec, folder: str, work: str) -> ProcessSpec:
         return os.path.join(work, arg[len(root) :]) if arg.startswith(root) else arg
 
     env = dict(spec.env)
-    env["PSR_OUTPUT"] = os.path.join(folder, "attempt.out")
+    env["PSR_OUTPUT"] = work + ".out"
     return replace(
         spec,
         argv=tuple(here(a) for a in spec.argv),
         env=env,
         cwd=work,
-        log_path=os.path.join(folder, "attempt.log"),
+        log_path=work + ".log",
         direct=None if spec.direct is None else tuple(here(a) for a in spec.direct),
         private_files=(env["PSR_OUTPUT"],),
     )
@@ -337,26 +308,57 @@ def _read(path: str) -> bytes | None:
         return None
 
 
-def _run_here(spec: ProcessSpec, cancelled: Callable[[], bool]) -> ProcessResult | None:
-    """Run the attempt on an event loop of this (the Dask task's) thread, spawning inline.
+def _run_here(
+    spec: ProcessSpec, cancelled: Callable[[], bool], tick: Callable[[], None]
+) -> ProcessResult | None:
+    """Run the attempt on this (the Dask task's) thread's own event loop, spawning inline.
     Measured against a warm loop in a thread of its own (exec_bench --dask): the two thread
-    hops per attempt cost more worker CPU than making a loop."""
-    return anyio.run(_supervised, spec, cancelled)
+    hops per attempt cost more worker CPU than a loop in the task's thread; and making that
+    loop per attempt (anyio.run) cost 0.5 ms of CPU more than keeping one per thread."""
+    return _thread_loop().run_until_complete(_supervised(spec, cancelled, tick))
 
 
-async def _supervised(spec: ProcessSpec, cancelled: Callable[[], bool]) -> ProcessResult | None:
-    """The local executor's run, its group stopped once ``cancelled()`` turns true."""
-    from psr_engine.executors.local import LocalExecutor
+_threads = threading.local()
 
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    """This worker thread's event loop, made by its first attempt and kept: Dask's worker
+    threads live as long as the worker, and an idle loop holds two descriptors, no thread."""
+    loop: asyncio.AbstractEventLoop | None = getattr(_threads, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _threads.loop = asyncio.new_event_loop()
+    return loop
+
+
+_local: LocalExecutor | None = None
+
+
+def _executor() -> LocalExecutor:
+    """The worker process's local executor, shared by its threads (it is safe to call
+    concurrently): its keeper is started once, by the first attempt."""
+    global _local
+    if _local is None:
+        from psr_engine.executors.local import LocalExecutor
+
+        _local = LocalExecutor(spawn_in_thread=False)
+    return _local
+
+
+async def _supervised(
+    spec: ProcessSpec, cancelled: Callable[[], bool], tick: Callable[[], None]
+) -> ProcessResult | None:
+    """The local executor's run, its group stopped once ``cancelled()`` turns true; ``tick``
+    every CANCEL_POLL seconds after the first (live lines)."""
     result: ProcessResult | None = None
     async with anyio.create_task_group() as group:
 
         async def watch() -> None:
             while not cancelled():
                 await anyio.sleep(CANCEL_POLL)
+                tick()
             group.cancel_scope.cancel()
 
         group.start_soon(watch)
-        result = await LocalExecutor(spawn_in_thread=False).run(spec)
+        result = await _executor().run(spec)
         group.cancel_scope.cancel()
     return result

@@ -131,8 +131,9 @@ def test_a_workflow_runs_on_workers_that_share_no_folder_and_its_files_come_back
     # Each task's log came back too, and the fresh folders are gone from the workers.
     shard_log = Path(ended["shard[n=1]"]["logPath"])
     assert shard_log.read_text().strip() == "shard 1 done"
+    # (Dask puts each worker's own folder below --local-directory: looked for at any depth.)
     for worker in dask_cluster.worker_dirs:
-        assert not list((worker / "local").glob("psr-attempt-*"))
+        assert not list((worker / "local").rglob("psr-attempt-*"))
 
 
 def test_a_task_reading_a_file_it_did_not_declare_is_told_to_declare_it(dask_cluster, tmp_path):
