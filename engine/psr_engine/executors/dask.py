@@ -20,11 +20,17 @@ Faults, and what each becomes:
   in its own task state, stops the process group, and reports on the engine's topic; the
   engine waits for that report up to the kill grace plus ``CANCEL_SLACK``.
 
-Assumptions: the same psr-engine on the workers (they import ``dask_worker``); a shared
-filesystem (the worker opens ``spec.log_path``, runs in ``spec.cwd``, writes ``$PSR_OUTPUT``
-where the engine reads it). Secrets are masked on the worker: the output filter (a picklable
-Masker) travels with the attempt. ``on_line`` cannot cross processes: lines are replayed from
-the masked log once the attempt has ended.
+Assumptions: the same psr-engine on the workers (they import ``dask_worker``). Without a
+shared filesystem (the default) each attempt runs in a fresh folder on its worker, its files
+shipped there and back (``ships_files``); with ``sharedFilesystem: true`` the worker opens
+``spec.log_path``, runs in ``spec.cwd`` and writes ``$PSR_OUTPUT`` where the engine reads it.
+Secrets are masked on the worker: the output filter (a picklable Masker) travels with the
+attempt. ``on_line`` cannot cross processes: the worker sends the (masked) lines on the
+executor's topic as they come, and the rest are replayed from the log once the attempt ends.
+
+Per-task cost (``exec_bench --dask``): the attempts started at the same moment go to the
+scheduler in one ``map`` (``_submit``) and their results come back in one ``gather``
+(``_result``); the worker keeps its loop and executor warm (``dask_worker``).
 
 ``distributed`` is imported inside methods only: importing this module is cheap.
 """
@@ -182,7 +188,7 @@ class DaskExecutor:
             placement = _placement(spec, await self._workers(spec))
             future = await self._submit(shipment, key, placement)
             try:
-                returned: Returned = await self._result(future)
+                returned: Returned = await self._result(future, live)
             except KilledWorker as error:
                 return _lost(
                     "worker_lost",
@@ -268,11 +274,13 @@ class DaskExecutor:
             for (_, _, slot), future in zip(members, futures, strict=True):
                 slot.set_result(future)
 
-    async def _result(self, future: Any) -> Returned:
-        """The attempt's result, fetched with those of every attempt that ended at the same
-        moment in one `gather` (one request per worker, not one per attempt): awaiting each
-        future alone costs the workers a request each. Errors and cancellations are raised
-        by awaiting the future itself, as before."""
+    async def _result(self, future: Any, live: _Live) -> Returned:
+        """The attempt's result: as its worker announced it on the topic (a small one, which
+        arrives before the scheduler says the future is done: the same two ordered streams,
+        worker to scheduler to engine, carry both), else fetched with those of every attempt
+        that ended at the same moment in one `gather`. A gather costs the scheduler a request
+        and one to each worker concerned; an announced result costs neither. Errors and
+        cancellations are raised by awaiting the future itself, as before."""
         from distributed.client import _wait
 
         with contextlib.suppress(Exception):  # a cancelled future: raised below, by await
@@ -280,6 +288,8 @@ class DaskExecutor:
         if future.status != "finished":
             result: Returned = await future
             return result
+        if live.returned is not None:
+            return live.returned
         loop = asyncio.get_running_loop()
         slot: asyncio.Future[Returned] = loop.create_future()
         self._ready.append((future, slot))
@@ -348,6 +358,7 @@ class DaskExecutor:
         self._client = self._cluster = None
         with anyio.move_on_after(CANCEL_SLACK):
             if client is not None:
+                await _forget_topic(client, self._topic)
                 await client.close()
         if cluster is not None:
             await cluster.close()
@@ -363,10 +374,20 @@ class DaskExecutor:
         lines = message.get("lines")
         if lines:
             live.lines(lines)
+        elif "returned" in message:
+            with contextlib.suppress(Exception):  # unreadable: the result is gathered instead
+                returned = pickle.loads(message["returned"])
+                if isinstance(returned, Returned):
+                    live.returned = returned
         elif message.get("phase") == "done":
             live.done.set()
 
     async def _connect(self) -> Any:
+        if self._client is not None:
+            # Connected: no lock. Taking it yields to the loop while held, which let the
+            # attempts started at one moment through one loop turn each (and each alone
+            # into its own submission batch).
+            return self._client
         async with self._connecting:
             if self._client is None:
                 self._client = await self._open_client()
@@ -414,6 +435,21 @@ async def _no_dask_retries(client: Any) -> None:
     # A scheduler that refuses run_on_scheduler keeps its own setting (docs/features/dask.md).
     with contextlib.suppress(Exception):
         await client.run_on_scheduler(no_retries)
+
+
+async def _forget_topic(client: Any, topic: str) -> None:
+    """Drop this executor's topic from the scheduler, which keeps a topic's last 1,000 events
+    (announced results, live lines) for as long as it runs, run after run. Through Dask's
+    private broker, made here so it pickles by value; a scheduler without one keeps them."""
+
+    def forget(dask_scheduler: Any, topic: str) -> None:
+        broker = getattr(dask_scheduler, "_broker", None)
+        topics = getattr(broker, "_topics", None)
+        if isinstance(topics, dict):
+            topics.pop(topic, None)
+
+    with contextlib.suppress(Exception):
+        await client.run_on_scheduler(forget, topic=topic)
 
 
 def _shippable(spec: ProcessSpec, checked: Any = None) -> ProcessSpec:
@@ -513,6 +549,7 @@ class _Live:
         self.on_line = on_line
         self.done = anyio.Event()
         self.delivered = 0
+        self.returned: Returned | None = None  # the result, when its worker announced it
 
     def lines(self, batch: list[str]) -> None:
         if self.log_path is not None:

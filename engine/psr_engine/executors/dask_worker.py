@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import pickle
 import re
 import shutil
 import sys
@@ -115,7 +116,9 @@ def run_attempt(shipment: Shipment) -> Returned:
             if shipment.stream:
                 tail = _Tail(spec.log_path, send)
             result = _run_here(spec, cancelled, tick)
-            return Returned(result, lines_sent=tail.sent if tail is not None else 0)
+            return _announced(
+                worker, topic, key, Returned(result, lines_sent=tail.sent if tail else 0)
+            )
         work = _fresh_folder(worker.local_directory, key)
         _place(work, shipment.files, shipment.staging)
         _folders_for(work, shipment.collect)
@@ -126,7 +129,7 @@ def run_attempt(shipment: Shipment) -> Returned:
         log = _read(spec.log_path) or b""
         if result is not None and result.exit_code != 0 and _MISSING_FILE.search(log):
             result = replace(result, detail=FRESH_FOLDER_HINT)
-        return Returned(
+        returned = Returned(
             result,
             # None when empty: the engine's copy is the empty log it made at the start, and
             # with no outputs it writes no file to read back.
@@ -135,6 +138,7 @@ def run_attempt(shipment: Shipment) -> Returned:
             artifacts=_gather(work, shipment.collect, shipment.staging, key),
             lines_sent=tail.sent if tail is not None else 0,
         )
+        return _announced(worker, topic, key, returned)
     finally:
         if tail is not None:
             tail.close()
@@ -142,6 +146,23 @@ def run_attempt(shipment: Shipment) -> Returned:
             _remove(work)
         if stopped:  # the engine waits for this; otherwise nobody does, and no message is sent
             worker.log_event(topic, {"key": key, "phase": "done"})
+
+
+def _announced(worker: Any, topic: str, key: str, returned: Returned) -> Returned:
+    """``returned``, also sent on the engine's topic when small: the engine then need not
+    gather it (a request to the scheduler, and from it to this worker). Sent before the task
+    ends, so it reaches the engine before the scheduler's word that the task is done. Still
+    returned: a result that did not come that way is gathered as before."""
+    if returned.result is None:
+        return returned  # cancelled: the engine waits for the "done" notice instead
+    data = pickle.dumps(returned, protocol=pickle.HIGHEST_PROTOCOL)
+    if len(data) <= ANNOUNCE_BYTES:
+        worker.log_event(topic, {"key": key, "returned": data})
+    return returned
+
+
+# The largest result announced on the topic (the scheduler keeps a topic's last 1,000 events).
+ANNOUNCE_BYTES = 16 << 10
 
 
 def _fresh_folder(local_directory: str, key: str) -> str:
