@@ -15,9 +15,10 @@ SIGKILL, rusage), and around it:
   attempt the engine reports ``worker_lost`` does not go on running behind its back.
 
 - Without a shared filesystem (``Shipment.fresh``): a fresh folder under the worker's
-  ``--local-directory`` (one ``mkdir``, named after the attempt's Dask key) holding the shipped
-  files, paths in the spec relocated to it, the log and ``$PSR_OUTPUT`` beside it; the log,
-  the outputs and the artifacts sent back, then the three removed. Live lines are read from
+  ``--local-directory`` (one ``mkdir``, named after the attempt's Dask key, in the worker's
+  private ``psr-attempts`` folder) holding the shipped files, paths in the spec relocated to
+  it, the log and ``$PSR_OUTPUT`` beside it; the log, the outputs and the artifacts sent back
+  (small results also announced on the engine's topic), then the three removed. Live lines are read from
   the growing (already masked) log every ``CANCEL_POLL`` seconds (``_Tail``), from the first
   poll on: an attempt shorter than that never opens it twice.
 
@@ -166,15 +167,35 @@ ANNOUNCE_BYTES = 16 << 10
 
 
 def _fresh_folder(local_directory: str, key: str) -> str:
-    """The attempt's own new folder, named after its (unique) Dask key: one mkdir, mode 0700
-    as mkdtemp makes them. Its log and outputs go beside it (``_relocated``), not in it: the
-    task's folder holds only what it was sent and what it writes."""
+    """The attempt's own new folder, named after its (unique) Dask key: one mkdir, in this
+    worker's private folder of attempts (``_attempts``). Its log and outputs go beside it
+    (``_relocated``), not in it: the task's folder holds only what it was sent and writes."""
+    base = _attempts(local_directory)
     try:
-        work = os.path.join(local_directory, key)
+        work = os.path.join(base, key)
         os.mkdir(work, 0o700)
     except FileExistsError:  # cannot happen with Dask's retries off; never reuse a folder
-        work = tempfile.mkdtemp(prefix=f"{key}-", dir=local_directory)
+        work = tempfile.mkdtemp(prefix=f"{key}-", dir=base)
     return work
+
+
+_bases: dict[str, str] = {}
+
+
+def _attempts(local_directory: str) -> str:
+    """``psr-attempts`` under the worker's local directory, 0700 (tightened if it was not),
+    made once per worker process: nobody but the worker's user can enter it, so the
+    ``$PSR_OUTPUT`` files in it need not be made 0600 before the task writes them (creating a
+    file costs a file system far more than truncating or removing one)."""
+    base = _bases.get(local_directory)
+    if base is None:
+        from psr_engine.store.private import make_private_dirs, tighten
+
+        base = os.path.join(local_directory, "psr-attempts")
+        make_private_dirs(base)
+        tighten(base)
+        _bases[local_directory] = base
+    return base
 
 
 def _remove(work: str) -> None:
@@ -256,7 +277,7 @@ def _relocated(spec: ProcessSpec, work: str) -> ProcessSpec:
         return os.path.join(work, arg[len(root) :]) if arg.startswith(root) else arg
 
     env = dict(spec.env)
-    env["PSR_OUTPUT"] = work + ".out"
+    env["PSR_OUTPUT"] = work + ".out"  # made by the task's first write, if any (_attempts)
     return replace(
         spec,
         argv=tuple(here(a) for a in spec.argv),
@@ -264,7 +285,7 @@ def _relocated(spec: ProcessSpec, work: str) -> ProcessSpec:
         cwd=work,
         log_path=work + ".log",
         direct=None if spec.direct is None else tuple(here(a) for a in spec.direct),
-        private_files=(env["PSR_OUTPUT"],),
+        private_files=(),
     )
 
 
