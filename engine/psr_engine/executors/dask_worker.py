@@ -18,9 +18,9 @@ SIGKILL, rusage), and around it:
   ``--local-directory`` (one ``mkdir``, named after the attempt's Dask key, in the worker's
   private ``psr-attempts`` folder) holding the shipped files, paths in the spec relocated to
   it, the log and ``$PSR_OUTPUT`` beside it; the log, the outputs and the artifacts sent back
-  (small results also announced on the engine's topic), then the three removed. Live lines are read from
-  the growing (already masked) log every ``CANCEL_POLL`` seconds (``_Tail``), from the first
-  poll on: an attempt shorter than that never opens it twice.
+  (small results also announced on the engine's topic), then the three removed. Live lines
+  are read from the growing (already masked) log every ``CANCEL_POLL`` seconds (``_Tail``),
+  from the first poll on: an attempt shorter than that never opens it twice.
 
 What every attempt of a worker thread shares is kept warm: the local executor (and with it
 the keeper) per worker process, an event loop per worker thread.
