@@ -11,7 +11,9 @@
   W1      1,000 `true` tasks (exec_bench's W1) with a page open in the browser vs no page, in
           alternating pairs (which goes first alternates too), the median of the pairs'
           ratios; once with the runs page open (before the run starts), once with the run's
-          own page (opened as soon as the run is listed, while its 1,000 tasks go).
+          own page (opened as soon as the run is listed, while its 1,000 tasks go);
+          `--w1-page empty` opens the login form instead at that moment: the floor any page
+          opened while W1 runs costs the browser.
 
     python benchmarks/ui_bench.py [--runs 10000] [--pairs 10] [--skip-w1] [--w1-page run]
 
@@ -300,7 +302,7 @@ def bench_w1(
             page.close()
             return measured
 
-        def run_page() -> W1Sample:
+        def run_page(path: str = "/runs/{}") -> W1Sample:
             page = browser.new_page()
 
             def body() -> None:
@@ -313,7 +315,7 @@ def bench_w1(
                     if run_id is None:
                         time.sleep(0.05)
                 if run_id:
-                    page.goto(f"{base}/runs/{run_id}")
+                    page.goto(base + path.format(run_id))
                 engine.wait()
 
             measured = sample(body)
@@ -327,9 +329,22 @@ def bench_w1(
                 )
             )
 
-        chosen = {"runs": "the runs page", "run": "the run's page"}
-        for label, with_page in (("the runs page", runs_page), ("the run's page", run_page)):
-            if pages != "both" and chosen[pages] != label:
+        def empty_page() -> W1Sample:
+            return run_page("/login")  # what any page opened while W1 runs costs
+
+        chosen = {
+            "runs": ("runs",),
+            "run": ("run",),
+            "empty": ("empty",),
+            "both": ("runs", "run"),
+            "all": ("runs", "run", "empty"),
+        }[pages]
+        for key, label, with_page in (
+            ("runs", "the runs page", runs_page),
+            ("run", "the run's page", run_page),
+            ("empty", "an empty page (the login form)", empty_page),
+        ):
+            if key not in chosen:
                 continue
             ons: list[W1Sample] = []
             offs: list[W1Sample] = []
@@ -367,9 +382,11 @@ def main() -> None:
     parser.add_argument("--skip-w1", action="store_true")
     parser.add_argument(
         "--w1-page",
-        choices=("both", "runs", "run"),
+        choices=("both", "runs", "run", "empty", "all"),
         default="both",
-        help="which page W1 is measured beside (default: both, the runs page first)",
+        help="which page W1 is measured beside: the runs page, the run's own, an empty one "
+        "(the login form, opened as the run's would be: what opening any page costs), both "
+        "(runs and run, the default) or all",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ui-bench-") as tmp:

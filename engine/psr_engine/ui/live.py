@@ -106,6 +106,7 @@ class _RunWatch:
         self.light: list[tuple[Any, ...]] = []  # (task, a few columns) of every task
         self.sent_run: Any = None
         self.sent_tasks: dict[str, dict[str, Any]] = {}  # task -> its document as last sent
+        self.times: dict[float, str] = {}  # times written, for the next documents
         self.sent_path: list[str] = []
         self.path_at = 0.0
         self.path_moves = 0  # tasks that started or ended since the path was worked out
@@ -145,7 +146,9 @@ class _RunWatch:
                 continue  # as any page of the run shows it; sent whole once it moves
             doc = task.to_dict()
             doc["attempts"] = [a.to_dict() for a in mine]
-            timed(doc)
+            if len(self.times) > 20_000:
+                self.times.clear()
+            timed(doc, self.times)
             delta = _delta(doc, self.sent_tasks.get(task.id))
             self.sent_tasks[task.id] = doc
             if delta:

@@ -42,18 +42,25 @@ class RunDetail:
 _TIMES = ("startedAt", "endedAt")
 
 
-def timed(doc: dict[str, Any]) -> dict[str, Any]:
+def timed(doc: dict[str, Any], seen: dict[float, str] | None = None) -> dict[str, Any]:
     """A run's, task's or attempt's document (its `to_dict()`, changed in place) with its
     times as `status --output json` writes them: what conventional() makes of it (a test
     holds the two equal), quicker, for the thousands of tasks a page of a large run reads.
-    A task's attempts, when it carries them, too."""
+    A task's attempts, when it carries them, too. `seen`: times already written (a task and
+    its attempt start at the same time, and are sent again when they end)."""
     for key in _TIMES:
         value = doc.get(key)
         if value is not None:
-            doc[key] = rfc3339(value)
+            if seen is None:
+                doc[key] = rfc3339(value)
+            else:
+                text = seen.get(value)
+                if text is None:
+                    text = seen[value] = rfc3339(value)
+                doc[key] = text
     attempts = doc.get("attempts")
     if attempts:
-        doc["attempts"] = [timed(a) for a in attempts]
+        doc["attempts"] = [timed(a, seen) for a in attempts]
     return doc
 
 

@@ -48,3 +48,4 @@ def test_timed_is_the_cli_convention_for_runs_tasks_and_attempts() -> None:
         TaskRecord(run_id="r", id="p", task="p", status="pending").to_dict(),
     ):
         assert timed(copy.deepcopy(doc)) == conventional(doc)
+        assert timed(copy.deepcopy(doc), {}) == conventional(doc)
