@@ -86,17 +86,21 @@ def _simple_comparisons(tree: simple.Node) -> tuple[Comparison, ...]:
     return (Comparison(_simple_operand(left), _OPS[op], _simple_operand(right)),)
 
 
+def _constant(text: str, value: Any) -> Operand:
+    """A constant operand, whichever reader found it (simple.py's or Jinja's), by its kind."""
+    if isinstance(value, bool):  # before int: a bool is one
+        return Operand(text, const="boolean")
+    if isinstance(value, int | float):
+        return Operand(text, const="number")
+    if isinstance(value, str):
+        return Operand(text, const="text")
+    return Operand(text)
+
+
 def _simple_operand(node: simple.Node) -> Operand:
     text = _simple_text(node)
     if node[0] == "const":
-        value = node[1]
-        if isinstance(value, bool):
-            return Operand(text, const="boolean")
-        if isinstance(value, int | float):
-            return Operand(text, const="number")
-        if isinstance(value, str):
-            return Operand(text, const="text")
-        return Operand(text)
+        return _constant(text, node[1])
     if node[0] == "filter":
         return Operand(text, const=_FILTER_KINDS.get(node[2]))
     return Operand(text, reference=Reference(node[1], node[2]))
@@ -167,14 +171,7 @@ def _operand(node: Any, source: str) -> Operand:
 
     text = _text(node, source)
     if isinstance(node, nodes.Const):
-        value = node.value
-        if isinstance(value, bool):
-            return Operand(text, const="boolean")
-        if isinstance(value, int | float):
-            return Operand(text, const="number")
-        if isinstance(value, str):
-            return Operand(text, const="text")
-        return Operand(text)
+        return _constant(text, node.value)
     if isinstance(node, nodes.Neg | nodes.Pos) and isinstance(node.node, nodes.Const):
         inner = _operand(node.node, source)
         return Operand(text, const=inner.const)
