@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from psr_engine.cli.json_output import rfc3339
 from psr_engine.errors import HistoryError
+from psr_engine.json_convention import rfc3339
 from psr_engine.store import queries as q
 from psr_engine.store.model import RunRecord
 from psr_engine.ui import actions, live, logs

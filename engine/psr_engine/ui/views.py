@@ -1,6 +1,6 @@
 """What the dashboard shows of a run, as documents (the API's JSON, the pages' context).
 
-Field names and times are `status --output json`'s (cli/json_output.py: times as RFC 3339
+Field names and times are `status --output json`'s (json_convention.py: times as RFC 3339
 text): a run's `to_dict()`, its tasks' by instance id, its gates' by name; the API adds what
 only the dashboard needs (attempts, critical path, layout).
 """
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from psr_engine.cli.json_output import conventional, rfc3339
+from psr_engine.json_convention import conventional, rfc3339
 from psr_engine.status import LIVE
 from psr_engine.store import queries as q
 from psr_engine.store.model import AttemptRecord, GateRecord, RunRecord, TaskRecord

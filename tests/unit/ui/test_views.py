@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 
-from psr_engine.cli.json_output import conventional
+from psr_engine.json_convention import conventional
 from psr_engine.store.model import AttemptRecord, RunRecord, TaskRecord
 from psr_engine.ui.views import timed
 
