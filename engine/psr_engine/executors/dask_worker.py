@@ -153,9 +153,15 @@ def _announced(worker: Any, topic: str, key: str, returned: Returned) -> Returne
     """``returned``, also sent on the engine's topic when small: the engine then need not
     gather it (a request to the scheduler, and from it to this worker). Sent before the task
     ends, so it reaches the engine before the scheduler's word that the task is done. Still
-    returned: a result that did not come that way is gathered as before."""
+    returned: a result that did not come that way is gathered as before.
+
+    Only a result made of the status and the (masked) log: the scheduler keeps a topic's last
+    events until the engine closes, as it keeps live lines; ``$PSR_OUTPUT`` (raw, maybe with
+    a secret) and artifacts only pass through it, in a gather."""
     if returned.result is None:
         return returned  # cancelled: the engine waits for the "done" notice instead
+    if returned.outputs is not None or returned.artifacts:
+        return returned
     data = pickle.dumps(returned, protocol=pickle.HIGHEST_PROTOCOL)
     if len(data) <= ANNOUNCE_BYTES:
         worker.log_event(topic, {"key": key, "returned": data})
