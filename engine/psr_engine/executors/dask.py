@@ -53,10 +53,12 @@ import anyio
 import anyio.to_thread
 
 from psr_engine.errors import ExecutionError, ExecutorUnreachable
+from psr_engine.executors import dask_files
 from psr_engine.executors.base import Lost, ProcessResult, ProcessSpec, TaskFiles
-from psr_engine.executors.dask_staging import DEFAULT_THRESHOLD, Staged, Staging, validate_staging
+from psr_engine.executors.dask_placement import WORKERS_TTL, placement_of
+from psr_engine.executors.dask_staging import Staged, Staging, validate_staging
 from psr_engine.executors.dask_worker import Returned, Shipment, run_attempt
-from psr_engine.units import parse_duration, parse_memory
+from psr_engine.units import parse_duration
 
 # Beyond the kill grace, how long the engine waits for a cancelled attempt to report its end.
 CANCEL_SLACK = 5.0
@@ -144,7 +146,9 @@ class DaskExecutor:
         staging = options.pop("staging", None)
         self.staging: Staging | None = None
         if staging is not None:
-            self.staging = staging if isinstance(staging, Staging) else _staging(staging)
+            self.staging = (
+                staging if isinstance(staging, Staging) else dask_files.staging_of(staging)
+            )
         self.options = options
         self._client: Any = None
         self._cluster: Any = None
@@ -184,8 +188,8 @@ class DaskExecutor:
         try:
             shipment = await self._shipment(spec, key, fresh, staged)
             if fresh:  # the log exists from the start, for `logs --follow`
-                _create(spec.log_path)
-            placement = _placement(spec, await self._workers(spec))
+                dask_files.create(spec.log_path)
+            placement = placement_of(spec, await self._workers(spec))
             future = await self._submit(shipment, key, placement)
             try:
                 returned: Returned = await self._result(future, live)
@@ -214,17 +218,17 @@ class DaskExecutor:
                 raise
             staged += [c for _, c in returned.artifacts if isinstance(c, Staged)]
             if fresh:
-                if _small(returned):
-                    _unpack(spec, returned, self.staging)
+                if dask_files.small(returned):
+                    dask_files.unpack(spec, returned, self.staging)
                 else:
-                    await anyio.to_thread.run_sync(_unpack, spec, returned, self.staging)
+                    await anyio.to_thread.run_sync(dask_files.unpack, spec, returned, self.staging)
             if spec.on_line is not None:
                 await _replay(spec.log_path, spec.on_line, skip=live.delivered)
         finally:
             self._live.pop(key, None)
             if staged and self.staging is not None:
                 with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(_forget, self.staging, staged)
+                    await anyio.to_thread.run_sync(dask_files.forget, self.staging, staged)
         assert returned.result is not None  # None only when cancelled, handled above
         return returned.result
 
@@ -338,7 +342,9 @@ class DaskExecutor:
             return Shipment(shipped, self._topic, stream, python=python)
         files = spec.files or TaskFiles(root=spec.cwd)
         if files.send:
-            packed = await anyio.to_thread.run_sync(_pack, files, self.staging, key, staged)
+            packed = await anyio.to_thread.run_sync(
+                dask_files.pack, files, self.staging, key, staged
+            )
         else:
             packed = ()
         return Shipment(
@@ -492,55 +498,6 @@ async def _replay(log_path: str, on_line: Callable[[str], None], *, skip: int = 
         on_line(line.decode("utf-8", "replace").rstrip("\r"))
 
 
-# Seconds the engine keeps what the scheduler said of its workers' resources.
-WORKERS_TTL = 2.0
-# A task label naming the workers (names, addresses or hosts, comma-separated) it must run on.
-WORKERS_LABEL = "dask-workers"
-
-
-def _placement(spec: ProcessSpec, workers: Mapping[str, Any]) -> dict[str, Any]:
-    """submit()'s placement arguments: the task's resources that some worker declares (Dask
-    keeps a task off workers lacking one; cpu and memory that no worker declares are left to
-    Dask's threads), and the workers a `dask-workers` label pins it to.
-
-    A gpu request, or any declared resource asked beyond every worker's amount, would wait
-    forever in Dask: ExecutionError at once instead."""
-    placement: dict[str, Any] = {}
-    wanted = spec.resources
-    if wanted is not None and workers:
-        declared = [dict(w.get("resources") or {}) for w in workers.values()]
-        names = {name for d in declared for name in d}
-        asked = {
-            name: amount
-            for name, amount in (
-                ("cpu", wanted.cpu),
-                ("memory", wanted.memory),
-                ("gpu", wanted.gpu),
-            )
-            if amount and (name in names or name == "gpu")
-        }
-        if asked:
-            if not any(all(d.get(n, 0) >= a for n, a in asked.items()) for d in declared):
-                have = "; ".join(
-                    ", ".join(f"{n}={v:g}" for n, v in d.items()) or "none" for d in declared
-                )
-                raise ExecutionError(
-                    f"no worker of the Dask cluster has {_format(asked)} (workers declare: "
-                    f"{have or 'no workers'}); start workers with --resources, e.g. "
-                    "dask worker ADDRESS --resources gpu=1"
-                )
-            placement["resources"] = asked
-    pinned = spec.labels.get(WORKERS_LABEL)
-    if pinned:
-        placement["workers"] = [w.strip() for w in pinned.split(",") if w.strip()]
-        placement["allow_other_workers"] = False
-    return placement
-
-
-def _format(asked: Mapping[str, float]) -> str:
-    return ", ".join(f"{name}={amount:g}" for name, amount in asked.items())
-
-
 class _Live:
     """What the worker of one attempt has reported so far."""
 
@@ -561,77 +518,3 @@ class _Live:
             for line in batch:
                 self.on_line(line)
         self.delivered += len(batch)
-
-
-def _staging(options: Mapping[str, Any]) -> Staging:
-    threshold = options.get("threshold")
-    return Staging(
-        url=str(options["url"]),
-        threshold=parse_memory(threshold) if threshold is not None else DEFAULT_THRESHOLD,
-        endpoint=options.get("endpoint"),
-    )
-
-
-def _pack(
-    files: TaskFiles, staging: Staging | None, key: str, staged: list[Staged]
-) -> tuple[tuple[str, bytes | Staged], ...]:
-    """The attempt's files as they travel: bytes, or (above the threshold) a staged object."""
-    packed: list[tuple[str, bytes | Staged]] = []
-    for relative in files.send:
-        path = os.path.join(files.root, relative)
-        if staging is not None and os.path.getsize(path) > staging.threshold:
-            staged.append(staging.upload(path, f"{key}/inputs/{relative}"))
-            packed.append((relative, staged[-1]))
-        else:
-            with open(path, "rb") as handle:
-                packed.append((relative, handle.read()))
-    return tuple(packed)
-
-
-def _unpack(spec: ProcessSpec, returned: Returned, staging: Staging | None) -> None:
-    """Put what the worker sent back where a local run leaves it: log, outputs, artifacts."""
-    root = os.path.abspath(spec.cwd)
-    if returned.log is not None:
-        with open(spec.log_path, "wb") as log:
-            log.write(returned.log)
-    if returned.outputs is not None and "PSR_OUTPUT" in spec.env:
-        with open(spec.env["PSR_OUTPUT"], "wb") as out:
-            out.write(returned.outputs)
-    for relative, content in returned.artifacts:
-        path = os.path.normpath(os.path.join(root, relative))
-        if not path.startswith(root + os.sep):
-            continue  # the worker collected by our globs: this cannot happen, and must not
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        if isinstance(content, bytes):
-            with open(path, "wb") as handle:
-                handle.write(content)
-        else:
-            assert staging is not None
-            staging.download(content, path)
-
-
-def _create(path: str) -> None:
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666))
-    except FileNotFoundError:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666))
-
-
-# Below this many bytes back, writing them on the event loop is cheaper than a thread hop.
-_INLINE_BYTES = 1 << 16
-
-
-def _small(returned: Returned) -> bool:
-    size = len(returned.log or b"") + len(returned.outputs or b"")
-    for _, content in returned.artifacts:
-        if not isinstance(content, bytes):
-            return False
-        size += len(content)
-    return size < _INLINE_BYTES
-
-
-def _forget(staging: Staging, staged: list[Staged]) -> None:
-    for item in staged:
-        with contextlib.suppress(Exception):  # a leftover object costs storage, not the run
-            staging.delete(item)
