@@ -53,12 +53,15 @@ lint: $(STAMP) ci-tools
 # $(call apt_ensure,COMMANDS,PACKAGES,WHO SKIPS): when one of COMMANDS is missing, install
 # PACKAGES with apt if we are root (updating the package lists only when the first try fails);
 # otherwise say which tests will skip. One rule for every tool the tests need from the system.
+# Another apt (an unattended upgrade, a second install) holding dpkg's lock makes apt fail at
+# once: wait for it instead, so that a busy machine does not skip tests it could have run.
+APT_WAIT := -o DPkg::Lock::Timeout=120
 define apt_ensure
 	@missing=0; for c in $(1); do command -v $$c >/dev/null 2>&1 || missing=1; done; \
 	[ $$missing = 0 ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	  { apt-get install -y -qq --no-install-recommends $(2) >/dev/null 2>&1 || \
-	    { apt-get update -qq >/dev/null 2>&1 && \
-	      apt-get install -y -qq --no-install-recommends $(2) >/dev/null 2>&1; }; }; } || \
+	  { apt-get install -y -qq --no-install-recommends $(APT_WAIT) $(2) >/dev/null 2>&1 || \
+	    { apt-get update -qq $(APT_WAIT) >/dev/null 2>&1 && \
+	      apt-get install -y -qq --no-install-recommends $(APT_WAIT) $(2) >/dev/null 2>&1; }; }; } || \
 	  echo "note: $(1) missing and not installable here; $(3) will skip"
 endef
 
