@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from psr_engine.executors.base import ProcessSpec, TaskFiles
-from psr_engine.executors.dask_staging import DEFAULT_THRESHOLD, Staged, Staging
+from psr_engine.executors.dask_staging import DEFAULT_THRESHOLD, Staged, Staging, write_shipped
 from psr_engine.executors.dask_worker import Returned
 from psr_engine.units import parse_memory
 
@@ -53,13 +53,7 @@ def unpack(spec: ProcessSpec, returned: Returned, staging: Staging | None) -> No
         path = os.path.normpath(os.path.join(root, relative))
         if not path.startswith(root + os.sep):
             continue  # the worker collected by our globs: this cannot happen, and must not
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        if isinstance(content, bytes):
-            with open(path, "wb") as handle:
-                handle.write(content)
-        else:
-            assert staging is not None
-            staging.download(content, path)
+        write_shipped(path, content, staging)
 
 
 def create(path: str) -> None:

@@ -13,6 +13,7 @@ Both records are small and picklable: they travel with the attempt.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +61,19 @@ class Staging:
     def delete(self, staged: Staged) -> None:
         parsed = urlparse(staged.url)
         _client(self.endpoint).delete_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))
+
+
+def write_shipped(path: str, content: bytes | Staged, staging: Staging | None) -> None:
+    """Put a file that travelled with an attempt at `path`, its folders made: its bytes, or the
+    staged object downloaded. One rule for both ends (the worker's inputs, the engine's
+    artifacts)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if isinstance(content, bytes):
+        with open(path, "wb") as handle:
+            handle.write(content)
+    else:
+        assert staging is not None  # staged only when a staging store is configured
+        staging.download(content, path)
 
 
 def validate_staging(value: Any) -> list[tuple[str, str]]:

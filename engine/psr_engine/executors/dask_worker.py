@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from psr_engine.executors.base import ProcessResult, ProcessSpec
-from psr_engine.executors.dask_staging import Staged, Staging
+from psr_engine.executors.dask_staging import Staged, Staging, write_shipped
 
 if TYPE_CHECKING:
     from psr_engine.executors.local import LocalExecutor
@@ -319,14 +319,7 @@ def _place(
     work: str, files: tuple[tuple[str, bytes | Staged], ...], staging: Staging | None
 ) -> None:
     for relative, content in files:
-        path = _inside(work, relative)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        if isinstance(content, bytes):
-            with open(path, "wb") as handle:
-                handle.write(content)
-        else:
-            assert staging is not None
-            staging.download(content, path)
+        write_shipped(_inside(work, relative), content, staging)
 
 
 def _gather(
