@@ -11,11 +11,13 @@
   W1      1,000 `true` tasks (exec_bench's W1) with a page open in the browser vs no page, in
           alternating pairs (which goes first alternates too), the median of the pairs'
           ratios; once with the runs page open (before the run starts), once with the run's
-          own page (opened as soon as the run is listed, while its 1,000 tasks go);
+          own page (opened as soon as the run is listed, while its 1,000 tasks go), and
+          (`--w1-page follow`) the workflow's live page `/workflows/bench/latest`, opened
+          before the run starts, that follows it into the run (its DAG swapped in);
           `--w1-page empty` opens the login form instead at that moment: the floor any page
           opened while W1 runs costs the browser.
 
-    python benchmarks/ui_bench.py [--runs 10000] [--pairs 10] [--skip-w1] [--w1-page run]
+    python benchmarks/ui_bench.py [--runs 10000] [--pairs 10] [--skip-w1] [--w1-page follow]
 
 Needs the `ui` extra, and for `live` and `W1` Playwright with Debian's chromium
 (/usr/bin/chromium; `make test-tools` installs it as root).
@@ -322,6 +324,26 @@ def bench_w1(
             page.close()
             return measured
 
+        def follow_page() -> W1Sample:
+            # What a user keeps open: the workflow's newest run, live, opened (and idle)
+            # before the run starts; it swaps in the new run's DAG when the run is listed.
+            page = browser.new_page()
+            page.goto(f"{base}/workflows/bench/latest")
+            page.wait_for_selector("#run[data-run-status]")
+            page.wait_for_timeout(1000)  # the previous run drawn, its streams open and idle
+            before = page.get_attribute("#run", "data-run")
+
+            def body() -> None:
+                subprocess.run(argv, cwd=folder, env=env(), stdout=subprocess.DEVNULL, check=True)
+
+            measured = sample(body)
+            # The page followed the run into its end (each node's status, no reload).
+            page.wait_for_selector(
+                f'#run:not([data-run="{before}"])[data-run-status="succeeded"]', timeout=30_000
+            )
+            page.close()
+            return measured
+
         def without_page() -> W1Sample:
             return sample(
                 lambda: subprocess.run(
@@ -336,11 +358,13 @@ def bench_w1(
             "runs": ("runs",),
             "run": ("run",),
             "empty": ("empty",),
+            "follow": ("follow",),
             "both": ("runs", "run"),
-            "all": ("runs", "run", "empty"),
+            "all": ("runs", "follow", "run", "empty"),
         }[pages]
         for key, label, with_page in (
             ("runs", "the runs page", runs_page),
+            ("follow", "the workflow's live page (/workflows/bench/latest)", follow_page),
             ("run", "the run's page", run_page),
             ("empty", "an empty page (the login form)", empty_page),
         ):
@@ -382,11 +406,12 @@ def main() -> None:
     parser.add_argument("--skip-w1", action="store_true")
     parser.add_argument(
         "--w1-page",
-        choices=("both", "runs", "run", "empty", "all"),
+        choices=("both", "runs", "follow", "run", "empty", "all"),
         default="both",
-        help="which page W1 is measured beside: the runs page, the run's own, an empty one "
-        "(the login form, opened as the run's would be: what opening any page costs), both "
-        "(runs and run, the default) or all",
+        help="which page W1 is measured beside: the runs page, the workflow's live page "
+        "(follow: open before the run starts, it swaps in the run's DAG), the run's own, an "
+        "empty one (the login form, opened as the run's would be: what opening any page "
+        "costs), both (runs and run, the default) or all",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ui-bench-") as tmp:

@@ -17,8 +17,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from psr_engine.store import queries as q
+from psr_engine.store.model import RunRecord
 from psr_engine.ui import charts, views
 from psr_engine.ui.api import BadRequest, _find, run_filters, search
+from psr_engine.ui.catalog import Source, as_seen
 from psr_engine.ui.openapi import RUN_STATUSES
 from psr_engine.ui.security import COOKIE, safe_next
 from psr_engine.ui.state import Dashboard, dashboard
@@ -90,18 +92,12 @@ async def runs_page(request: Request) -> Response:
     )
 
 
-async def run_page(request: Request) -> Response:
-    state = dashboard(request)
-    found = _find(state, request.path_params["run_id"])
-    if found is None:
-        return render(request, "error.html", 404, message="no such run in the histories served")
-    source, run = found
+def _run_context(state: Dashboard, source: Source, run: RunRecord) -> dict[str, Any]:
+    """What `_run.html` draws a run from: the run page's and the follow page's."""
     detail = state.catalog.read(source, lambda conn: views.load_detail(conn, run))
     levels, on_exit = views.layout(detail.tasks)
     path = set(views.critical_path(detail.tasks))
-    return render(
-        request,
-        "run.html",
+    return dict(
         run=run,
         detail=detail,
         levels=levels,
@@ -113,6 +109,38 @@ async def run_page(request: Request) -> Response:
         now=time.time(),
         elapsed=views.elapsed,
     )
+
+
+async def run_page(request: Request) -> Response:
+    state = dashboard(request)
+    found = _find(state, request.path_params["run_id"])
+    if found is None:
+        return render(request, "error.html", 404, message="no such run in the histories served")
+    return render(request, "run.html", **_run_context(state, *found))
+
+
+def _newest_run(state: Dashboard, workflow: str) -> tuple[Source, RunRecord] | None:
+    """The workflow's newest run across every history served (as the catalog sees it)."""
+    newest: tuple[Source, RunRecord] | None = None
+    for source in state.catalog.sources:
+        found = state.catalog.read(
+            source, lambda conn: q.search_runs(conn, workflow=workflow, limit=1)
+        )
+        state.catalog.remember(source, found)
+        if found and (newest is None or found[0].started_at > newest[1].started_at):
+            newest = (source, as_seen(found[0]))
+    return newest
+
+
+async def follow_page(request: Request) -> Response:
+    """`/workflows/{name}/latest`: the workflow's newest run, live, followed into each run that
+    starts after it (the page swaps in the new run's DAG, no reload). Open before a run starts,
+    it costs the browser nothing while it waits and no page load once the run goes."""
+    state = dashboard(request)
+    name = request.path_params["name"]
+    found = _newest_run(state, name)
+    context = _run_context(state, *found) if found else {}
+    return render(request, "follow.html", name=name, **context)
 
 
 async def workflow_page(request: Request) -> Response:
@@ -173,6 +201,7 @@ async def login_page(request: Request) -> Response:
 ROUTES = [
     Route("/", runs_page),
     Route("/runs/{run_id}", run_page),
+    Route("/workflows/{name:path}/latest", follow_page),
     Route("/workflows/{name:path}", workflow_page),
     Route("/login", login_page, methods=["GET", "POST"]),
     Mount("/static", StaticFiles(directory=os.path.join(HERE, "static")), name="static"),

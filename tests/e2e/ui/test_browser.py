@@ -197,3 +197,25 @@ def test_rerun_from_a_task_runs_only_it_and_downstream(server: Server, page) -> 
     assert reused == {"prepare", "crunch"}
     assert page.locator('[data-task="crunch"]').get_attribute("data-reused") == "true"
     shot(page, "dashboard-rerun.png")
+
+
+def test_the_follow_page_open_before_a_run_swaps_in_its_live_dag(
+    server: Server, projects: Path, page
+) -> None:
+    page.goto(server.url + "/workflows/pipeline/latest")
+    page.wait_for_selector("#follow")
+    shown = page.locator("#run")
+    before = shown.get_attribute("data-run") if shown.count() else None
+    page.evaluate("window.__sameDocument = true")
+    engine = start_apply(projects / "pipeline" / "workflow.yaml")
+    try:
+        fresh = f'#run:not([data-run="{before}"])' if before else "#run"
+        page.locator(f'{fresh} [data-task="crunch"][data-status="running"]').wait_for()
+        page.locator(f'{fresh} [data-task="crunch"][data-status="succeeded"]').wait_for()
+        page.locator(f'{fresh}[data-run-status="succeeded"]').wait_for()
+        assert page.evaluate("window.__sameDocument") is True  # swapped in, not reloaded
+        assert page.locator("#run").count() == 1  # the earlier run's body is gone
+        new_id = page.locator("#run").get_attribute("data-run")
+        assert api(server, f"/api/runs/{new_id}")["run"]["workflow"] == "pipeline"
+    finally:
+        assert engine.wait(timeout=60) == 0

@@ -130,6 +130,18 @@ def test_the_runs_page_pages_by_cursor_and_keeps_its_filters(crafted: TestClient
     assert 'data-run-id="r000"' in second and 'data-run-id="r000"' not in first
 
 
+def test_the_follow_page_shows_the_workflows_newest_run_or_waits_for_its_first(
+    crafted: TestClient,
+) -> None:
+    html = crafted.get("/workflows/nightly/latest").text
+    assert 'data-follow="nightly"' in html
+    assert 'data-run="r059"' in html  # the newest of its 60 runs, drawn as its run page does
+    assert html.count('id="run"') == 1 and "follow.js" in html
+    waiting = crafted.get("/workflows/not-run-yet/latest")
+    assert waiting.status_code == 200  # open before the first run: it shows up there
+    assert 'id="run-waiting"' in waiting.text and 'data-run="' not in waiting.text
+
+
 def test_an_unknown_run_or_workflow_page_is_404(crafted: TestClient) -> None:
     assert crafted.get("/runs/nope").status_code == 404
     assert crafted.get("/workflows/nope").status_code == 404
