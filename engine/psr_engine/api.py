@@ -508,6 +508,15 @@ def _audit_budget(plan: Plan, projected: Any, state_dir: str, run_id: str, verdi
     )
 
 
+def load_runtime() -> None:
+    """Import now what running a plan needs (the engine, the local executor and its keeper),
+    which `run` would import as it starts: the CLI calls this before it marks its start-up
+    over (cli/startup.py freezes what start-up made)."""
+    import psr_engine.executors.keeper
+    import psr_engine.executors.local
+    import psr_engine.run.engine  # noqa: F401
+
+
 def run(plan: Plan, **options: Any) -> Any:
     """The synchronous twin of `arun`."""
     import anyio

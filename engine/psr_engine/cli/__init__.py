@@ -17,7 +17,12 @@ if TYPE_CHECKING:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return _main(list(sys.argv[1:] if argv is None else argv))
+    """The `psr-engine` command. With no `argv` it is the process's own command line (the
+    console script, `python -m psr_engine`), and so its start-up is ours to tune
+    (cli/startup.py); a program calling main([...]) keeps its interpreter as it was."""
+    if argv is None:
+        return _main(sys.argv[1:], whole_process=True)
+    return _main(list(argv))
 
 
 __all__ = ["main"]

@@ -112,11 +112,15 @@ def _module(name: str) -> ModuleType:
     return import_module(f"psr_engine.cli.{name}")
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], *, whole_process: bool = False) -> int:
     # Fast path: `--version` must not pay for building every subcommand's parser.
     if argv in (["--version"], ["-V"]):
         sys.stdout.write(f"psr-engine {__version__}\n")
         return 0
+    if whole_process:
+        from psr_engine.cli import startup
+
+        startup.begin()
     parser = build_parser(only=argv[0] if argv and argv[0] in COMMANDS else None)
     argv, passthrough = _split_passthrough(argv)
     args = parser.parse_args(argv)

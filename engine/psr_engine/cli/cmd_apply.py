@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _apply(args: argparse.Namespace, early_tracing: object, locks: contextlib.ExitStack) -> int:
     from psr_engine import api
+    from psr_engine.cli import startup
     from psr_engine.cli.options import manifest_file, parse_param_args
 
     if args.max_parallel is not None and args.max_parallel < 1:
@@ -131,6 +132,8 @@ def _apply(args: argparse.Namespace, early_tracing: object, locks: contextlib.Ex
         sign_key=args.sign_key,
         saved_plan=saved,
     )
+    api.load_runtime()
+    startup.end()  # what a run needs is loaded: freeze it, and collect as usual from here
     result = api.run(
         plan,
         sinks=sinks,

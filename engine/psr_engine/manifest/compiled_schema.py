@@ -5,8 +5,8 @@ attrs and urllib) costs about half of a `psr-engine validate` of a small manifes
 slow on large ones. fastjsonschema turns the schema into Python code that only says valid or
 not, many times faster; generating and compiling that code costs ~0.3 s, so it is done once
 and the code object is kept, as Python keeps a .pyc file, in
-``$XDG_CACHE_HOME/psr-engine/schema/`` (``~/.cache`` by default). A later process loads it in
-about a millisecond and imports neither library.
+``$XDG_CACHE_HOME/psr-engine/schema/`` (user_cache.py). A later process loads it in about a
+millisecond and imports neither library.
 
 The entry is keyed by everything the code depends on: the schema's bytes, how we convert it
 (GENERATION), fastjsonschema's install (its path, size and mtime, which a new version changes)
@@ -18,7 +18,6 @@ speed.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import marshal
 import os
@@ -26,6 +25,8 @@ import re
 import sys
 from collections.abc import Callable
 from typing import Any
+
+from psr_engine import user_cache
 
 # Bumped when the code we keep changes for the same schema and library: the options below,
 # the conversion to draft 7 (schema.as_draft7) or the header rewrite.
@@ -59,8 +60,7 @@ class _NoDecimal:
 
 
 def cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "psr-engine", "schema")
+    return user_cache.folder("schema")
 
 
 def cache_file(schema_bytes: bytes) -> str | None:
@@ -76,12 +76,11 @@ def cache_file(schema_bytes: bytes) -> str | None:
 def load(file: str) -> Validate | None:
     """The validator kept in `file`, or None (absent, unreadable, of another format, or not
     the user's own: it is code we run)."""
+    kept = user_cache.read_own(file)
+    if kept is None:
+        return None
     try:
-        with open(file, "rb") as handle:
-            if not (_own(os.fstat(handle.fileno())) and _own(os.stat(os.path.dirname(file)))):
-                return None
-            code = marshal.loads(handle.read())
-        return _function(code)
+        return _function(marshal.loads(kept))
     except Exception:  # a broken entry only costs speed: compile again
         return None
 
@@ -117,22 +116,8 @@ def compile_validator(draft7_schema: Any, file: str | None) -> Validate:
 def can_store() -> bool:
     """Whether a compiled validator can be kept (compiling one that is not kept costs more, on
     a small manifest, than jsonschema itself): the folder is the user's own, and only theirs
-    (a folder of ours that others may write to is tightened, as the state folder is)."""
-    folder = cache_dir()
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        stat = os.stat(folder)
-        if stat.st_uid == os.geteuid() and stat.st_mode & 0o022:
-            os.chmod(folder, 0o700)
-            stat = os.stat(folder)
-    except OSError:
-        return False
-    return _own(stat) and os.access(folder, os.W_OK | os.X_OK)
-
-
-def _own(stat: os.stat_result) -> bool:
-    """The user's own, and writable by nobody else: what may hold code we run."""
-    return stat.st_uid == os.geteuid() and not stat.st_mode & 0o022
+    (user_cache.py)."""
+    return user_cache.can_store(cache_dir())
 
 
 def _function(code: Any) -> Validate:
@@ -148,37 +133,9 @@ def _function(code: Any) -> Validate:
 
 
 def _store(file: str, content: bytes) -> None:
-    """Write-then-rename: a reader never sees half a file, and a failure leaves nothing."""
-    import tempfile
-
-    folder = os.path.dirname(file)
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-            os.replace(tmp, file)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        _prune(folder)
-    except OSError:
-        pass  # a cache that cannot be written only costs speed
-
-
-def _prune(folder: str) -> None:
-    """Keep the KEPT newest entries: each schema edit (or fastjsonschema or Python upgrade)
-    makes a new one of half a megabyte, and several installs may share the folder."""
-    entries = []
-    for name in os.listdir(folder):
-        if name.endswith(".marshal"):
-            path = os.path.join(folder, name)
-            with contextlib.suppress(OSError):
-                entries.append((os.stat(path).st_mtime_ns, path))
-    for _, path in sorted(entries, reverse=True)[KEPT:]:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+    if user_cache.store(file, content):  # one that cannot be written only costs speed
+        # each schema edit, or fastjsonschema or Python upgrade, makes a new entry of ~0.5 MB
+        user_cache.prune(os.path.dirname(file), KEPT)
 
 
 def _library_stamp() -> tuple[str, int, int] | None:
