@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -105,6 +104,8 @@ def store_cached(
     content = seal(plan.to_json()) if seal is not None else plan.to_json().encode()
     try:
         make_private_dirs(os.path.dirname(entry.file))
+        import tempfile  # a miss only
+
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(entry.file), suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)

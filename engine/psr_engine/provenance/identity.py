@@ -6,11 +6,12 @@ by `CI=true` only. Nothing here reaches the network.
 
 from __future__ import annotations
 
-import getpass
 import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from psr_engine.store.owner import current_user
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +85,4 @@ def ci_identity(environ: Mapping[str, str] | None = None) -> CiIdentity | None:
 
 
 def current_identity(environ: Mapping[str, str] | None = None) -> Identity:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (a container's arbitrary uid)
-        user = str(os.getuid())
-    return Identity(user=user, host=socket.gethostname(), ci=ci_identity(environ))
+    return Identity(user=current_user(), host=socket.gethostname(), ci=ci_identity(environ))

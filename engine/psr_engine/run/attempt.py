@@ -7,18 +7,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import random
 import re
 import shlex
 import shutil
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from psr_engine import expressions
 from psr_engine.executors.base import ProcessResult
 from psr_engine.expressions.shell_plain import plain_words
 from psr_engine.plan.model import PlannedTask
+
+if TYPE_CHECKING:
+    import random
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.=-]+")
 # An id made only of these, and not too long, names its files as it is (`load.1.log`).
@@ -191,5 +193,7 @@ def retry_delay(task: PlannedTask, attempt: int, *, rng: random.Random | None = 
     policy = task.retries
     delay = policy.delay_before(attempt)
     if policy.jitter and delay > 0:
+        import random  # only when a retry waits
+
         delay = delay / 2 + (rng or random).uniform(0, delay / 2)
     return delay

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import stat
-import tempfile
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -90,6 +89,8 @@ def record(
     shown = task.id if mask is None else mask(task.id)
     with contextlib.suppress(OSError):
         make_private_dirs(os.path.dirname(path))
+        import tempfile  # with random: only when an entry is written
+
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump({"task": shown, "key": key, "outputs": outputs}, handle)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets as _random
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -57,7 +56,7 @@ class ExecutionOrder:
 def new_run_id() -> str:
     """Sortable and readable: 20261126-134511-a3f9c2."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return f"{stamp}-{_random.token_hex(3)}"
+    return f"{stamp}-{os.urandom(3).hex()}"  # what secrets.token_hex does, without its imports
 
 
 class WorkflowEngine:
@@ -278,7 +277,7 @@ class WorkflowEngine:
         # A state folder an older version created world-readable: closed from now on.
         tighten(state_dir)
         tighten(os.path.dirname(run_dir))
-        name_key = _random.token_bytes(16)
+        name_key = os.urandom(16)
         mask = masker.mask_text if masker is not None else None
         run_info: dict[str, Any] = {"id": run_id, "status": "running", "startedAt": started}
         # spec.env, rendered once for the run (it may read params and secrets only); tasks

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 
 ENV_VAR = "PSR_OUTPUT"
 _HEREDOC = "<<"
@@ -143,7 +142,7 @@ def set_output(key: str, value: object) -> None:
 
 def _delimiter(text: str) -> str:
     while True:  # a collision with 64 random bits is not going to happen twice
-        delimiter = f"PSR_EOF_{secrets.token_hex(8)}"
+        delimiter = f"PSR_EOF_{os.urandom(8).hex()}"  # secrets.token_hex, without its imports
         if delimiter not in text:
             return delimiter
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import sqlite3
 import time
 from collections.abc import Callable
@@ -54,6 +53,8 @@ def retrying(action: Callable[[], T], *, what: str = "the run history") -> T:
                     f"{what} stayed locked by other psr-engine processes for "
                     f"{RETRY_FOR_S:.0f}s; try again when they are done"
                 ) from error
+        import random  # only when the database is busy
+
         time.sleep(random.uniform(delay / 2, delay))
         delay = min(delay * 2, _MAX_DELAY_S)
 

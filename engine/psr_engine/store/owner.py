@@ -7,7 +7,6 @@ zombie (state Z) is dead too, though its /proc entry remains until its parent re
 
 from __future__ import annotations
 
-import getpass
 import os
 import socket
 from collections.abc import Mapping
@@ -24,13 +23,21 @@ class Owner:
 
 def current_owner() -> Owner:
     pid = os.getpid()
-    return Owner(host=socket.gethostname(), user=_user(), pid=pid, started=process_start(pid))
+    return Owner(
+        host=socket.gethostname(), user=current_user(), pid=pid, started=process_start(pid)
+    )
 
 
-def _user() -> str:
+def current_user() -> str:
+    """getpass.getuser's answer, without its import of termios (start-up, issue 15)."""
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        if user := os.environ.get(name):
+            return user
+    import pwd
+
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
         return str(os.getuid())
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import time
 from collections.abc import Callable
@@ -226,5 +225,7 @@ class RunStore:
         self.write(delete)
         for run_id in ids:
             # Only ever the engine's own layout under this state folder.
+            import shutil  # with bz2, lzma and zlib: only when runs are removed
+
             shutil.rmtree(run_dir(self.state_dir, run_id), ignore_errors=True)
         return victims
