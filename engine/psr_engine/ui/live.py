@@ -55,10 +55,18 @@ def _changed_at(task: TaskRecord, attempts: list[AttemptRecord]) -> float:
     return max((t for t in times if t is not None), default=0.0)
 
 
-_LIGHT = (
-    "SELECT task_id, status, attempts, started_at, ended_at, exit_code FROM tasks "
-    "WHERE run_id = ? ORDER BY task_id"
+_LIGHT_COLUMNS = "task_id, status, attempts, started_at, ended_at, exit_code"
+_LIGHT = f"SELECT {_LIGHT_COLUMNS} FROM tasks WHERE run_id = ? ORDER BY task_id"
+# A look between full ones: the run's counts (in SQLite, no row read into Python), the
+# attempts begun since (their rowids only grow), and the light columns of only those tasks
+# and of the ones last seen running.
+_COUNTS = (
+    "SELECT count(*), count(CASE WHEN status = 'pending' THEN 1 END) FROM tasks WHERE run_id = ?"
 )
+_NEWEST_ATTEMPT = "SELECT ifnull(max(rowid), 0) FROM attempts"
+_ATTEMPTS_SINCE = "SELECT rowid, task_id FROM attempts WHERE rowid > ? AND run_id = ?"
+# A full look (every task's light columns) at least this often, and when the run ends.
+FULL_EVERY_S = 10.0
 # The critical path needs every task: worked out again at most once a second, and only when
 # a task started or ended since; while tasks run and none did, every few seconds (a running
 # task's growing time can make it critical).
@@ -70,13 +78,72 @@ def _data_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
-def _moved(before: list[tuple[Any, ...]], now: list[tuple[Any, ...]]) -> list[str]:
-    """The tasks whose light columns differ. The rows come in the same order each time (the
-    primary key's) and a run's rows are only ever added: row by row while none was."""
-    if len(before) == len(now):
-        return [row[0] for row, was in zip(now, before, strict=True) if row != was]
-    known = {row[0]: row for row in before}
-    return [row[0] for row in now if known.get(row[0]) != row]
+class _Light:
+    """The light columns of every task of a run, as last read, kept up to date by reading
+    only what can have moved.
+
+    Between full reads a look reads two counts (tasks, pending ones), the attempts begun
+    since the last look, and the light columns of their tasks and of the tasks last seen
+    running or retrying: a task moves by starting an attempt, or while it runs. What moves
+    otherwise (a pending task skipped or cancelled, a row added without an attempt) changes
+    the counts from what the rows read make them: that look reads every task. So does one
+    every FULL_EVERY_S, and the look that sees the run end."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[Any, ...]] = {}  # task -> (task, status, ...) in key order
+        self.live: set[str] = set()  # tasks last seen running or retrying
+        self.pending = 0
+        self.attempt_mark = 0  # the newest attempt's rowid seen
+        self.full_at = 0.0
+
+    def moved(self, conn: sqlite3.Connection, run_id: str, full: bool) -> list[str]:
+        """The tasks whose light columns changed since the last call (every task the first
+        time). Inside the caller's read transaction."""
+        if not full and self.rows and time.monotonic() - self.full_at < FULL_EVERY_S:
+            moved = self._since(conn, run_id)
+            if moved is not None:
+                return moved
+        return self._full(conn, run_id)
+
+    def _full(self, conn: sqlite3.Connection, run_id: str) -> list[str]:
+        self.full_at = time.monotonic()
+        self.attempt_mark = conn.execute(_NEWEST_ATTEMPT).fetchone()[0]
+        rows = conn.execute(_LIGHT, (run_id,)).fetchall()
+        moved = [row[0] for row in rows if self.rows.get(row[0]) != row]
+        self.rows = {row[0]: row for row in rows}
+        self.live = {row[0] for row in rows if row[1] in LIVE}
+        self.pending = sum(1 for row in rows if row[1] == "pending")
+        return moved
+
+    def _since(self, conn: sqlite3.Connection, run_id: str) -> list[str] | None:
+        total, pending = conn.execute(_COUNTS, (run_id,)).fetchone()
+        begun = conn.execute(_ATTEMPTS_SINCE, (self.attempt_mark, run_id)).fetchall()
+        mark = max((row[0] for row in begun), default=self.attempt_mark)
+        wanted = sorted(self.live | {row[1] for row in begun})
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(wanted), 500):  # SQLite's bound on parameters
+            part = wanted[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows += conn.execute(
+                f"SELECT {_LIGHT_COLUMNS} FROM tasks WHERE run_id = ? AND task_id IN ({marks})",
+                [run_id, *part],
+            ).fetchall()
+        added = [row for row in rows if row[0] not in self.rows]
+        left_pending = sum(
+            1 for row in rows if row[1] != "pending" and self.rows.get(row[0], row)[1] == "pending"
+        )
+        if total != len(self.rows) + len(added) or pending != self.pending - left_pending:
+            return None  # something moved that these rows do not show: read them all
+        moved = [row[0] for row in rows if self.rows.get(row[0]) != row]
+        for row in rows:
+            self.rows[row[0]] = row
+            if row[1] in LIVE:
+                self.live.add(row[0])
+            else:
+                self.live.discard(row[0])
+        self.pending = pending
+        self.attempt_mark = mark
+        return moved
 
 
 def _delta(doc: dict[str, Any], sent: dict[str, Any] | None) -> dict[str, Any]:
@@ -103,7 +170,7 @@ class _RunWatch:
         self.run_id = run_id
         self.last_id = last_id
         self.first = True
-        self.light: list[tuple[Any, ...]] = []  # (task, a few columns) of every task
+        self.light = _Light()
         self.sent_run: Any = None
         self.sent_tasks: dict[str, dict[str, Any]] = {}  # task -> its document as last sent
         self.times: dict[float, str] = {}  # times written, for the next documents
@@ -118,15 +185,13 @@ class _RunWatch:
         try:
             recorded = q.get_run(conn, self.run_id)
             run = None if recorded is None else as_seen(recorded)
-            light = conn.execute(_LIGHT, (self.run_id,)).fetchall()
-            moved = _moved(self.light, light)
-            if self.light:
-                tasks, attempts = q.some_tasks_of(conn, self.run_id, moved)
-            else:  # the first look: every task
+            moved = self.light.moved(conn, self.run_id, full=run is None or run.status != "running")
+            if self.first:  # every task: the critical path needs them all
                 tasks, attempts = q.tasks_of(conn, self.run_id), q.attempts_of(conn, self.run_id)
+            else:
+                tasks, attempts = q.some_tasks_of(conn, self.run_id, moved)
         finally:
             conn.execute("COMMIT")
-        self.light = light
         self.path_moves += len(moved)
         by_task: dict[str, list[AttemptRecord]] = {}
         for attempt in attempts:
@@ -162,7 +227,7 @@ class _RunWatch:
         if self.tasks and (
             ended
             or (self.path_moves and since >= CRITICAL_EVERY_S)
-            or (since >= CRITICAL_IDLE_S and any(row[1] in LIVE for row in light))
+            or (since >= CRITICAL_IDLE_S and self.light.live)
         ):
             self.path_at = now
             self.path_moves = 0

@@ -126,3 +126,53 @@ def test_the_critical_path_waits_for_a_task_to_start_or_end(
     store.write(lambda conn: conn.execute('UPDATE runs SET labels = \'{"k": "v"}\''))
     watch.look(conn)  # the run moved, no task did
     assert len(worked) == 1
+
+
+def _finish(store: RunStore, task: str, status: str = "succeeded") -> None:
+    store.write(
+        lambda conn: w.task_finished(
+            conn,
+            "r1",
+            task,
+            task_name=task,
+            status=status,
+            reason=None,
+            attempts=0 if status == "skipped" else 1,
+            exit_code=None if status == "skipped" else 0,
+            ts=time.time(),
+            duration=0.0,
+            cpu_user=0.0,
+            cpu_sys=0.0,
+            max_rss=0,
+            outputs={},
+            matrix={},
+            log_path=None,
+            message=None,
+        )
+    )
+
+
+def test_a_look_reads_only_the_tasks_that_began_an_attempt_or_were_running(
+    history, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, conn = history
+    watch = live._RunWatch("r1", None)
+    watch.look(conn)
+    full_reads: list[int] = []
+    real = live._Light._full
+    monkeypatch.setattr(
+        live._Light, "_full", lambda self, c, r: full_reads.append(1) or real(self, c, r)
+    )
+    _start(store, "t0")
+    [[started]] = [data for kind, data in _events(watch.look(conn)) if kind == "tasks"]
+    assert started["task"] == "t0" and started["status"] == "running"
+    _finish(store, "t0")
+    [[ended]] = [data for kind, data in _events(watch.look(conn)) if kind == "tasks"]
+    assert ended["task"] == "t0" and ended["status"] == "succeeded"
+    assert full_reads == []  # neither look read every task
+    # A pending task that moves without an attempt (skipped) changes the counts: that look
+    # reads every task, and sends it.
+    _finish(store, "t1", "skipped")
+    [[skipped]] = [data for kind, data in _events(watch.look(conn)) if kind == "tasks"]
+    assert skipped["task"] == "t1" and skipped["status"] == "skipped"
+    assert full_reads == [1]
