@@ -5,6 +5,7 @@ what changes live. Every task node carries `data-task` and `data-status`; the ru
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from functools import partial
 from typing import Any
@@ -18,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from psr_engine.store import queries as q
 from psr_engine.store.model import RunRecord
-from psr_engine.ui import charts, views
+from psr_engine.ui import charts, nodes, views
 from psr_engine.ui.api import BadRequest, _find, run_filters, search
 from psr_engine.ui.catalog import Source, as_seen
 from psr_engine.ui.openapi import RUN_STATUSES
@@ -36,6 +37,7 @@ _env = Environment(
 _env.filters["duration"] = format_duration
 _env.filters["bytes"] = views.format_bytes
 _env.filters["when"] = views.format_time
+_env.globals["nodes"] = nodes.nodes
 
 
 # A column's nodes come in chunks of this many, each rendered only when on screen (or near):
@@ -92,13 +94,30 @@ async def runs_page(request: Request) -> Response:
     )
 
 
-def _run_context(state: Dashboard, source: Source, run: RunRecord) -> dict[str, Any]:
-    """What `_run.html` draws a run from: the run page's and the follow page's."""
-    detail = state.catalog.read(source, lambda conn: views.load_detail(conn, run))
+def _run_context(
+    state: Dashboard, source: Source, run: RunRecord, drawn: str | None = None
+) -> dict[str, Any]:
+    """What `_run.html` draws a run from: the run page's and the follow page's. `drawn`: the
+    plan (views.plan_of) of the DAG the asking page has on screen; when it is this run's
+    too, the DAG is left out (`dag_kept`: the page keeps its own, statuses cleared)."""
+
+    def read(conn: sqlite3.Connection) -> tuple[str, views.RunDetail | None]:
+        plan = views.plan_of(conn, run.id)
+        if plan == drawn:
+            return plan, None
+        return plan, views.load_detail(conn, run, attempts=False)
+
+    plan, detail = state.catalog.read(source, read)
+    kept = detail is None
+    if detail is None:  # the page keeps its DAG: only the run's own facts and gates
+        gates = tuple(state.catalog.read(source, lambda conn: q.gates_of(conn, run.id)))
+        detail = views.RunDetail(run=run, tasks=(), attempts=(), gates=gates)
     levels, on_exit = views.layout(detail.tasks)
     path = set(views.critical_path(detail.tasks))
     return dict(
         run=run,
+        plan=plan,
+        dag_kept=kept,
         detail=detail,
         levels=levels,
         on_exit=on_exit,
@@ -107,7 +126,6 @@ def _run_context(state: Dashboard, source: Source, run: RunRecord) -> dict[str, 
         trace=state.trace_link(run),
         chunk_size=CHUNK,
         now=time.time(),
-        elapsed=views.elapsed,
     )
 
 
@@ -116,7 +134,8 @@ async def run_page(request: Request) -> Response:
     found = _find(state, request.path_params["run_id"])
     if found is None:
         return render(request, "error.html", 404, message="no such run in the histories served")
-    return render(request, "run.html", **_run_context(state, *found))
+    drawn = request.query_params.get("plan")  # the follow page's, taking this run in
+    return render(request, "run.html", **_run_context(state, *found, drawn=drawn))
 
 
 def _newest_run(state: Dashboard, workflow: str) -> tuple[Source, RunRecord] | None:

@@ -7,6 +7,7 @@ only the dashboard needs (attempts, critical path, layout).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -64,17 +65,34 @@ def timed(doc: dict[str, Any], seen: dict[float, str] | None = None) -> dict[str
     return doc
 
 
-def load_detail(conn: sqlite3.Connection, run: RunRecord) -> RunDetail:
-    """`run` as the catalog saw it (maybe crashed though recorded running)."""
+def load_detail(conn: sqlite3.Connection, run: RunRecord, *, attempts: bool = True) -> RunDetail:
+    """`run` as the catalog saw it (maybe crashed though recorded running). Without its
+    attempts when `attempts` is False: the page draws none (its script reads them)."""
     tasks = q.tasks_of(conn, run.id)
     if run.status == "crashed":
         tasks = [crashed_task(t) for t in tasks]
     return RunDetail(
         run=run,
         tasks=tuple(tasks),
-        attempts=tuple(q.attempts_of(conn, run.id)),
+        attempts=tuple(q.attempts_of(conn, run.id)) if attempts else (),
         gates=tuple(q.gates_of(conn, run.id)),
     )
+
+
+def plan_of(conn: sqlite3.Connection, run_id: str) -> str:
+    """A digest of the run's DAG as the page draws it: its task instances in plan order, each
+    with its task, needs, level and whether it is onExit. Two runs with the same draw the
+    same nodes in the same places: a page showing one takes the next in place (the follow
+    page), only its statuses cleared. Read from a few columns, not from whole tasks."""
+    rows = conn.execute(
+        "SELECT task_id, task_name, needs, level, on_exit FROM tasks WHERE run_id = ? "
+        "ORDER BY rowid",
+        (run_id,),
+    )
+    digest = hashlib.blake2b(digest_size=12)
+    for row in rows:
+        digest.update(repr(row).encode())
+    return digest.hexdigest()
 
 
 def elapsed(task: TaskRecord, now: float | None = None) -> float:

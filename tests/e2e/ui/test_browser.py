@@ -207,6 +207,7 @@ def test_the_follow_page_open_before_a_run_swaps_in_its_live_dag(
     shown = page.locator("#run")
     before = shown.get_attribute("data-run") if shown.count() else None
     page.evaluate("window.__sameDocument = true")
+    page.evaluate("window.__node = document.querySelector('[data-task=\"crunch\"]')")
     engine = start_apply(projects / "pipeline" / "workflow.yaml")
     try:
         fresh = f'#run:not([data-run="{before}"])' if before else "#run"
@@ -215,6 +216,9 @@ def test_the_follow_page_open_before_a_run_swaps_in_its_live_dag(
         page.locator(f'{fresh}[data-run-status="succeeded"]').wait_for()
         assert page.evaluate("window.__sameDocument") is True  # swapped in, not reloaded
         assert page.locator("#run").count() == 1  # the earlier run's body is gone
+        if before:  # the same plan: its DAG was kept (cleared), not drawn again
+            kept = "document.querySelector('[data-task=\"crunch\"]') === window.__node"
+            assert page.evaluate(kept) is True
         new_id = page.locator("#run").get_attribute("data-run")
         assert api(server, f"/api/runs/{new_id}")["run"]["workflow"] == "pipeline"
     finally:

@@ -142,6 +142,18 @@ def test_the_follow_page_shows_the_workflows_newest_run_or_waits_for_its_first(
     assert 'id="run-waiting"' in waiting.text and 'data-run="' not in waiting.text
 
 
+def test_a_run_page_asked_with_its_own_plan_leaves_the_dag_to_the_asking_page(
+    client: TestClient,
+) -> None:
+    older, newer = (r["runId"] for r in reversed(client.get("/api/runs").json()["runs"][:2]))
+    plan = re.search(r'data-plan="([0-9a-f]+)"', client.get(f"/runs/{older}").text).group(1)
+    kept = client.get(f"/runs/{newer}", params={"plan": plan}).text  # the same workflow
+    assert 'data-dag-kept="true"' in kept and "data-task=" not in kept
+    assert f'data-plan="{plan}"' in kept and f'data-run="{newer}"' in kept
+    drawn = client.get(f"/runs/{newer}", params={"plan": "another"}).text
+    assert "data-dag-kept" not in drawn and 'data-task="load"' in drawn
+
+
 def test_an_unknown_run_or_workflow_page_is_404(crafted: TestClient) -> None:
     assert crafted.get("/runs/nope").status_code == 404
     assert crafted.get("/workflows/nope").status_code == 404

@@ -20,17 +20,30 @@
     if (psr.seconds(run.startedAt) < shownStart) return;  // an older run changed status
     swap(run.runId);
   });
-  function swap(runId) {
+  // The new run's page body, asked with the plan of the DAG on screen: when the new run's
+  // plan is the same (the next run of an unchanged workflow), the server leaves its DAG out
+  // and the page keeps its own, statuses cleared: a thousand nodes neither rendered by the
+  // server nor parsed and laid out by the browser again, just as the engine starts.
+  function swap(runId, whole) {
     loading = runId;
-    fetch("/runs/" + encodeURIComponent(runId), { credentials: "same-origin" })
+    var shown = document.getElementById("run");
+    var plan = shown && !whole ? shown.dataset.plan : "";
+    var url = "/runs/" + encodeURIComponent(runId) + (plan ? "?plan=" + encodeURIComponent(plan) : "");
+    fetch(url, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
         if (!html || loading !== runId) return;
         var next = new DOMParser().parseFromString(html, "text/html").getElementById("run");
         var old = document.getElementById("run") || document.getElementById("run-waiting");
         if (!next || !old) return;
+        var kept = next.dataset.dagKept === "true" ? old.querySelector("#dag") : null;
+        if (next.dataset.dagKept === "true" && !kept) { swap(runId, true); return; }
         if (current) current.stop();
         next = document.adoptNode(next);
+        if (kept) {
+          psr.clearDag(kept);
+          next.querySelector("#dag").replaceWith(kept);
+        }
         old.replaceWith(next);
         shownStart = Number(next.dataset.started);
         current = psr.runPage(next);

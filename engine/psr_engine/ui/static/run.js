@@ -502,7 +502,24 @@
       }
     };
   }
+  // A DAG kept for the next run of the same plan (the follow page): every node pending, as
+  // the server draws a run that has just started; the new run's stream then moves them.
+  function clearDag(dag) {
+    dag.querySelectorAll(".node").forEach(function (n) {
+      if (n.dataset.status !== "pending") {
+        n.dataset.status = "pending";
+        n.title = n.dataset.task + ": pending";
+        n.querySelector(".state").textContent = "pending";
+      }
+      var dur = n.querySelector(".dur");
+      if (dur.textContent) dur.textContent = "";
+      n.classList.remove("critical", "selected");
+      if (n.dataset.reused) delete n.dataset.reused;
+    });
+    dag.querySelectorAll("details.group").forEach(function (g) { g.dataset.status = "pending"; });
+  }
   psr.runPage = start;
+  psr.clearDag = clearDag;
   var main = document.getElementById("run");
   if (main && !document.getElementById("follow")) start(main);
 })();
