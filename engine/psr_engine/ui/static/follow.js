@@ -24,6 +24,22 @@
   // plan is the same (the next run of an unchanged workflow), the server leaves its DAG out
   // and the page keeps its own, statuses cleared: a thousand nodes neither rendered by the
   // server nor parsed and laid out by the browser again, just as the engine starts.
+  // The new run's page taken into the <main> on screen around its DAG, which stays where it
+  // is: moving a thousand nodes out of the document and back would build their boxes again.
+  function around(shown, next) {
+    var wrap = shown.querySelector(".dag-wrap"), theirs = next.querySelector(".dag-wrap");
+    var list = function (x) { return Array.prototype.slice.call(x); };
+    list(shown.children).forEach(function (c) { if (c !== wrap) c.remove(); });
+    var before = true;
+    list(next.children).forEach(function (c) {
+      if (c === theirs) before = false;
+      else if (before) shown.insertBefore(c, wrap);
+      else shown.appendChild(c);
+    });
+    list(shown.attributes).forEach(function (a) { if (!next.hasAttribute(a.name)) shown.removeAttribute(a.name); });
+    list(next.attributes).forEach(function (a) { shown.setAttribute(a.name, a.value); });
+    return shown;
+  }
   function swap(runId, whole) {
     loading = runId;
     var shown = document.getElementById("run");
@@ -39,12 +55,13 @@
         var kept = next.dataset.dagKept === "true" ? old.querySelector("#dag") : null;
         if (next.dataset.dagKept === "true" && !kept) { swap(runId, true); return; }
         if (current) current.stop();
-        next = document.adoptNode(next);
         if (kept) {
           psr.clearDag(kept);
-          next.querySelector("#dag").replaceWith(kept);
+          next = around(old, next);
+        } else {
+          next = document.adoptNode(next);
+          old.replaceWith(next);
         }
-        old.replaceWith(next);
         shownStart = Number(next.dataset.started);
         current = psr.runPage(next);
         document.title = workflow + " " + runId.slice(0, 8) + " (live) · psr-engine";
