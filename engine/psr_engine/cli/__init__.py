@@ -21,7 +21,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     console script, `python -m psr_engine`), and so its start-up is ours to tune
     (cli/startup.py); a program calling main([...]) keeps its interpreter as it was."""
     if argv is None:
-        return _main(sys.argv[1:], whole_process=True)
+        from psr_engine.cli import startup
+
+        return startup.leave(_main(sys.argv[1:], whole_process=True))
     return _main(list(argv))
 
 

@@ -157,3 +157,52 @@ def test_a_program_calling_main_keeps_its_interpreter_as_it_was(cache, tmp_path)
     )
     assert seen == {"code": 0, "patched": False, "same": True, "frozen": 0}
     assert _tables(cache) == []
+
+
+def _exit_of(code: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=ENGINE, XDG_CACHE_HOME=str(cache))
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_leaving_runs_every_exit_handler_flushes_and_keeps_the_exit_code(cache, tmp_path):
+    mark = tmp_path / "handler-ran"
+    done = _exit_of(
+        f"""
+        import atexit, sys
+        from psr_engine.cli import startup
+        startup.begin()
+        atexit.register(lambda: open({str(mark)!r}, "w").write("yes"))
+        sys.stdout.write("buffered, not yet flushed")
+        sys.exit(startup.leave(3))
+        """,
+        cache,
+    )
+    assert done.returncode == 3, done.stderr
+    assert done.stdout == "buffered, not yet flushed"
+    assert mark.read_text() == "yes"
+
+
+def test_leaving_waits_as_python_does_for_a_thread_that_is_not_a_daemon(cache, tmp_path):
+    mark = tmp_path / "thread-finished"
+    done = _exit_of(
+        f"""
+        import sys, threading, time
+        from psr_engine.cli import startup
+        startup.begin()
+        def work():
+            time.sleep(0.3)
+            open({str(mark)!r}, "w").write("done")
+        threading.Thread(target=work).start()
+        sys.exit(startup.leave(4))
+        """,
+        cache,
+    )
+    assert done.returncode == 4, done.stderr
+    assert mark.read_text() == "done"
