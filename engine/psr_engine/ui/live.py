@@ -67,7 +67,8 @@ _NEWEST_ATTEMPT = "SELECT ifnull(max(rowid), 0) FROM attempts"
 _ATTEMPTS_SINCE = "SELECT rowid, task_id FROM attempts WHERE rowid > ? AND run_id = ?"
 # A full look (every task's light columns) at least this often, and when the run ends.
 FULL_EVERY_S = 10.0
-# The critical path needs every task: worked out again at most once a second, and only when
+# The critical path needs every task: worked out again at most once a second (a run of more
+# than 500 tasks, whose every task it walks, less often: every 2 s at 1,000), and only when
 # a task started or ended since; while tasks run and none did, every few seconds (a running
 # task's growing time can make it critical).
 CRITICAL_EVERY_S = 1.0
@@ -203,12 +204,12 @@ class _RunWatch:
         changed: list[dict[str, Any]] = []
         for task in tasks:
             self.tasks[task.id] = task
+            if self.first and task.status == "pending":
+                continue  # as any page of the run shows it; sent whole once it moves
             mine = by_task.get(task.id, [])
             at = _changed_at(task, mine)
             if self.first and self.last_id is not None and at < self.last_id:
                 continue  # the browser had it before it reconnected
-            if self.first and task.status == "pending":
-                continue  # as any page of the run shows it; sent whole once it moves
             doc = task.to_dict()
             doc["attempts"] = [a.to_dict() for a in mine]
             if len(self.times) > 20_000:
@@ -226,7 +227,7 @@ class _RunWatch:
         since = now - self.path_at
         if self.tasks and (
             ended
-            or (self.path_moves and since >= CRITICAL_EVERY_S)
+            or (self.path_moves and since >= CRITICAL_EVERY_S * max(1.0, len(self.tasks) / 500))
             or (since >= CRITICAL_IDLE_S and self.light.live)
         ):
             self.path_at = now
