@@ -18,9 +18,10 @@ import pytest
 ENGINE = str(Path(__file__).resolve().parents[3] / "engine")
 
 
-def _python(code: str, cache: Path) -> dict:
+def _exit_of(code: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    """`code` run by a fresh interpreter that uses `cache` as the user's cache folder."""
     env = dict(os.environ, PYTHONPATH=ENGINE, XDG_CACHE_HOME=str(cache))
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         env=env,
         capture_output=True,
@@ -28,6 +29,11 @@ def _python(code: str, cache: Path) -> dict:
         timeout=60,
         check=False,
     )
+
+
+def _python(code: str, cache: Path) -> dict:
+    """What `code` printed last, as JSON; it must exit 0."""
+    done = _exit_of(code, cache)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -157,18 +163,6 @@ def test_a_program_calling_main_keeps_its_interpreter_as_it_was(cache, tmp_path)
     )
     assert seen == {"code": 0, "patched": False, "same": True, "frozen": 0}
     assert _tables(cache) == []
-
-
-def _exit_of(code: str, cache: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=ENGINE, XDG_CACHE_HOME=str(cache))
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_leaving_runs_every_exit_handler_flushes_and_keeps_the_exit_code(cache, tmp_path):
