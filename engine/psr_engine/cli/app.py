@@ -120,7 +120,7 @@ def main(argv: list[str], *, whole_process: bool = False) -> int:
     if whole_process:
         from psr_engine.cli import startup
 
-        startup.begin()
+        startup.begin(argv[0] if argv and argv[0] in COMMANDS else "other")
     parser = build_parser(only=argv[0] if argv and argv[0] in COMMANDS else None)
     argv, passthrough = _split_passthrough(argv)
     args = parser.parse_args(argv)

@@ -31,8 +31,11 @@ from typing import Any
 
 from psr_engine import user_cache
 
-KEPT_FUNCTIONS = 4096  # more, and only those this process used are written back
-KEPT_FILES = 4  # Python versions whose tables stay in the folder
+# A table is per command, and holds what its runs used: loading a code object costs about as
+# much as creating one from it (a table of ~900 functions, gathered by every command, took
+# 8-18 ms to load here, one of apply's ~340 about 1-2 ms).
+KEPT_FUNCTIONS = 1500  # more, and only those this process used are written back
+KEPT_FILES = 64  # tables (commands x Python versions) that stay in the folder
 
 
 class _Table:
@@ -62,21 +65,22 @@ class _Table:
             codes = {key: codes[key] for key in self.used}
         folder = os.path.dirname(file)
         if user_cache.can_store(folder) and user_cache.store(file, marshal.dumps(codes)):
-            user_cache.prune(folder, KEPT_FILES)  # each Python upgrade starts a new table
+            user_cache.prune(folder, KEPT_FILES)  # each Python upgrade starts new tables
 
 
-def table_file() -> str:
-    name = f"{sys.implementation.cache_tag}-{sys.hexversion:x}.marshal"
+def table_file(command: str) -> str:
+    name = f"{sys.implementation.cache_tag}-{sys.hexversion:x}-{command}.marshal"
     return os.path.join(user_cache.folder("dataclasses"), name)
 
 
-def install() -> None:
-    """Route the dataclasses module's compiles through the kept table (once per process)."""
+def install(command: str) -> None:
+    """Route the dataclasses module's compiles through `command`'s kept table (once per
+    process; `command` is a name made of letters and dashes)."""
     import dataclasses
 
     if "exec" in vars(dataclasses):
         return  # installed already (or someone else's): leave it
-    file = table_file()
+    file = table_file(command)
     table = _Table(_load(file))
     dataclasses.exec = table.exec  # type: ignore[attr-defined]
     import atexit

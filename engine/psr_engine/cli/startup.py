@@ -35,7 +35,8 @@ _saved: tuple[int, int, int] | None = None
 _begun = False
 
 
-def begin() -> None:
+def begin(command: str) -> None:
+    """`command`: the subcommand's name (each keeps its own table of dataclass code)."""
     global _saved, _begun
     _begun = True
     if _saved is None:
@@ -43,7 +44,7 @@ def begin() -> None:
         gc.set_threshold(_STARTUP_THRESHOLD, *_saved[1:])
     from psr_engine.cli import dataclass_code
 
-    dataclass_code.install()
+    dataclass_code.install(command)
 
 
 def end() -> None:

@@ -42,7 +42,7 @@ def _python(code: str, cache: Path) -> dict:
 _MAKE_RECORDS = """
     import dataclasses, json
     from psr_engine.cli import dataclass_code
-    dataclass_code.install()
+    dataclass_code.install("test")
     import psr_engine.plan.model
     table = dataclasses.exec.__self__
     print(json.dumps({"compiled": table.added, "used": len(table.used)}))
@@ -71,7 +71,7 @@ def test_records_made_from_kept_code_behave_as_freshly_compiled_ones(cache):
     record = """
         import dataclasses, json
         from psr_engine.cli import dataclass_code
-        dataclass_code.install()
+        dataclass_code.install("test")
 
         @dataclasses.dataclass(frozen=True, slots=True)
         class Point:
@@ -130,7 +130,7 @@ def test_the_collector_waits_during_start_up_and_freezes_what_it_made(cache):
         import gc, json
         from psr_engine.cli import startup
         default = gc.get_threshold()
-        startup.begin()
+        startup.begin("test")
         during = gc.get_threshold()
         startup.end()
         print(json.dumps({"default": default, "during": during, "after": gc.get_threshold(),
@@ -171,7 +171,7 @@ def test_leaving_runs_every_exit_handler_flushes_and_keeps_the_exit_code(cache, 
         f"""
         import atexit, sys
         from psr_engine.cli import startup
-        startup.begin()
+        startup.begin("test")
         atexit.register(lambda: open({str(mark)!r}, "w").write("yes"))
         sys.stdout.write("buffered, not yet flushed")
         sys.exit(startup.leave(3))
@@ -189,7 +189,7 @@ def test_leaving_waits_as_python_does_for_a_thread_that_is_not_a_daemon(cache, t
         f"""
         import sys, threading, time
         from psr_engine.cli import startup
-        startup.begin()
+        startup.begin("test")
         def work():
             time.sleep(0.3)
             open({str(mark)!r}, "w").write("done")
