@@ -1,9 +1,11 @@
 """The history sink: records every run, task, attempt and gate result in runs.db.
 
-Off the scheduler's hot path: `emit` only puts the event on a queue. A writer thread takes
+Off the scheduler's hot path: `emit` only appends the event to a queue. A writer thread takes
 what has queued up (waiting at most a short window for more) and writes it in one
-transaction, so a burst of task endings costs one commit. `run.started` and `run.finished`
-are committed at once, and `aclose` returns only after everything is on disk.
+transaction, so a burst of task endings costs one commit. It is woken once per batch, by the
+batch's first event, not by each: a wake-up per event cost the event loop a thread switch and
+a turn for the GIL twice per task. `run.started` and `run.finished` are committed at once, and
+`aclose` returns only after everything is on disk.
 
 Commit, then announce: it is the bus's DurableSink, so the other sinks (the console first)
 hear of an event it records only after the commit that holds it; the engine starts no task
@@ -14,9 +16,8 @@ announced.
 from __future__ import annotations
 
 import os
-import queue
 import threading
-import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -72,7 +73,11 @@ class HistorySink:
         self._manifest_digest = manifest_digest
         self._resumed_from = resumed_from
         self._window = batch_window_s
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # Appended to by the event loop, taken from by the writer (deque: both thread-safe).
+        self._pending: deque[Any] = deque()
+        self._begun = threading.Event()  # something is pending: a batch has begun
+        self._hurry = threading.Event()  # commit what is pending now, without the window
+        self._signalled = False  # _begun was set for what is pending (no second set needed)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._store: RunStore | None = None
@@ -106,12 +111,12 @@ class HistorySink:
         if self._error is not None:
             raise self._error  # the bus turns this sink off and says why
         if event.type in _RECORDED:
-            self._queue.put(event)
+            self._post(event, urgent=event.type in _COMMIT_AT_ONCE)
 
     async def aclose(self) -> None:
         if self._thread is None:
             return
-        self._queue.put(_STOP)
+        self._post(_STOP, urgent=True)
         await anyio.to_thread.run_sync(self._thread.join)
         self._thread = None
         if self._error is not None:
@@ -142,24 +147,38 @@ class HistorySink:
                 self._store.close()
                 self._store = None
 
+    def _post(self, item: Any, *, urgent: bool) -> None:
+        """Queue an event (or _STOP); wake the writer only for a batch's first one, or to
+        commit at once."""
+        self._pending.append(item)
+        if urgent:
+            self._hurry.set()
+            self._begun.set()
+        elif not self._signalled:
+            self._signalled = True
+            self._begun.set()
+
     def _next_batch(self) -> list[Any]:
-        first = self._queue.get()
-        batch = [first]
-        if first is _STOP or getattr(first, "type", None) in _COMMIT_AT_ONCE:
-            return batch
-        deadline = time.monotonic() + self._window
-        while len(batch) < _BATCH_MAX:
-            remaining = deadline - time.monotonic()
-            try:
-                if remaining > 0:
-                    item = self._queue.get(timeout=remaining)
-                else:
-                    item = self._queue.get_nowait()
-            except queue.Empty:
-                break
+        """What has queued up once a batch began and its window passed (or something must be
+        committed at once): at most _BATCH_MAX events, up to _STOP."""
+        self._begun.wait()
+        self._hurry.wait(self._window)
+        # Cleared before taking: whatever is posted from here on wakes the next batch (it may
+        # be taken now already; the next batch is then empty, which is harmless).
+        self._begun.clear()
+        self._hurry.clear()
+        self._signalled = False
+        batch: list[Any] = []
+        pending = self._pending
+        while pending and len(batch) < _BATCH_MAX:
+            item = pending.popleft()
             batch.append(item)
-            if item is _STOP or item.type in _COMMIT_AT_ONCE:
+            if item is _STOP:
                 break
+        if pending and batch[-1] is not _STOP:  # more than a batch queued: on with the rest
+            self._signalled = True
+            self._hurry.set()
+            self._begun.set()
         return batch
 
     def _open(self, event: Event) -> RunStore:
