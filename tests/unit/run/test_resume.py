@@ -210,6 +210,20 @@ def test_digest_ignores_position_but_not_the_command(project: Project) -> None:
     assert task_digest(replace(task, env={"A": "1"})) != task_digest(task)
 
 
+def test_a_digest_is_the_one_earlier_versions_recorded(project: Project) -> None:
+    """Resume compares digests with those an earlier version recorded: the text hashed is
+    still json.dumps(sort_keys=True, compact) of the digested fields."""
+    import hashlib
+    import json
+
+    from psr_engine.run.resume import _DIGESTED, _plain
+
+    for task in project.plan().tasks:
+        fields = {f: getattr(task, f) for f in _DIGESTED}
+        text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=_plain)
+        assert task_digest(task) == hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def test_auto_with_no_history_or_a_succeeded_last_run_is_a_plain_run(project: Project) -> None:
     """`--resume auto`, what a CI re-run passes: a first attempt finds no run (no error)."""
     with project.store() as store:
