@@ -62,6 +62,9 @@ from psr_engine.units import parse_duration
 
 # Beyond the kill grace, how long the engine waits for a cancelled attempt to report its end.
 CANCEL_SLACK = 5.0
+# How long the future of an ended attempt is kept, so that those ending close together are
+# released together (see _let_go); its result is held on its worker until then.
+RELEASE_AFTER = 0.1
 # How long connecting to the scheduler may take, unless `connectTimeout` says otherwise.
 CONNECT_TIMEOUT = 10.0
 _KEY_PREFIX = "psr-attempt-"
@@ -162,6 +165,7 @@ class DaskExecutor:
         self._unsent: list[tuple[Shipment, str, dict[str, Any], asyncio.Future[Any]]] = []
         self._filter_shipped: Any = None  # the output filter known to pickle (see _shippable)
         self._flushing: set[asyncio.Future[None]] = set()
+        self._ended: list[Any] = []  # futures of ended attempts, to release together (_let_go)
         self._scheduler_lost: str | None = None
 
     async def connect(self) -> None:
@@ -185,6 +189,7 @@ class DaskExecutor:
         fresh = not self.shared_filesystem
         live = self._live[key] = _Live(spec.log_path if fresh else None, spec.on_line)
         staged: list[Staged] = []
+        future: Any = None
         try:
             shipment = await self._shipment(spec, key, fresh, staged)
             if fresh:  # the log exists from the start, for `logs --follow`
@@ -226,11 +231,27 @@ class DaskExecutor:
                 await _replay(spec.log_path, spec.on_line, skip=live.delivered)
         finally:
             self._live.pop(key, None)
+            if future is not None:
+                self._let_go(future)
             if staged and self.staging is not None:
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(dask_files.forget, self.staging, staged)
         assert returned.result is not None  # None only when cancelled, handled above
         return returned.result
+
+    def _let_go(self, future: Any) -> None:
+        """Release the ended attempt's future together with those of the attempts ending within
+        RELEASE_AFTER of it. Each release goes from the engine to the scheduler and from it to
+        the worker (which then drops the result); released together they make one message
+        each way per batch, not one per attempt."""
+        self._ended.append(future)
+        if len(self._ended) == 1:
+            asyncio.get_running_loop().call_later(RELEASE_AFTER, self._release)
+
+    def _release(self) -> None:
+        batch, self._ended = self._ended, []
+        for future in batch:
+            future.release()
 
     async def _submit(self, shipment: Shipment, key: str, placement: dict[str, Any]) -> Any:
         """The attempt's Dask future, submitted with every attempt submitted at the same moment
@@ -362,6 +383,7 @@ class DaskExecutor:
         """Disconnect from the scheduler, and stop the local cluster if this executor made one."""
         client, cluster = self._client, self._cluster
         self._client = self._cluster = None
+        self._release()
         with anyio.move_on_after(CANCEL_SLACK):
             if client is not None:
                 await _forget_topic(client, self._topic)
