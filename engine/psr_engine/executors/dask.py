@@ -421,6 +421,7 @@ class DaskExecutor:
                 self._client = await self._open_client()
                 self._client.subscribe_topic(self._topic, self._on_notice)
                 await _no_dask_retries(self._client)
+                await _announcer_on_workers(self._client)
         return self._client
 
     async def _open_client(self) -> Any:
@@ -463,6 +464,16 @@ async def _no_dask_retries(client: Any) -> None:
     # A scheduler that refuses run_on_scheduler keeps its own setting (docs/features/dask.md).
     with contextlib.suppress(Exception):
         await client.run_on_scheduler(no_retries)
+
+
+async def _announcer_on_workers(client: Any) -> None:
+    """Have the workers send announced results with their tasks' ends (dask_announcer):
+    registered once per cluster, kept for workers that join later. Without it (a scheduler
+    that refuses plug-ins), workers announce from the task's thread, in a message of its own."""
+    from psr_engine.executors.dask_announcer import ResultAnnouncer
+
+    with contextlib.suppress(Exception):
+        await client.register_plugin(ResultAnnouncer())
 
 
 async def _forget_topic(client: Any, topic: str) -> None:

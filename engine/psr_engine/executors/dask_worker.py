@@ -42,7 +42,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
@@ -164,12 +164,24 @@ def _announced(worker: Any, topic: str, key: str, returned: Returned) -> Returne
         return returned
     data = pickle.dumps(returned, protocol=pickle.HIGHEST_PROTOCOL)
     if len(data) <= ANNOUNCE_BYTES:
-        worker.log_event(topic, {"key": key, "returned": data})
+        message = {"key": key, "returned": data}
+        if announcer is not None:
+            announcer.hold(key, topic, message)  # sent with the task's end (dask_announcer)
+        else:
+            worker.log_event(topic, message)
     return returned
 
 
 # The largest result announced on the topic (the scheduler keeps a topic's last 1,000 events).
 ANNOUNCE_BYTES = 16 << 10
+
+
+class Announcer(Protocol):
+    def hold(self, key: str, topic: str, message: dict[str, Any]) -> None: ...
+
+
+# This worker process's dask_announcer.ResultAnnouncer, once the engine has registered it.
+announcer: Announcer | None = None
 
 
 def _fresh_folder(local_directory: str, key: str) -> str:
