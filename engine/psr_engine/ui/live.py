@@ -294,6 +294,18 @@ def _runs_since(
     return fresh
 
 
+def _runs_moved(conn: sqlite3.Connection) -> tuple[Any, ...]:
+    """What changes when a run starts or its status moves (a run ends only from `running`,
+    and a run starts as a new row): read from indexes, no run read into Python. While an
+    engine writes its tasks, hundreds of commits a second, the runs are not read again."""
+    return tuple(
+        conn.execute(
+            "SELECT count(*), max(started_at), "
+            "(SELECT count(*) FROM runs WHERE status = 'running') FROM runs"
+        ).fetchone()
+    )
+
+
 async def runs_events(catalog: Catalog, last_id: float | None) -> AsyncIterator[str]:
     """`run` events: runs started after the stream opened (or after `last_id`), and every
     change of their status, across every history served."""
@@ -304,6 +316,7 @@ async def runs_events(catalog: Catalog, last_id: float | None) -> AsyncIterator[
     try:
         since = last_id if last_id is not None else time.time()
         versions: dict[str, int] = {}
+        signatures: dict[str, tuple[Any, ...]] = {}
         sent: dict[str, Any] = {}
         watched: dict[str, set[str]] = {s.db_path: set() for s, _ in conns}
         quiet_since = time.monotonic()
@@ -315,6 +328,10 @@ async def runs_events(catalog: Catalog, last_id: float | None) -> AsyncIterator[
                 if versions.get(source.db_path) == version:
                     continue
                 versions[source.db_path] = version
+                moved = await anyio.to_thread.run_sync(_runs_moved, conn)
+                if signatures.get(source.db_path) == moved:
+                    continue  # tasks were written, no run started or ended
+                signatures[source.db_path] = moved
                 mine = watched[source.db_path]
                 runs = await anyio.to_thread.run_sync(_runs_since, conn, since, set(mine))
                 catalog.remember(source, runs)

@@ -176,3 +176,46 @@ def test_a_look_reads_only_the_tasks_that_began_an_attempt_or_were_running(
     [[skipped]] = [data for kind, data in _events(watch.look(conn)) if kind == "tasks"]
     assert skipped["task"] == "t1" and skipped["status"] == "skipped"
     assert full_reads == [1]
+
+
+def test_the_runs_stream_reads_the_runs_again_only_when_one_starts_or_ends(
+    history, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import anyio
+
+    from psr_engine.ui.catalog import Catalog, Source
+
+    store, _ = history
+    db = str(tmp_path / ".psr" / "runs.db")
+    catalog = Catalog([Source(db_path=db, state_dir=str(tmp_path / ".psr"))])
+    reads: list[int] = []
+    real = live._runs_since
+    monkeypatch.setattr(live, "_runs_since", lambda *a: reads.append(1) or real(*a))
+    monkeypatch.setattr(live, "POLL_S", 0.01)
+
+    def engine() -> None:  # tasks written, many commits; then the run ends
+        for task in ("t0", "t1", "t2"):
+            _start(store, task)
+            time.sleep(0.05)
+        store.write(
+            lambda conn: w.finish_run(
+                conn, "r1", status="succeeded", reason=None, ended_at=time.time()
+            )
+        )
+
+    async def main() -> list[tuple[str, object]]:
+        stream = live.runs_events(catalog, last_id=0.0)
+        await stream.__anext__()  # retry:
+        seen = _events(await stream.__anext__())  # the run, running
+        writer = threading.Thread(target=engine)
+        writer.start()
+        seen += _events(await stream.__anext__())  # the run, ended
+        writer.join()
+        await stream.aclose()
+        return seen
+
+    seen = anyio.run(main)
+    assert [run["status"] for _, run in seen] == ["running", "succeeded"]  # type: ignore[index]
+    assert reads == [1, 1]  # the tasks' commits did not read the runs
