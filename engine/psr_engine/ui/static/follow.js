@@ -20,10 +20,6 @@
     if (psr.seconds(run.startedAt) < shownStart) return;  // an older run changed status
     swap(run.runId);
   });
-  // The new run's page body, asked with the plan of the DAG on screen: when the new run's
-  // plan is the same (the next run of an unchanged workflow), the server leaves its DAG out
-  // and the page keeps its own, statuses cleared: a thousand nodes neither rendered by the
-  // server nor parsed and laid out by the browser again, just as the engine starts.
   // The new run's page taken into the <main> on screen around its DAG, which stays where it
   // is: moving a thousand nodes out of the document and back would build their boxes again.
   function around(shown, next) {
@@ -40,6 +36,10 @@
     list(next.attributes).forEach(function (a) { shown.setAttribute(a.name, a.value); });
     return shown;
   }
+  // The new run's page body, asked with the plan of the DAG on screen: when the new run's
+  // plan is the same (the next run of an unchanged workflow), the server leaves its DAG out
+  // and the page keeps its own, statuses cleared: a thousand nodes neither rendered by the
+  // server nor parsed and laid out by the browser again, just as the engine starts.
   function swap(runId, whole) {
     loading = runId;
     var shown = document.getElementById("run");
