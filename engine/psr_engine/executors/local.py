@@ -41,8 +41,8 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import anyio
@@ -121,14 +121,15 @@ class LocalExecutor:
                 read_fd, write_fd = os.pipe()  # both close-on-exec
                 os.set_blocking(read_fd, False)
             keeper = self._keeper if self._keeper_tried else self._start_keeper()
+            env = spec.env
             if keeper is not None:
                 # Marks the task and everything it starts, setsid or not, as this run's.
-                spec = replace(spec, env={**spec.env, KEEPER_ENV: keeper.token})
+                env = {**env, KEEPER_ENV: keeper.token}
             started_at = time.time()
             start = time.monotonic()
             floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB, inherited at exec
             try:
-                log_fd, child = await self._spawn(spec, write_fd)
+                log_fd, child = await self._spawn(spec, env, write_fd)
                 if keeper is not None:
                     keeper.started(child.pid)
             except _NotStarted as failed:
@@ -185,14 +186,16 @@ class LocalExecutor:
         self._keeper = keeper_acquire()
         return self._keeper
 
-    async def _spawn(self, spec: ProcessSpec, pipe_fd: int) -> tuple[int, _Child]:
+    async def _spawn(
+        self, spec: ProcessSpec, env: Mapping[str, str], pipe_fd: int
+    ) -> tuple[int, _Child]:
         """(the log's fd, the child), its output to the pipe when `pipe_fd` >= 0."""
         if not self.spawn_in_thread:
-            return _open_and_spawn(spec, pipe_fd, True)
+            return _open_and_spawn(spec, env, pipe_fd, True)
         # Shielded: a cancellation must not abandon a child that is being born. It is
         # delivered at the next checkpoint, in _supervise, which then stops the child.
         with anyio.CancelScope(shield=True):
-            started = await anyio.to_thread.run_sync(_open_and_spawn, spec, pipe_fd, False)
+            started = await anyio.to_thread.run_sync(_open_and_spawn, spec, env, pipe_fd, False)
         return started
 
 
@@ -222,7 +225,9 @@ def _resolve(name: str, cwd: str, path_env: str | None) -> str:
     return found
 
 
-def _open_and_spawn(spec: ProcessSpec, pipe_fd: int, inline: bool) -> tuple[int, _Child]:
+def _open_and_spawn(
+    spec: ProcessSpec, env: Mapping[str, str], pipe_fd: int, inline: bool
+) -> tuple[int, _Child]:
     """The log opened, then the child started writing to it (or to the pipe), both in the
     spawning thread: creating a file waits on the file system's journal, which on a busy
     disk takes milliseconds that must not stall the event loop. _NotStarted carries the
@@ -232,7 +237,7 @@ def _open_and_spawn(spec: ProcessSpec, pipe_fd: int, inline: bool) -> tuple[int,
         with contextlib.suppress(OSError):  # else the task creates it, as before
             os.close(open_private(path, _LOG_FLAGS))
     try:
-        return log_fd, _spawn_direct(spec, pipe_fd if pipe_fd >= 0 else log_fd, inline)
+        return log_fd, _spawn_direct(spec, env, pipe_fd if pipe_fd >= 0 else log_fd, inline)
     except _NotStarted as failed:
         failed.log_fd = log_fd
         raise
@@ -241,31 +246,36 @@ def _open_and_spawn(spec: ProcessSpec, pipe_fd: int, inline: bool) -> tuple[int,
         raise
 
 
-def _spawn_direct(spec: ProcessSpec, out_fd: int, inline: bool) -> _Child:
+def _spawn_direct(spec: ProcessSpec, env: Mapping[str, str], out_fd: int, inline: bool) -> _Child:
     """`spec.direct` exec'd without the shell when it starts; else `spec.argv`, whose shell then
-    says why the program could not start, in its words and with its exit code (127, 126)."""
+    says why the program could not start, in its words and with its exit code (127, 126).
+    The argv and environment are passed down, not set on a copy of the spec: a
+    dataclasses.replace per spawn cost more than the rest of this function."""
     if spec.direct is not None:
         try:
-            return _spawn(replace(spec, argv=spec.direct), out_fd, inline)
+            return _spawn(spec.direct, spec.cwd, env, out_fd, inline)
         except _NotStarted:
             pass
-    return _spawn(spec, out_fd, inline)
+    return _spawn(spec.argv, spec.cwd, env, out_fd, inline)
 
 
-def _spawn(spec: ProcessSpec, out_fd: int, inline: bool) -> _Child:
+def _spawn(
+    argv: tuple[str, ...], workdir: str | None, env: Mapping[str, str], out_fd: int, inline: bool
+) -> _Child:
     """Start the child; inline: with posix_spawn when it can (same cwd), else with Popen."""
-    if not spec.argv:
+    if not argv:
         raise ValueError("ProcessSpec.argv is empty")
     here = os.getcwd()
-    cwd = os.path.abspath(spec.cwd) if spec.cwd else here
-    program = _resolve(spec.argv[0], cwd, spec.env.get("PATH"))
+    cwd = os.path.abspath(workdir) if workdir else here
+    path_env = env.get("PATH")
+    program = _resolve(argv[0], cwd, path_env)
     popen = None
     try:
         if inline and cwd == here:
             pid = os.posix_spawn(
                 program,
-                spec.argv,
-                spec.env,
+                argv,
+                env,
                 file_actions=[
                     (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                     (os.POSIX_SPAWN_DUP2, out_fd, 1),
@@ -276,19 +286,19 @@ def _spawn(spec: ProcessSpec, out_fd: int, inline: bool) -> _Child:
             )
         else:
             popen = subprocess.Popen(
-                spec.argv,
+                argv,
                 executable=program,
                 stdin=subprocess.DEVNULL,
                 stdout=out_fd,
                 stderr=out_fd,
                 cwd=cwd,
-                env=spec.env,
+                env=env,
                 start_new_session=True,
             )
             pid = popen.pid
     except OSError as exc:
-        _which_cache.pop((spec.argv[0], spec.env.get("PATH")), None)
-        raise _NotStarted(_spawn_error(exc, spec.argv[0], cwd)) from None
+        _which_cache.pop((argv[0], path_env), None)
+        raise _NotStarted(_spawn_error(exc, argv[0], cwd)) from None
     try:
         pidfd = os.pidfd_open(pid)
     except OSError as exc:  # out of descriptors: do not leave the child behind
