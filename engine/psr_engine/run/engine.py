@@ -185,7 +185,15 @@ class WorkflowEngine:
             scope.cancel()
 
     def run_sync(self, plan: Plan, **options: Any) -> WorkflowResult:
-        return anyio.run(lambda: self.run(plan, **options))
+        out: list[WorkflowResult] = []
+
+        async def main() -> None:
+            # Not the main task's result: asyncio's runner formats that (repr and all) into
+            # a message it discards when it puts SIGINT's handler back (api.run says more).
+            out.append(await self.run(plan, **options))
+
+        anyio.run(main)
+        return out[0]
 
     async def stream_events(self, plan: Plan) -> AsyncIterator[Event]:
         """Run the plan, yielding every event as it happens (after masking)."""
