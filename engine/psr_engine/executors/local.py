@@ -46,7 +46,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import anyio
-import anyio.to_thread
 
 from psr_engine.errors import ExecutionError
 from psr_engine.executors.base import ProcessResult, ProcessSpec
@@ -54,6 +53,7 @@ from psr_engine.executors.keeper import ENV_VAR as KEEPER_ENV
 from psr_engine.executors.keeper import Keeper
 from psr_engine.executors.keeper import acquire as keeper_acquire
 from psr_engine.executors.keeper import release as keeper_release
+from psr_engine.executors.spawn_pool import SpawnPool
 from psr_engine.store.private import open_private
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 _RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 
 _which_cache: dict[tuple[str, str | None], str] = {}
+_POOL = SpawnPool()  # the spawning threads, shared by every local executor of the process
 
 
 class _NotStarted(Exception):
@@ -195,7 +196,7 @@ class LocalExecutor:
         # Shielded: a cancellation must not abandon a child that is being born. It is
         # delivered at the next checkpoint, in _supervise, which then stops the child.
         with anyio.CancelScope(shield=True):
-            started = await anyio.to_thread.run_sync(_open_and_spawn, spec, env, pipe_fd, False)
+            started = await _POOL.run(_open_and_spawn, spec, env, pipe_fd, False)
         return started
 
 
