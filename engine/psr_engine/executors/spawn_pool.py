@@ -12,6 +12,7 @@ after ``IDLE_S`` without work. asyncio only: another backend goes through anyio.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from queue import Empty, SimpleQueue
@@ -38,6 +39,13 @@ class SpawnPool:
     caller shields it (a child being born must not be abandoned)."""
 
     def __init__(self) -> None:
+        self._reset()
+        # A forked child has none of the parent's threads but would inherit their count (and
+        # a lock one of them may hold): it would queue its spawns for threads that are not
+        # there and wait forever. It starts with an empty pool of its own instead.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
         self._queue: SimpleQueue[_Call] = SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0

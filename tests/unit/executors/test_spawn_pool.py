@@ -55,3 +55,33 @@ def test_an_idle_thread_is_reused_rather_than_another_started() -> None:
         return {await pool.run(threading.get_ident) for _ in range(20)}
 
     assert len(anyio.run(main)) == 1
+
+
+def test_a_forked_child_gets_a_pool_of_its_own_and_its_calls_run() -> None:
+    """The parent's threads do not survive a fork; a child that inherited their count would
+    queue its calls for them and wait forever (100 forked applies hung so)."""
+    import os
+
+    pool = SpawnPool()
+
+    async def once() -> int:
+        return await pool.run(os.getpid)
+
+    assert anyio.run(once) == os.getpid()  # the parent now has an idle thread
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if its call came back from a thread of its own
+        code = 1
+        try:
+            done = threading.Event()
+
+            def child_run() -> None:
+                nonlocal code
+                code = 0 if anyio.run(once) == os.getpid() else 1
+                done.set()
+
+            threading.Thread(target=child_run, daemon=True).start()
+            code = code if done.wait(10) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
