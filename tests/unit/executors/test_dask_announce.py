@@ -11,21 +11,12 @@ import pytest
 
 pytest.importorskip("distributed", reason="the dask extra is not installed")
 
-from psr_engine.executors.base import ProcessResult
+from process_results import process_result
+
 from psr_engine.executors.dask import DaskExecutor, _Live
 from psr_engine.executors.dask_worker import ANNOUNCE_BYTES, Returned, _announced
 
-RESULT = ProcessResult(
-    exit_code=0,
-    signal=None,
-    timed_out=False,
-    started_at=1.0,
-    duration=0.01,
-    cpu_user=0.0,
-    cpu_sys=0.0,
-    max_rss=1 << 20,
-    pid=42,
-)
+RESULT = process_result(max_rss=1 << 20)
 
 
 class _Worker:

@@ -12,8 +12,9 @@ import pytest
 
 pytest.importorskip("distributed", reason="the dask extra is not installed")
 
+from process_results import process_result
+
 from psr_engine.executors import dask, dask_worker
-from psr_engine.executors.base import ProcessResult
 from psr_engine.executors.dask_announcer import ResultAnnouncer
 
 
@@ -92,14 +93,4 @@ def test_a_plugin_torn_down_no_longer_holds_announcements(announcer):
     assert dask_worker.announcer is None
 
 
-_RESULT = ProcessResult(
-    exit_code=0,
-    signal=None,
-    timed_out=False,
-    started_at=1.0,
-    duration=0.01,
-    cpu_user=0.0,
-    cpu_sys=0.0,
-    max_rss=0,
-    pid=42,
-)
+_RESULT = process_result()
