@@ -8,16 +8,17 @@ variables, then the defaults. `OTEL_SDK_DISABLED=true` turns tracing off whateve
 from __future__ import annotations
 
 import os
-import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 # Defined in errors.py (the one exception tree); importable from here as before.
 from psr_engine.errors import TracingConfigError as TracingConfigError
-from psr_engine.settings import TracingSettings
 from psr_engine.tracing.requested import is_disabled as is_disabled
 from psr_engine.tracing.requested import tracing_requested as tracing_requested
+
+if TYPE_CHECKING:
+    from psr_engine.settings import TracingSettings
 
 SAMPLERS = (
     "always_on",
@@ -59,6 +60,9 @@ def resolve_config(
 ) -> TracingConfig:
     """Merge a Plan's tracing settings, an otel sink's options (`overrides`, by their
     manifest names) and the OTEL_* variables of `environ`."""
+    # Imported here: the exporter process reads a TracingConfig and resolves none.
+    from psr_engine.settings import TracingSettings
+
     env = os.environ if environ is None else environ
     given = (tracing or TracingSettings()).overlay(overrides or {})
     protocol = str(
@@ -147,6 +151,10 @@ def _endpoint(given: Any, env: Mapping[str, str], protocol: str) -> str:
 def _parse_pairs(text: str) -> dict[str, str]:
     """`k1=v1,k2=v2` with percent-encoded values (OTEL_RESOURCE_ATTRIBUTES, *_HEADERS)."""
     pairs: dict[str, str] = {}
+    if not text:
+        return pairs
+    import urllib.parse
+
     for item in text.split(","):
         key, sep, value = item.partition("=")
         if sep and key.strip():

@@ -13,8 +13,6 @@ the engine): failed exports and the SDK's log records (a refused connection, a r
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import signal
 import sys
@@ -27,19 +25,13 @@ if TYPE_CHECKING:
 # exports as spans arrive, leaving little for the end; the queue is unbounded in practice so
 # that a burst (spans that piled up while the SDK was loading) is never dropped.
 BATCH_SIZES = {"max_export_batch_size": 512, "max_queue_size": 1 << 20}
+# The default OTLP/HTTP path: spans per request. Each request costs a round trip and the
+# collector's handling of it; 2048 typical spans are ~0.4 MB, far under collectors' limits
+# (the OpenTelemetry Collector's default is 20 MiB), so a run of 1,000 tasks is one request.
+# A batch that does not fill goes out after the SDK's schedule delay (5 s) all the same.
+OTLP_BATCH = 2048
+SCHEDULE_DELAY_MS = 5000
 _MAX_ERRORS = 20
-
-
-class _Collect(logging.Handler):
-    """The SDK's warnings and errors, kept for the answer instead of printed."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__(logging.WARNING)
-        self.errors = errors
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if len(self.errors) < _MAX_ERRORS:
-            self.errors.append(record.getMessage().splitlines()[0][:300])
 
 
 def main() -> int:
@@ -47,9 +39,6 @@ def main() -> int:
     # its own; ignored anyway, so the engine decides when the stream ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     errors: list[str] = []
-    sdk_log = logging.getLogger("opentelemetry")
-    sdk_log.addHandler(_Collect(errors))
-    sdk_log.propagate = False
     finished = False
     source = sys.stdin.buffer
     try:
@@ -58,9 +47,10 @@ def main() -> int:
         errors.append(f"{type(error).__name__}: {error}")
     finally:
         _drain(source)
-    answer = {"finished": finished, "errors": list(dict.fromkeys(errors))}
+    problems = ", ".join(_json_string(e) for e in dict.fromkeys(errors))
+    answer = f'{{"finished": {"true" if finished else "false"}, "errors": [{problems}]}}'
     try:
-        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.write(answer + "\n")
         sys.stdout.flush()
         sys.stderr.flush()
     except OSError:
@@ -74,7 +64,7 @@ def _export(source: Any, errors: list[str]) -> bool:
     # The default path's libraries first, before waiting for the config: they load while
     # the engine is still preparing the run (the process is started early for that).
     from psr_engine.tracing import otlp_http
-    from psr_engine.tracing.shipping import config_from, read_frame
+    from psr_engine.tracing.wire import config_from, read_frame
 
     start = read_frame(source)
     if start is None:
@@ -90,8 +80,8 @@ def _build(source: Any, config: TracingConfig, planned: dict[str, Any], send: An
     """Events from the engine into spans, each ended span to `send`; at EOF, the spans
     still open (an engine that died, or stopped before their events) end, incomplete."""
     from psr_engine.tracing.recorder import SpanRecorder
-    from psr_engine.tracing.shipping import from_record, read_frame
     from psr_engine.tracing.spans import SpanBuilder
+    from psr_engine.tracing.wire import from_record, read_frame
 
     builder = SpanBuilder(SpanRecorder(config, send), lambda task: planned.get(task, {}))
     while (records := read_frame(source)) is not None:
@@ -103,28 +93,50 @@ def _build(source: Any, config: TracingConfig, planned: dict[str, Any], send: An
 def _export_otlp_http(
     config: TracingConfig, planned: dict[str, Any], source: Any, errors: list[str]
 ) -> bool:
-    """The default path: spans encoded in batches as they end, each batch POSTed by a
-    sender thread, so that reading the pipe never waits on the network."""
+    """The default path: each span encoded once, as it ends; a request of them every
+    OTLP_BATCH spans, and of what has ended every OTEL_BSP_SCHEDULE_DELAY (a long run's spans
+    show as it goes), POSTed by a sender thread, so that reading the pipe never waits on the
+    network."""
     import queue
     import threading
 
     from psr_engine.tracing.otlp_http import Encoder, OtlpHttpExporter, resource_attributes
-    from psr_engine.tracing.shipping import pack
 
     exporter = OtlpHttpExporter(config, os.environ)
     encoder = Encoder(resource_attributes(config))
     bodies: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-    size = _batch_size(os.environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"))
-    batch: list[Any] = []
+    size = _positive(os.environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), OTLP_BATCH)
+    delay = _positive(os.environ.get("OTEL_BSP_SCHEDULE_DELAY"), SCHEDULE_DELAY_MS) / 1000
+    batch: list[bytes] = []
+    lock = threading.Lock()
+    encode = encoder.span
 
     def send(span: Any) -> None:
-        batch.append(pack(span))
-        if len(batch) >= size:
-            bodies.put(encoder.encode(batch))
+        encoded = encode(span)
+        with lock:
+            batch.append(encoded)
+            if len(batch) < size:
+                return
+            spans = batch[:]
             batch.clear()
+        bodies.put(encoder.request(spans))
+
+    def take() -> bytes | None:
+        with lock:
+            spans = batch[:]
+            batch.clear()
+        return encoder.request(spans) if spans else None
 
     def post() -> None:
-        while (body := bodies.get()) is not None:
+        while True:
+            try:
+                body = bodies.get(timeout=delay)
+            except queue.Empty:
+                body = take()  # nothing filled a batch for a while: what there is
+                if body is None:
+                    continue
+            if body is None:
+                return
             problem = exporter.export(body)
             if problem is not None and len(errors) < _MAX_ERRORS:
                 errors.append(problem)
@@ -133,8 +145,9 @@ def _export_otlp_http(
     sender.start()
     try:
         _build(source, config, planned, send)
-        if batch:
-            bodies.put(encoder.encode(batch))
+        last = take()
+        if last is not None:
+            bodies.put(last)
     finally:
         bodies.put(None)
         sender.join(config.close_timeout_s)
@@ -146,7 +159,18 @@ def _export_with_sdk(
     config: TracingConfig, planned: dict[str, Any], source: Any, errors: list[str]
 ) -> bool:
     """gRPC, the console exporter, credential providers: the SDK's exporters, through a
-    TracingManager and its batch processor."""
+    TracingManager and its batch processor. The SDK's log records (a refused connection, a
+    retry) become `errors` instead of lines in the run's output."""
+    import logging
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if len(errors) < _MAX_ERRORS:
+                errors.append(record.getMessage().splitlines()[0][:300])
+
+    sdk_log = logging.getLogger("opentelemetry")
+    sdk_log.addHandler(Collect(logging.WARNING))
+    sdk_log.propagate = False
     from psr_engine.tracing.recorder import Handover
     from psr_engine.tracing.setup import TracingManager
 
@@ -159,14 +183,34 @@ def _export_with_sdk(
     return finished
 
 
-def _batch_size(raw: str | None) -> int:
-    """OTEL_BSP_MAX_EXPORT_BATCH_SIZE if it is a positive number (as the SDK reads it), else
-    the SDK's default."""
+def _positive(raw: str | None, default: int) -> int:
+    """An OTEL_BSP_* setting if it is a positive number (as the SDK reads them), else
+    `default`."""
     try:
         size = int(raw) if raw else 0
     except ValueError:
         size = 0
-    return size if size > 0 else BATCH_SIZES["max_export_batch_size"]
+    return size if size > 0 else default
+
+
+def _json_string(text: str) -> str:
+    """`text` as a JSON string, ASCII only (as json.dumps writes it: the pipe's encoding may
+    be ASCII). By hand: the json package would be this process's largest import (~6 ms),
+    for one line."""
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif 0x20 <= code < 0x7F:
+            out.append(char)
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:  # a surrogate pair
+            code -= 0x10000
+            out.append(f"\\u{0xD800 | code >> 10:04x}\\u{0xDC00 | code & 0x3FF:04x}")
+    out.append('"')
+    return "".join(out)
 
 
 def _drain(source: Any) -> None:

@@ -1,48 +1,41 @@
-"""OTLP over HTTP/protobuf from span records, without the OpenTelemetry SDK: the exporter
-process's path for the default protocol. Spans are encoded with opentelemetry-proto's
-messages (the wire format's own definitions, the same ones the SDK's encoder fills) and
-POSTed with http.client, following the OTLP/HTTP exporter specification and the SDK's
-exporter: the same OTEL_EXPORTER_OTLP_[TRACES_]{TIMEOUT,COMPRESSION,CERTIFICATE,
+"""OTLP over HTTP/protobuf without the OpenTelemetry SDK: the exporter process's path for the
+default protocol. Spans are encoded by otlp_proto.py (the wire format written directly, byte
+for byte what opentelemetry-proto's messages serialise to) and POSTed over a kept-alive
+HTTP/1.1 connection of this module's own, following the OTLP/HTTP exporter specification and
+the SDK's exporter: the same OTEL_EXPORTER_OTLP_[TRACES_]{TIMEOUT,COMPRESSION,CERTIFICATE,
 CLIENT_KEY,CLIENT_CERTIFICATE} settings, retries of 408 and 5xx with jittered exponential
 backoff within the timeout, one immediate retry on a new connection when the connection
 fails (and then giving up), partial-success rejections reported.
 
 Why not the SDK's exporter here: importing the SDK, its encoder and `requests` costs ~0.13 s
-of CPU, and turning each span into a ReadableSpan and then a message ~35 us; this module
-loads in ~40 ms and encodes a span in ~12 us. On a 2-core runner that CPU is taken from the
-run being traced (W1: +5 points of wall time). gRPC, the console exporter and credential
+of CPU, and turning each span into a ReadableSpan and then a message ~35 us. Why not
+opentelemetry-proto and http.client either: they load protobuf's runtime and the email
+package, ~60 ms of the exporter process's CPU at every traced run's start, more than it then
+spends on a thousand tasks' spans; this module and otlp_proto.py load in a few ms. On a 2-core
+runner that CPU is taken from the run being traced. gRPC, the console exporter and credential
 providers (_OTEL_PYTHON_EXPORTER_OTLP_HTTP_TRACES_CREDENTIAL_PROVIDER) keep the SDK's
-exporters (`usable` says which path a config takes); a test checks that both encode the same
+exporters (`usable` says which path a config takes); tests check that both encode the same
 spans into the same request.
 """
 
 from __future__ import annotations
 
-import http.client
-import random
-import ssl
 import threading
 import time
 import urllib.parse
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
-
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from psr_engine._version import __version__
-from psr_engine.tracing.config import TracingConfig
-from psr_engine.tracing.recorder import INSTRUMENTATION
+from psr_engine.tracing.http_connection import HttpConnection, header_lines, request_head
+from psr_engine.tracing.otlp_proto import Encoder as Encoder
 
-_KINDS = {"internal": 1, "server": 2, "client": 3, "producer": 4, "consumer": 5}
-# SpanFlags: the SDK's encoder sets "has is_remote", and "is remote" for a remote parent.
-_HAS_IS_REMOTE = 0x100
-_IS_REMOTE = 0x200
-_STATUS_ERROR = 2
+if TYPE_CHECKING:
+    import ssl
+
+    from psr_engine.tracing.config import TracingConfig
+
 _MAX_RETRIES = 6
 _DEFAULT_TIMEOUT_S = 10.0
 _CREDENTIAL_PROVIDER = "_OTEL_PYTHON_EXPORTER_OTLP_HTTP_TRACES_CREDENTIAL_PROVIDER"
@@ -73,121 +66,40 @@ def resource_attributes(config: TracingConfig) -> dict[str, Any]:
     }
 
 
-# -- encoding ---------------------------------------------------------------------------
-
-
-class Encoder:
-    """Span records (shipping.pack's tuples) into one ExportTraceServiceRequest: one
-    resource, one scope (psr_engine). Records, not OpenSpans: the exporter process gets
-    records, and skipping the objects saves a fifth of its CPU."""
-
-    def __init__(self, resource: Mapping[str, Any]) -> None:
-        self._resource = [_key_value(k, v) for k, v in resource.items()]
-
-    def encode(self, records: Iterable[tuple[Any, ...]]) -> bytes:
-        request = ExportTraceServiceRequest()
-        resource_spans = request.resource_spans.add()
-        resource_spans.resource.attributes.extend(self._resource)
-        scope_spans = resource_spans.scope_spans.add()
-        scope_spans.scope.name = INSTRUMENTATION
-        scope_spans.scope.version = __version__
-        add = scope_spans.spans.add
-        kinds = _KINDS
-        for record in records:
-            (name, trace_id, span_id, _flags, state, parent, kind, attributes, events) = record[:9]
-            start, end, error = record[9:]
-            out = add(
-                trace_id=trace_id.to_bytes(16, "big"),
-                span_id=span_id.to_bytes(8, "big"),
-                name=name,
-                kind=kinds[kind],
-                start_time_unix_nano=start,
-                end_time_unix_nano=end,
-            )
-            _fill(out.attributes, attributes)
-            if parent is None:
-                out.flags = _HAS_IS_REMOTE
-            else:
-                out.parent_span_id = parent[1].to_bytes(8, "big")
-                out.flags = _HAS_IS_REMOTE | _IS_REMOTE if parent[3] else _HAS_IS_REMOTE
-            if state:
-                out.trace_state = state
-            for event_name, event_attributes, when in events:
-                event = out.events.add(name=event_name, time_unix_nano=when)
-                _fill(event.attributes, event_attributes)
-            if error is None:
-                out.status.SetInParent()  # present and UNSET, as the SDK writes it
-            else:
-                out.status.code = _STATUS_ERROR
-                out.status.message = error
-        return request.SerializeToString()
-
-
-def _fill(repeated: Any, attributes: Mapping[str, Any]) -> None:
-    """Attributes into a repeated KeyValue field, the common types set in place (a third
-    of the time of building each KeyValue and AnyValue and copying them in)."""
-    add = repeated.add
-    for key, value in attributes.items():
-        kind = value.__class__
-        if kind is str:
-            add(key=key).value.string_value = value
-        elif kind is int:
-            add(key=key).value.int_value = value
-        elif kind is float:
-            add(key=key).value.double_value = value
-        elif kind is bool:
-            add(key=key).value.bool_value = value
-        else:
-            add(key=key, value=_any_value(value))
-
-
-def _key_value(key: str, value: Any) -> KeyValue:
-    return KeyValue(key=key, value=_any_value(value))
-
-
-def _any_value(value: Any) -> AnyValue:
-    # bool before int: True is an int too. As the SDK's _encode_value.
-    if isinstance(value, bool):
-        return AnyValue(bool_value=value)
-    if isinstance(value, str):
-        return AnyValue(string_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, float):
-        return AnyValue(double_value=value)
-    if isinstance(value, bytes):
-        return AnyValue(bytes_value=value)
-    if isinstance(value, Sequence):
-        return AnyValue(array_value=ArrayValue(values=[_any_value(v) for v in value]))
-    return AnyValue(string_value=str(value))
-
-
 # -- sending ----------------------------------------------------------------------------
 
 
 class OtlpHttpExporter:
     """POSTs encoded batches to the config's endpoint over one kept-alive connection.
-    `export` returns None when the collector took the batch, else why not (never raises)."""
+    `export` returns None when the collector took the batch, else why not (never raises).
+    ValueError for a setting it cannot use (not an http(s) URL, an unknown compression, a
+    header value with a line break)."""
 
     def __init__(self, config: TracingConfig, environ: Mapping[str, str]) -> None:
         self._url = urllib.parse.urlsplit(config.endpoint)
         if self._url.scheme not in ("http", "https") or not self._url.hostname:
             raise ValueError(f"not an http(s) URL: {config.endpoint!r}")
-        self._path = (self._url.path or "/") + (f"?{self._url.query}" if self._url.query else "")
+        path = (self._url.path or "/") + (f"?{self._url.query}" if self._url.query else "")
         self._timeout = _seconds(_setting(environ, "TIMEOUT"), _DEFAULT_TIMEOUT_S)
         compression = (_setting(environ, "COMPRESSION") or "none").strip().lower()
         if compression not in _COMPRESSIONS:
             raise ValueError(f"unknown OTLP compression {compression!r}")
         self._compression = compression
-        self._headers = {
+        headers = {
             "Content-Type": "application/x-protobuf",
             "User-Agent": f"psr-engine/{__version__}",
             **config.headers,
         }
         if compression != "none":
-            self._headers["Content-Encoding"] = compression
+            headers["Content-Encoding"] = compression
+        default_port = 443 if self._url.scheme == "https" else 80
+        self._host, self._port = self._url.hostname, self._url.port or default_port
+        # The request's head is the same for every batch: made (and checked) once.
+        self._head = (
+            request_head("POST", self._host, self._port, default_port, path) + header_lines(headers)
+        ).encode("iso-8859-1")
         self._tls = self._tls_context(environ) if self._url.scheme == "https" else None
-        self._connection: http.client.HTTPConnection | None = None
+        self._connection: HttpConnection | None = None
         self._stopping = threading.Event()
 
     def export(self, body: bytes) -> str | None:
@@ -200,13 +112,15 @@ class OtlpHttpExporter:
                 break
             try:
                 status, reason, answer = self._post_twice(data, deadline)
-            except (OSError, http.client.HTTPException) as error:
+            except OSError as error:
                 # Unreachable: as the SDK's exporter, no backoff (a collector that is not
                 # running would hold every run's end for the whole timeout).
                 return f"{type(error).__name__}: {error}"
             if 200 <= status < 300:
                 return _rejected(answer)
             problem = f"HTTP {status} {reason}".strip()
+            import random
+
             backoff = 2**retry * random.uniform(0.8, 1.2)
             retryable = status == 408 or 500 <= status <= 599
             if not retryable or backoff > deadline - time.monotonic():
@@ -220,11 +134,11 @@ class OtlpHttpExporter:
         collector may have closed it between batches), as the SDK's exporter does."""
         try:
             return self._post(data, max(0.001, deadline - time.monotonic()))
-        except (OSError, http.client.HTTPException):
+        except OSError:
             self._disconnect()
         try:
             return self._post(data, max(0.001, deadline - time.monotonic()))
-        except (OSError, http.client.HTTPException):
+        except OSError:
             self._disconnect()
             raise
 
@@ -233,26 +147,15 @@ class OtlpHttpExporter:
         self._disconnect()
 
     def _post(self, data: bytes, timeout: float) -> tuple[int, str, bytes]:
-        connection = self._connection or self._connect(timeout)
-        connection.timeout = timeout
-        if connection.sock is not None:
-            connection.sock.settimeout(timeout)
-        connection.request("POST", self._path, body=data, headers=self._headers)
-        response = connection.getresponse()
-        answer = response.read()
-        if response.will_close:
-            self._disconnect()
-        return response.status, response.reason, answer
-
-    def _connect(self, timeout: float) -> http.client.HTTPConnection:
-        host, port = self._url.hostname or "", self._url.port
-        if self._tls is not None:
-            self._connection = http.client.HTTPSConnection(
-                host, port, timeout=timeout, context=self._tls
+        connection = self._connection
+        if connection is None:
+            connection = self._connection = HttpConnection(
+                self._host, self._port, timeout=timeout, tls=self._tls
             )
-        else:
-            self._connection = http.client.HTTPConnection(host, port, timeout=timeout)
-        return self._connection
+        answer = connection.post(self._head, data, timeout)
+        if connection.will_close:
+            self._disconnect()
+        return answer
 
     def _disconnect(self) -> None:
         if self._connection is not None:
@@ -261,6 +164,8 @@ class OtlpHttpExporter:
 
     @staticmethod
     def _tls_context(environ: Mapping[str, str]) -> ssl.SSLContext:
+        import ssl
+
         context = ssl.create_default_context(cafile=_setting(environ, "CERTIFICATE") or None)
         certificate = _setting(environ, "CLIENT_CERTIFICATE")
         if certificate:
@@ -293,9 +198,15 @@ def _compress(body: bytes, compression: str) -> bytes:
 
 
 def _rejected(answer: bytes) -> str | None:
-    """A 2xx may still carry a partial success: spans the collector refused, and why."""
+    """A 2xx may still carry a partial success: spans the collector refused, and why. Most
+    collectors answer an empty message (no bytes): protobuf's runtime is loaded only for
+    one that is not."""
     if not answer:
         return None
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceResponse,
+    )
+
     response = ExportTraceServiceResponse()
     try:
         response.ParseFromString(answer)

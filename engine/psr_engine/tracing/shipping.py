@@ -8,13 +8,10 @@ own that work runs on the other core; the engine pays for a tuple per event and 
 attempt. W1 (1,000 tasks): +20% wall time with the SDK in the engine, a few percent this way
 (benchmarks/exec_bench.py --trace).
 
-The wire: frames of a 4-byte big-endian length and a `marshal` payload on the process's
-stdin. The first frame is the TracingConfig and the plan's attributes of each task, each
-further one a list of event records: the event's fields, and the ids the engine gave the
-run span (run.started) or the attempt span (task.started). EOF ends the run: the process
-ends what is still open, exports what is left and answers with one JSON line on its stdout,
-`{"finished": bool, "errors": [...]}`. marshal, not pickle: records are plain values, and
-marshal is the fastest codec for those. The process runs in a session of its own (a Ctrl-C
+The wire (wire.py): marshal frames on the process's stdin, the config and the plan's task
+attributes first, then lists of event records. EOF ends the run: the process ends what is
+still open, exports what is left and answers with one JSON line on its stdout,
+`{"finished": bool, "errors": [...]}`. The process runs in a session of its own (a Ctrl-C
 aimed at the run does not stop it before the last spans are out) and exits at EOF, so the
 spans of a killed engine still go out, marked incomplete where they had not ended.
 """
@@ -24,7 +21,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import json
-import marshal
 import os
 import selectors
 import subprocess
@@ -32,19 +28,16 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import IO, Any
 
-from psr_engine.events.model import Event
 from psr_engine.tracing.config import TracingConfig
-from psr_engine.tracing.recorder import OpenSpan, SpanIds
+from psr_engine.tracing.wire import config_payload, encode_records
 
 # Records wait in the engine until this many are queued or SHIP_EVERY_S has passed: fewer,
 # larger frames cost the engine less, and a long run still streams its events out.
 SHIP_BATCH = 256
 SHIP_EVERY_S = 0.5
-_HEADER = 4
 # Beyond close_timeout_s: the exporter process may still be loading the SDK when a short run
 # ends, and its own limit for the last exports starts only after that.
 CLOSE_GRACE_S = 3.0
@@ -57,168 +50,6 @@ class ShipResult:
 
     finished: bool
     errors: list[str] = field(default_factory=list)
-
-
-# -- records ----------------------------------------------------------------------------
-
-
-def event_record(event: Event, ids: Any = None) -> tuple[Any, ...]:
-    """An event as the exporter process needs it (not its outputs or log path), and the ids
-    the engine drew: a root's (SpanIds, parent) or an attempt span's id."""
-    if isinstance(ids, tuple):
-        own, parent = ids
-        ids = (
-            (own.trace_id, own.span_id, own.trace_flags, _state_header(own.trace_state)),
-            None
-            if parent is None
-            else (parent.trace_id, parent.span_id, int(parent.trace_flags), parent.is_remote),
-        )
-    return (
-        event.type,
-        event.run_id,
-        event.workflow,
-        event.ts,
-        event.task,
-        event.attempt,
-        event.status,
-        event.reason,
-        event.exit_code,
-        event.duration_s,
-        event.cpu_user_s,
-        event.cpu_sys_s,
-        event.max_rss_bytes,
-        event.message,
-        event.data,
-        ids,
-    )
-
-
-_EVENT_FIELDS = (
-    "type",
-    "run_id",
-    "workflow",
-    "ts",
-    "task",
-    "attempt",
-    "status",
-    "reason",
-    "exit_code",
-    "duration_s",
-    "cpu_user_s",
-    "cpu_sys_s",
-    "max_rss_bytes",
-    "message",
-    "data",
-)
-
-
-def from_record(record: tuple[Any, ...]) -> tuple[Event, Any]:
-    """An event record back into the Event and the ids (SpanIds for a root's)."""
-    event = Event(**dict(zip(_EVENT_FIELDS, record[:-1], strict=True)))
-    ids = record[-1]
-    if isinstance(ids, (tuple, list)):
-        own, parent = ids
-        state = _trace_state(own[3])
-        remote = None
-        if parent is not None:
-            remote = SpanIds(parent[0], parent[1], parent[2], state, is_remote=parent[3])
-        ids = (SpanIds(own[0], own[1], own[2], state), remote)
-    return event, ids
-
-
-def pack(span: OpenSpan) -> tuple[Any, ...]:
-    """An ended span as the OTLP encoder's record (otlp_http.Encoder)."""
-    ids = span.context
-    parent = span.parent
-    return (
-        span.name,
-        ids.trace_id,
-        ids.span_id,
-        ids.trace_flags,
-        _state_header(ids.trace_state),
-        None
-        if parent is None
-        else (parent.trace_id, parent.span_id, int(parent.trace_flags), parent.is_remote),
-        span.kind,
-        span.attributes,
-        span.events,
-        span.start_time,
-        span.end_time,
-        span.error,
-    )
-
-
-def _state_header(state: Any) -> str:
-    return str(state.to_header()) if state else ""
-
-
-def _trace_state(header: str) -> Any:
-    if not header:
-        return None
-    from opentelemetry.trace import TraceState
-
-    return TraceState.from_header([header])
-
-
-def _plain(value: Any) -> Any:
-    """A value marshal can write: containers kept, anything else as its str."""
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return str(value)
-
-
-# -- frames -----------------------------------------------------------------------------
-
-
-def config_payload(config: TracingConfig) -> dict[str, Any]:
-    return {k: dict(v) if isinstance(v, Mapping) else v for k, v in asdict(config).items()}
-
-
-def config_from(payload: Mapping[str, Any]) -> TracingConfig:
-    return TracingConfig(**payload)
-
-
-def encode_records(payload: Any) -> bytes:
-    """A frame of `payload` (the opening dict, or a list of event records). An event's `data`
-    may hold a value marshal cannot write (a plug-in's object): then the frame goes as plain
-    values (containers kept, anything else as its str)."""
-    try:
-        return frame(payload)
-    except ValueError:
-        return frame(_plain(payload))
-
-
-def frame(payload: Any) -> bytes:
-    data = marshal.dumps(payload)
-    return len(data).to_bytes(_HEADER, "big") + data
-
-
-def read_frame(source: IO[bytes]) -> Any:
-    """The next payload, or None at the end of the stream."""
-    header = _read_exactly(source, _HEADER)
-    if header is None:
-        return None
-    data = _read_exactly(source, int.from_bytes(header, "big"))
-    if data is None:
-        raise EOFError("the span stream ended inside a frame")
-    return marshal.loads(data)
-
-
-def _read_exactly(source: IO[bytes], size: int) -> bytes | None:
-    chunks: list[bytes] = []
-    while size:
-        chunk = source.read(size)
-        if not chunk:
-            if chunks:
-                raise EOFError("the span stream ended inside a frame")
-            return None
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
 
 
 # -- the engine's side ------------------------------------------------------------------
@@ -378,10 +209,11 @@ def _answer(out: bytes, returncode: int) -> ShipResult:
 
 
 # Isolated (-I): no PYTHON* variables, no current folder on sys.path (a user's repository
-# may hold a json.py); instead exactly the engine's own sys.path, so the exporter imports
-# the same psr_engine and opentelemetry the engine would, installed, editable or from source.
+# may hold a json.py); instead exactly the engine's own sys.path, one entry a line, so the
+# exporter imports the same psr_engine (and opentelemetry, for the SDK's paths) the engine
+# would, installed, editable or from source. Nothing but sys is imported to read it.
 _BOOT = (
-    "import sys, json; sys.path[:] = json.loads(sys.argv[1]); "
+    "import sys; sys.path[:] = sys.argv[1].split('\\n'); "
     "from psr_engine.tracing.exporter_process import main; main()"
 )
 
@@ -389,11 +221,13 @@ _BOOT = (
 def _exporter_command() -> list[str]:
     """The exporter process's command line. Its environment is the engine's: the OTEL_*
     settings the exporter reads itself (timeouts, compression, certificates) stay in force."""
-    root = str(Path(__file__).resolve().parents[2])  # the folder psr_engine is in
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
     here = os.getcwd()
     # `python -m psr_engine` puts the current folder first: left out, unless psr_engine is
-    # imported from there.
-    paths = [p for p in sys.path if p and os.path.isabs(p) and (p != here or p == root)]
+    # imported from there. (A folder whose name holds a line break cannot be passed.)
+    paths = [
+        p for p in sys.path if p and os.path.isabs(p) and (p != here or p == root) and "\n" not in p
+    ]
     if root not in paths:
         paths.append(root)
-    return [sys.executable, "-I", "-c", _BOOT, json.dumps(paths)]
+    return [sys.executable, "-I", "-c", _BOOT, "\n".join(paths)]

@@ -19,8 +19,9 @@ from psr_engine.events.model import Event
 from psr_engine.tracing import propagation
 from psr_engine.tracing.config import TracingConfig, resolve_config
 from psr_engine.tracing.recorder import OpenSpan, SpanIds, SpanRecorder
-from psr_engine.tracing.shipping import EventShipper, event_record
+from psr_engine.tracing.shipping import EventShipper
 from psr_engine.tracing.spans import TRACED_EVENTS, SpanBuilder, planned_attributes
+from psr_engine.tracing.wire import event_record
 
 if TYPE_CHECKING:
     from psr_engine.plan.model import Plan
@@ -61,7 +62,9 @@ class OtelSink:
         # task -> attempt -> its span's ids, drawn by whichever comes first: the scheduler
         # asking for the attempt's environment before it spawns it, or task.started (which
         # the history may hold back until it is committed, after the spawn).
-        self._attempts: dict[str, dict[int, SpanIds]] = {}
+        self._attempts: dict[str, dict[int, int]] = {}  # ... -> its span id
+        # TRACEPARENT around an attempt's span id, and TRACESTATE: the run's, made once.
+        self._env_parts: tuple[str, str, str] | None = None
         self._planned_tasks: dict[str, Any] | None = None
 
     @property
@@ -116,8 +119,7 @@ class OtelSink:
             return
         ids: Any = None
         if kind == "task.started" and event.task is not None:
-            attempt = self._attempt_ids(event.task, event.attempt or 1, recorder)
-            ids = None if attempt is None or not attempt.trace_flags & 0x01 else attempt.span_id
+            ids = self._attempt_span_id(event.task, event.attempt or 1, recorder)
         elif kind == "run.started":
             self._run = ids = self._run or recorder.root_ids()
         elif kind in ("task.finished", "task.skipped") and event.task is not None:
@@ -167,12 +169,17 @@ class OtelSink:
         """TRACEPARENT/TRACESTATE of the attempt span opened by task.started: the scheduler
         adds them to the attempt's environment before spawning it."""
         if self._builder is not None:
-            span: Any = self._builder.attempt_span(task_id)
-        elif self._recorder is not None:
-            span = self._attempt_ids(task_id, attempt, self._recorder)
-        else:
-            span = None
-        return {} if span is None else propagation.process_env(span)
+            span = self._builder.attempt_span(task_id)
+            return {} if span is None else propagation.process_env(span)
+        if self._recorder is None:
+            return {}
+        span_id = self._attempt_span_id(task_id, attempt, self._recorder)
+        parts = self._env_parts
+        if span_id is None or parts is None:
+            return {}
+        # propagation.process_env of the attempt's ids, the run's part of it made once.
+        head, flags, state = parts
+        return {"TRACEPARENT": f"{head}{span_id:016x}{flags}", "TRACESTATE": state}
 
     def trace_headers(self) -> dict[str, str]:
         """W3C headers of the run span (empty before run.started): for outgoing HTTP calls
@@ -184,21 +191,25 @@ class OtelSink:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _attempt_ids(self, task_id: str, attempt: int, recorder: SpanRecorder) -> SpanIds | None:
-        """The attempt span's ids in the run's trace, as far as its process needs them (the
+    def _attempt_span_id(self, task_id: str, attempt: int, recorder: SpanRecorder) -> int | None:
+        """The attempt span's id in the run's trace, as far as its process needs it (the
         exporter process makes the span), drawn once per attempt. None before run.started
         (the exporter process then draws the ids; nothing propagates). Unsampled ids still
         propagate, with the flag that says so."""
         run = self._run
         if run is None:
             return None
-        drawn = self._attempts.setdefault(task_id, {})
-        ids = drawn.get(attempt)
-        if ids is None:
+        drawn = self._attempts.get(task_id)
+        if drawn is None:
+            drawn = self._attempts[task_id] = {}
+        span_id = drawn.get(attempt)
+        if span_id is None:
+            span_id = drawn[attempt] = recorder.new_span_id()
+        if self._env_parts is None:
             own = run[0]
-            ids = SpanIds(own.trace_id, recorder.new_span_id(), own.trace_flags, own.trace_state)
-            drawn[attempt] = ids
-        return ids
+            state = own.trace_state.to_header() if own.trace_state else ""
+            self._env_parts = (f"00-{own.trace_id:032x}-", f"-{own.trace_flags:02x}", state)
+        return span_id
 
     def _planned(self, task_id: str) -> Mapping[str, Any]:
         if self._plan is None:

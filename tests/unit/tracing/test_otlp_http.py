@@ -22,7 +22,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from psr_engine.tracing import TracingConfig, TracingManager
 from psr_engine.tracing.otlp_http import Encoder, OtlpHttpExporter, resource_attributes, usable
 from psr_engine.tracing.recorder import Handover, OpenSpan, SpanRecorder
-from psr_engine.tracing.shipping import pack
 
 CI_PARENT = {
     "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
@@ -55,9 +54,7 @@ def recorded(config: TracingConfig) -> list[OpenSpan]:
 def test_the_encoder_writes_what_the_sdks_encoder_writes_for_the_same_spans():
     config = TracingConfig(service_name="etl-svc", parent=CI_PARENT)
     spans = recorded(config)
-    ours = ExportTraceServiceRequest.FromString(
-        Encoder(resource_attributes(config)).encode([pack(s) for s in spans])
-    )
+    ours = ExportTraceServiceRequest.FromString(Encoder(resource_attributes(config)).encode(spans))
     exporter = InMemorySpanExporter()
     handover = Handover(TracingManager(config, exporter=exporter, batch=False))
     for span in spans:
@@ -136,7 +133,7 @@ def collector() -> Iterator[Collector]:
 
 def body() -> bytes:
     config = TracingConfig()
-    return Encoder(resource_attributes(config)).encode([pack(s) for s in recorded(config)])
+    return Encoder(resource_attributes(config)).encode(recorded(config))
 
 
 def test_a_batch_the_collector_takes_is_posted_as_protobuf_with_the_configured_headers(

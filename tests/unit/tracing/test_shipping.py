@@ -13,8 +13,8 @@ import pytest
 from psr_engine.events.model import Event
 from psr_engine.tracing import TracingConfig, start_early
 from psr_engine.tracing.recorder import SpanRecorder
-from psr_engine.tracing.shipping import (
-    EventShipper,
+from psr_engine.tracing.shipping import EventShipper
+from psr_engine.tracing.wire import (
     config_from,
     config_payload,
     encode_records,
@@ -95,7 +95,8 @@ def test_the_console_exporter_goes_through_the_sdk_in_the_exporter_process():
     program = (
         "from psr_engine.events.model import Event\n"
         "from psr_engine.tracing import TracingConfig\n"
-        "from psr_engine.tracing.shipping import EventShipper, event_record\n"
+        "from psr_engine.tracing.shipping import EventShipper\n"
+        "from psr_engine.tracing.wire import event_record\n"
         "from psr_engine.tracing.recorder import SpanRecorder\n"
         "config = TracingConfig(exporter='console')\n"
         "shipper = EventShipper(config)\n"

@@ -10,7 +10,8 @@ import anyio
 
 from psr_engine.events.model import Event
 from psr_engine.tracing import OtelSink, TracingConfig
-from psr_engine.tracing.shipping import ShipResult, from_record
+from psr_engine.tracing.shipping import ShipResult
+from psr_engine.tracing.wire import from_record
 
 RUN = "20261126-134511-a3f9c2"
 
