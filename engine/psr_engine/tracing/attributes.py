@@ -11,9 +11,46 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
-from psr_engine.events.model import Event
+
+class SpanEvent(Protocol):
+    """What spans are made of: the fields of an Event (events.model) that the span builder
+    reads. The engine's Events have them, and so do the exporter process's records
+    (wire.EventRecord), which cost it a fraction of an Event to make and need none of
+    events.model's imports."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def workflow(self) -> str: ...
+    @property
+    def ts(self) -> float: ...
+    @property
+    def task(self) -> str | None: ...
+    @property
+    def attempt(self) -> int | None: ...
+    @property
+    def status(self) -> str | None: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def exit_code(self) -> int | None: ...
+    @property
+    def duration_s(self) -> float | None: ...
+    @property
+    def cpu_user_s(self) -> float | None: ...
+    @property
+    def cpu_sys_s(self) -> float | None: ...
+    @property
+    def max_rss_bytes(self) -> int | None: ...
+    @property
+    def message(self) -> str | None: ...
+    @property
+    def data(self) -> dict[str, Any] | None: ...
+
 
 PIPELINE_NAME = "cicd.pipeline.name"
 PIPELINE_RUN_ID = "cicd.pipeline.run.id"
@@ -91,7 +128,7 @@ def error_type(status: str | None, reason: str | None) -> str:
     return re.sub(r"[^a-z0-9]+", "_", (reason or status or "error").lower()).strip("_")
 
 
-def run_attributes(event: Event) -> dict[str, Any]:
+def run_attributes(event: SpanEvent) -> dict[str, Any]:
     data = event.data or {}
     attributes: dict[str, Any] = {
         PIPELINE_NAME: event.workflow,
@@ -104,7 +141,7 @@ def run_attributes(event: Event) -> dict[str, Any]:
     return attributes
 
 
-def run_end_attributes(event: Event) -> dict[str, Any]:
+def run_end_attributes(event: SpanEvent) -> dict[str, Any]:
     result = run_result(event.status)
     attributes: dict[str, Any] = {PIPELINE_RESULT: result, "psr.run.status": event.status or ""}
     if event.reason:
@@ -117,7 +154,7 @@ def run_end_attributes(event: Event) -> dict[str, Any]:
 
 
 def task_attributes(
-    event: Event, *, task_id: str, planned: Mapping[str, Any] | None = None
+    event: SpanEvent, *, task_id: str, planned: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """Attributes known when a task starts: who it is, what kind, what it asked for."""
     # The pipeline's name and run id are on the run span only: every attribute costs on the
@@ -130,7 +167,7 @@ def task_attributes(
     return attributes
 
 
-def attempt_attributes(event: Event, *, task_id: str, attempt: int) -> dict[str, Any]:
+def attempt_attributes(event: SpanEvent, *, task_id: str, attempt: int) -> dict[str, Any]:
     return {
         TASK_NAME: task_id,
         TASK_RUN_ID: f"{event.run_id}/{task_id}/{attempt}",
@@ -138,7 +175,7 @@ def attempt_attributes(event: Event, *, task_id: str, attempt: int) -> dict[str,
     }
 
 
-def attempt_end_attributes(event: Event) -> dict[str, Any]:
+def attempt_end_attributes(event: SpanEvent) -> dict[str, Any]:
     """An attempt's outcome: from task.retrying (this attempt) or task.finished (the last)."""
     status = "retrying" if event.type == "task.retrying" else event.status
     reason = event.reason
@@ -155,7 +192,7 @@ def attempt_end_attributes(event: Event) -> dict[str, Any]:
     return attributes
 
 
-def task_end_attributes(event: Event, *, attempts: int) -> dict[str, Any]:
+def task_end_attributes(event: SpanEvent, *, attempts: int) -> dict[str, Any]:
     result = task_result(event.status, event.reason)
     attributes: dict[str, Any] = {
         TASK_RESULT: result,
@@ -186,7 +223,7 @@ def task_end_attributes(event: Event, *, attempts: int) -> dict[str, Any]:
     return attributes
 
 
-def gate_attributes(event: Event, *, gate: str) -> dict[str, Any]:
+def gate_attributes(event: SpanEvent, *, gate: str) -> dict[str, Any]:
     data = event.data or {}
     return {
         TASK_NAME: gate,
@@ -197,7 +234,7 @@ def gate_attributes(event: Event, *, gate: str) -> dict[str, Any]:
     }
 
 
-def gate_end_attributes(event: Event) -> dict[str, Any]:
+def gate_end_attributes(event: SpanEvent) -> dict[str, Any]:
     result = gate_result(event.status)
     data = event.data or {}
     attributes: dict[str, Any] = {TASK_RESULT: result, "psr.gate.status": event.status or ""}

@@ -57,7 +57,10 @@ class HttpConnection:
     def __init__(
         self, host: str, port: int, *, timeout: float, tls: ssl.SSLContext | None = None
     ) -> None:
-        sock = socket.create_connection((host, port), timeout)
+        # An ASCII name as bytes: getaddrinfo would otherwise encode it with the idna codec,
+        # which loads unicodedata and stringprep (an IDN still goes as str, encoded so).
+        address: str | bytes = host.encode("ascii") if host.isascii() else host
+        sock = socket.create_connection((address, port), timeout)  # type: ignore[arg-type]
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if tls is not None:

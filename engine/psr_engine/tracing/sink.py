@@ -13,19 +13,22 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
-from psr_engine.events.model import Event
+from psr_engine.events.model import Event, EventType
 from psr_engine.tracing import propagation
 from psr_engine.tracing.config import TracingConfig, resolve_config
 from psr_engine.tracing.recorder import OpenSpan, SpanIds, SpanRecorder
 from psr_engine.tracing.shipping import EventShipper
-from psr_engine.tracing.spans import TRACED_EVENTS, SpanBuilder, planned_attributes
+from psr_engine.tracing.spans import SpanBuilder, planned_attributes
 from psr_engine.tracing.wire import event_record
 
 if TYPE_CHECKING:
     from psr_engine.plan.model import Plan
     from psr_engine.tracing.setup import TracingManager
+
+# The events that make or end spans, which the sink forwards: all but the lines tasks print.
+TRACED_EVENTS = frozenset(get_args(EventType)) - {"task.log"}
 
 
 class OtelSink:

@@ -19,14 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any
 
-from psr_engine.events.model import Event, EventType
 from psr_engine.tracing import attributes as attrs
+from psr_engine.tracing.attributes import SpanEvent
 from psr_engine.tracing.recorder import OpenSpan, SpanRecorder
-
-# The events that make or end spans, which the sink forwards: all but the lines tasks print.
-TRACED_EVENTS = frozenset(get_args(EventType)) - {"task.log"}
 
 
 @dataclass(slots=True)
@@ -46,7 +43,7 @@ class SpanBuilder:
         self._run: OpenSpan | None = None
         self._tasks: dict[str, _TaskSpans] = {}
         self._gates: dict[str, OpenSpan] = {}
-        self._handlers: dict[str, Callable[[Event, Any], None]] = {
+        self._handlers: dict[str, Callable[[SpanEvent, Any], None]] = {
             "run.started": self._run_started,
             "run.finished": self._run_finished,
             "gate.started": self._gate_started,
@@ -67,7 +64,7 @@ class SpanBuilder:
         task = self._tasks.get(task_id)
         return None if task is None else task.attempt
 
-    def handle(self, event: Event, ids: Any = None) -> None:
+    def handle(self, event: SpanEvent, ids: Any = None) -> None:
         """One event. `ids`: for run.started the run span's SpanIds and its parent's (a
         pair), for task.started the attempt span's id, as the engine drew them; None to
         draw them here."""
@@ -77,7 +74,7 @@ class SpanBuilder:
 
     # -- run ----------------------------------------------------------------------------
 
-    def _run_started(self, event: Event, ids: Any = None) -> None:
+    def _run_started(self, event: SpanEvent, ids: Any = None) -> None:
         self._run = self._recorder.start(
             attrs.run_span_name(event.workflow),
             kind="server",
@@ -86,7 +83,7 @@ class SpanBuilder:
             ids=ids,
         )
 
-    def _run_finished(self, event: Event, _ids: Any = None) -> None:
+    def _run_finished(self, event: SpanEvent, _ids: Any = None) -> None:
         if self._run is None:
             return
         self.end_open(event.ts)
@@ -96,7 +93,7 @@ class SpanBuilder:
 
     # -- gates --------------------------------------------------------------------------
 
-    def _gate_started(self, event: Event, _ids: Any = None) -> None:
+    def _gate_started(self, event: SpanEvent, _ids: Any = None) -> None:
         assert event.task is not None
         gate = event.task.rpartition("/")[2]
         self._gates[event.task] = self._recorder.start(
@@ -106,7 +103,7 @@ class SpanBuilder:
             start_time=event.ts,
         )
 
-    def _gate_finished(self, event: Event, _ids: Any = None) -> None:
+    def _gate_finished(self, event: SpanEvent, _ids: Any = None) -> None:
         span = self._gates.pop(event.task or "", None)
         if span is not None:
             ending = attrs.gate_end_attributes(event)
@@ -114,7 +111,7 @@ class SpanBuilder:
 
     # -- tasks --------------------------------------------------------------------------
 
-    def _task_started(self, event: Event, span_id: Any = None) -> None:
+    def _task_started(self, event: SpanEvent, span_id: Any = None) -> None:
         assert event.task is not None
         task = self._tasks.get(event.task) or self._open_task(event)
         number = event.attempt or task.attempts + 1
@@ -127,7 +124,7 @@ class SpanBuilder:
             span_id=span_id,
         )
 
-    def _task_retrying(self, event: Event, _ids: Any = None) -> None:
+    def _task_retrying(self, event: SpanEvent, _ids: Any = None) -> None:
         task = self._tasks.get(event.task or "")
         if task is None:
             return
@@ -143,7 +140,7 @@ class SpanBuilder:
             details["psr.retry.delay_s"] = float(delay)
         self._recorder.add_event(task.span, "retry", details, timestamp=event.ts)
 
-    def _task_finished(self, event: Event, _ids: Any = None) -> None:
+    def _task_finished(self, event: SpanEvent, _ids: Any = None) -> None:
         assert event.task is not None
         task = self._tasks.pop(event.task, None)
         if task is None:
@@ -157,7 +154,7 @@ class SpanBuilder:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _open_task(self, event: Event) -> _TaskSpans:
+    def _open_task(self, event: SpanEvent) -> _TaskSpans:
         assert event.task is not None
         span = self._recorder.start(
             event.task,
@@ -171,7 +168,7 @@ class SpanBuilder:
         self._tasks[event.task] = task
         return task
 
-    def _end_attempt(self, task: _TaskSpans, event: Event) -> None:
+    def _end_attempt(self, task: _TaskSpans, event: SpanEvent) -> None:
         if task.attempt is None:
             return
         ending = attrs.attempt_end_attributes(event)
@@ -182,7 +179,9 @@ class SpanBuilder:
         self._end(task.attempt, ending, event, result=ending[attrs.TASK_RESULT])
         task.attempt = None
 
-    def _end(self, span: OpenSpan, ending: dict[str, Any], event: Event, *, result: str) -> None:
+    def _end(
+        self, span: OpenSpan, ending: dict[str, Any], event: SpanEvent, *, result: str
+    ) -> None:
         error = None
         if attrs.is_error(result):
             error = event.reason or event.message or result

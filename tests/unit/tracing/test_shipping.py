@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,7 @@ from psr_engine.tracing import TracingConfig, start_early
 from psr_engine.tracing.recorder import SpanRecorder
 from psr_engine.tracing.shipping import EventShipper
 from psr_engine.tracing.wire import (
+    EventRecord,
     config_from,
     config_payload,
     encode_records,
@@ -39,7 +41,16 @@ def test_an_event_and_its_ids_come_out_of_the_pipe_as_they_went_in():
     )
     records = [event_record(started, root), event_record(attempt, 77), event_record(finished)]
     back = [from_record(r) for r in read_frame(io.BytesIO(encode_records(records)))]
-    assert [event for event, _ in back] == [started, attempt, finished]
+
+    def fields(event: Any) -> tuple[Any, ...]:
+        return tuple(getattr(event, name) for name in EventRecord.__slots__)
+
+    # Every field the spans are made of, as it went in.
+    assert [fields(event) for event, _ in back] == [
+        fields(started),
+        fields(attempt),
+        fields(finished),
+    ]
     (own, parent), span_id, nothing = (ids for _, ids in back)
     assert (own.trace_id, own.span_id, own.trace_flags) == (
         root[0].trace_id,
