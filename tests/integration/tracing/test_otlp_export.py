@@ -252,3 +252,34 @@ def test_the_history_and_the_dashboard_carry_the_trace_id_the_collector_got(otlp
     html = client.get(f"/runs/{result.run_id}").text
     assert f'href="http://jaeger.example/trace/{root.trace_id}"' in html
     assert client.get(f"/api/runs/{result.run_id}").json()["run"]["traceId"] == root.trace_id
+
+
+def test_spans_that_ended_go_out_after_the_schedule_delay_while_the_run_goes_on(otlp_http):
+    # A long run's finished tasks show in the tracing UI as it goes: the default path sends
+    # what has ended every OTEL_BSP_SCHEDULE_DELAY, not only when 2048 spans have piled up.
+    import time
+
+    from psr_engine.events.model import Event
+    from psr_engine.tracing import TracingConfig
+    from psr_engine.tracing.recorder import SpanRecorder
+    from psr_engine.tracing.shipping import EventShipper
+    from psr_engine.tracing.wire import event_record
+
+    config = TracingConfig(endpoint=f"{otlp_http.endpoint}/v1/traces")
+    shipper = EventShipper(config, environ=clean_environ(OTEL_BSP_SCHEDULE_DELAY="100"))
+    root = SpanRecorder(config, lambda span: None).root_ids()
+    trace_id = f"{root[0].trace_id:032x}"
+    run, at = "20261207-120000-5c4d3e", time.time()
+    shipper.send(event_record(Event("run.started", run, "etl", ts=at), root))
+    shipper.send(event_record(Event("task.started", run, "etl", ts=at, task="load", attempt=1)))
+    finished = Event("task.finished", run, "etl", ts=at + 1, task="load", status="succeeded")
+    shipper.send(event_record(finished))
+    shipper._wake.set()  # ship now rather than after SHIP_EVERY_S
+    deadline = time.monotonic() + 20
+    while len(otlp_http.trace(trace_id)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # The task and its attempt, while the run (and the stream) is still open.
+    assert sorted(s.name for s in otlp_http.trace(trace_id)) == ["load", "load attempt 1"]
+    shipper.send(event_record(Event("run.finished", run, "etl", ts=at + 2, status="succeeded")))
+    assert shipper.close().finished
+    assert len(otlp_http.trace(trace_id)) == 3
