@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from psr_engine.tracing.config import TracingConfig
@@ -34,13 +34,15 @@ SCHEDULE_DELAY_MS = 5000
 _MAX_ERRORS = 20
 
 
-def main() -> int:
+def main(source: IO[bytes] | None = None, out: IO[str] | None = None) -> int:
+    """The stream from `source` (default stdin), the answer to `out` (default stdout)."""
     # A Ctrl-C at the terminal goes to the engine's process group, not to this session of
     # its own; ignored anyway, so the engine decides when the stream ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     errors: list[str] = []
     finished = False
-    source = sys.stdin.buffer
+    source = sys.stdin.buffer if source is None else source
+    answer_to = sys.stdout if out is None else out
     try:
         finished = _export(source, errors)
     except Exception as error:  # reported, never a traceback in the run's output
@@ -50,8 +52,8 @@ def main() -> int:
     problems = ", ".join(_json_string(e) for e in dict.fromkeys(errors))
     answer = f'{{"finished": {"true" if finished else "false"}, "errors": [{problems}]}}'
     try:
-        sys.stdout.write(answer + "\n")
-        sys.stdout.flush()
+        answer_to.write(answer + "\n")
+        answer_to.flush()
         sys.stderr.flush()
     except OSError:
         pass  # the engine is gone (it exited before closing the stream): nobody to tell

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from psr_engine.tracing import forked_exporter
 from psr_engine.tracing.config import TracingConfig
 from psr_engine.tracing.wire import config_payload, encode_records
 
@@ -71,7 +72,10 @@ class EventShipper:
         planned: Mapping[str, Any] | None = None,
         *,
         environ: Mapping[str, str] | None = None,
+        fork: bool = False,
     ) -> None:
+        """`fork`: fork the engine for the process where that is safe (see
+        forked_exporter.py), rather than start a fresh interpreter."""
         self._config = config
         self._planned = dict(planned or {})
         self._configured = threading.Event()
@@ -79,14 +83,20 @@ class EventShipper:
         self._wake = threading.Event()
         self._closing = False
         self._lost: str | None = None
-        self._process = subprocess.Popen(
-            _exporter_command(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=dict(os.environ if environ is None else environ),
-            start_new_session=True,
-            bufsize=0,  # unbuffered: close() never waits on a flush into a full pipe
-        )
+        env = dict(os.environ if environ is None else environ)
+        self._process: Any = None
+        if fork and forked_exporter.can_fork():
+            with contextlib.suppress(OSError):
+                self._process = forked_exporter.fork_exporter(env, _exporter_paths())
+        if self._process is None:
+            self._process = subprocess.Popen(
+                _exporter_command(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+                start_new_session=True,
+                bufsize=0,  # unbuffered: close() never waits on a flush into a full pipe
+            )
         self._writer = threading.Thread(target=self._write, name="psr-otel-ship", daemon=True)
         self._writer.start()
         if config is not None:
@@ -221,6 +231,11 @@ _BOOT = (
 def _exporter_command() -> list[str]:
     """The exporter process's command line. Its environment is the engine's: the OTEL_*
     settings the exporter reads itself (timeouts, compression, certificates) stay in force."""
+    return [sys.executable, "-I", "-c", _BOOT, "\n".join(_exporter_paths())]
+
+
+def _exporter_paths() -> list[str]:
+    """The exporter process's sys.path: the engine's, without the current folder."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
     here = os.getcwd()
     # `python -m psr_engine` puts the current folder first: left out, unless psr_engine is
@@ -230,4 +245,4 @@ def _exporter_command() -> list[str]:
     ]
     if root not in paths:
         paths.append(root)
-    return [sys.executable, "-I", "-c", _BOOT, "\n".join(paths)]
+    return paths

@@ -130,3 +130,57 @@ def test_tracing_asked_for_by_the_environment_starts_the_exporter_before_the_pla
     assert isinstance(early, EventShipper)
     early.discard()
     assert early._process.wait(timeout=30) == 0
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the exporter is forked on Linux only")
+def test_the_early_exporter_is_a_fork_holding_only_its_pipes_in_a_session_of_its_own(tmp_path):
+    # apply's first step, in a process of its own (one thread, as the CLI has then): the
+    # exporter process is a fork of it, and gets what a fresh one would get: its two pipes
+    # and the engine's stderr, a session of its own, the environment it is given.
+    program = (
+        "import os, sys, time\n"
+        "from psr_engine.tracing import TracingConfig, start_early\n"
+        "held = open(sys.argv[1], 'w')  # a file the engine has open: not the exporter's\n"
+        "early = start_early(environ={'OTEL_EXPORTER_OTLP_ENDPOINT': 'http://127.0.0.1:9',"
+        " 'OTEL_EXPORTER_OTLP_COMPRESSION': 'zstd'})\n"
+        "pid = early._process.pid\n"
+        "print(type(early._process).__name__)\n"
+        "deadline = time.monotonic() + 20\n"
+        "while time.monotonic() < deadline:  # until the child has set itself up\n"
+        "    fds = sorted(int(fd) for fd in os.listdir(f'/proc/{pid}/fd'))\n"
+        "    if fds == [0, 1, 2] and os.getsid(pid) == pid:\n"
+        "        break\n"
+        "    time.sleep(0.01)\n"
+        "print(fds, os.getsid(pid) == pid != os.getsid(0))\n"
+        "early.configure(TracingConfig(endpoint='http://127.0.0.1:9/v1/traces'))\n"
+        "print(early.close())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program, str(tmp_path / "held.txt")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    kind, seen, result = done.stdout.splitlines()[:3]
+    assert kind == "ForkedProcess"
+    assert seen == "[0, 1, 2] True"
+    # The environment given, not the engine's: its compression setting is refused there.
+    assert "unknown OTLP compression 'zstd'" in result
+
+
+def test_with_another_thread_running_the_exporter_starts_afresh():
+    # A fork copies no thread but would copy a lock one holds: only a lone thread forks.
+    import threading
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        early = start_early(environ={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
+        assert isinstance(early._process, subprocess.Popen)
+        early.discard()
+        assert early._process.wait(timeout=30) == 0
+    finally:
+        stop.set()
+        other.join()
