@@ -9,9 +9,11 @@ would), or with `--exporter none` making the spans and dropping them (the cost w
 export itself). Rounds alternate which goes first; figures are medians, the ratio the
 median of each round's on/off ratio.
 In one process, the exporter process (see psr_engine/tracing/shipping.py) starts with each
-traced run, so its start-up (~60 ms of CPU loading its libraries) falls inside the measured
-run; `psr-engine apply` starts it before compiling the plan. The issue's measure is therefore
-exec_bench.py --trace (fresh processes, as users run it); this one isolates the parts.
+traced run, as a fresh interpreter, so its start-up (~65 ms of CPU loading its libraries)
+falls inside the measured run; `psr-engine apply` starts it before compiling the plan, as a
+fork of the engine (~25 ms, see psr_engine/tracing/forked_exporter.py). The issue's measure
+is therefore exec_bench.py --trace (fresh processes, as users run it); this one isolates the
+parts.
 CPU time (this process + its children, the exporter process included) is shown too. A second
 line uses the fake executor (no processes), which isolates the sink's own cost per task;
 there the ratio is large by construction (a fake task costs microseconds).

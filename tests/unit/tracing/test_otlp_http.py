@@ -209,3 +209,41 @@ def test_a_connection_the_collector_closed_between_batches_is_made_again(collect
     exporter._connection.sock.close()  # as if the collector had dropped the idle connection
     assert exporter.export(body()) is None
     assert len(collector.requests) == 2
+
+
+def test_an_https_collector_is_verified_against_the_configured_certificate(tmp_path):
+    import ssl
+
+    from localnet import self_signed_cert
+
+    cert, key = self_signed_cert(tmp_path)
+    received: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = TracingConfig(endpoint=f"https://localhost:{server.server_address[1]}/v1/traces")
+        trusted = OtlpHttpExporter(config, {"OTEL_EXPORTER_OTLP_CERTIFICATE": cert})
+        assert trusted.export(body()) is None
+        assert trusted.export(body()) is None  # over the same TLS connection
+        assert len(received) == 2
+        problem = OtlpHttpExporter(config, {}).export(body())  # the system's CAs only
+        assert problem is not None and problem.startswith("SSLCertVerificationError")
+    finally:
+        server.shutdown()
+        server.server_close()
