@@ -1,15 +1,15 @@
 """The exporter process forked from the engine rather than started afresh, when that is safe.
 
-Why: a fresh `python -I` costs the exporter process ~60 ms of CPU before it reads its first
+Why: a fresh `python -I` costs the exporter process ~65 ms of CPU before it reads its first
 frame, most of it the interpreter's start and the modules every psr_engine module needs
 (typing, dataclasses and the inspect they load), which the engine has loaded already. A fork
 of the engine at `apply`'s start has them: the exporter then loads only its own modules
-(~20 ms). On a 2-core runner that CPU is taken from the run being traced.
+(~25 ms). On a 2-core runner that CPU is taken from the run being traced.
 
 When: only where the shipper is started first thing by `apply` (start_early), on Linux, and
-while the engine has no other thread (a fork copies no thread, but would copy a lock another
-thread holds). Anywhere else, and if the fork fails, the process is started afresh
-(shipping._exporter_command), as before.
+while the engine has no other thread, by Python's count and the kernel's (a fork copies no
+thread, but would copy a lock another thread holds). Anywhere else, and if the fork fails,
+the process is started afresh (shipping._exporter_command), as before.
 
 The child gets what the fresh process gets: the records pipe as stdin, the answer pipe as
 stdout, the engine's stderr, a session of its own, the engine's environment (or the one
@@ -36,7 +36,14 @@ _SIGNALS = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGCHLD", "SI
 
 
 def can_fork() -> bool:
-    return sys.platform == "linux" and threading.active_count() == 1
+    """Linux, and one thread: Python's own count, and the kernel's (a thread a C library
+    started is in that one only)."""
+    if sys.platform != "linux" or threading.active_count() != 1:
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
 
 
 class ForkedProcess:

@@ -169,13 +169,27 @@ def test_the_early_exporter_is_a_fork_holding_only_its_pipes_in_a_session_of_its
     assert "unknown OTLP compression 'zstd'" in result
 
 
-def test_with_another_thread_running_the_exporter_starts_afresh():
+@pytest.mark.parametrize("start", ["threading", "_thread"])
+def test_with_another_thread_running_the_exporter_starts_afresh(start):
     # A fork copies no thread but would copy a lock one holds: only a lone thread forks.
+    # `_thread`: a thread Python's threading module does not know of (as a C library's).
+    import _thread
     import threading
 
     stop = threading.Event()
-    other = threading.Thread(target=stop.wait)
-    other.start()
+    running = threading.Event()
+
+    def wait() -> None:
+        running.set()
+        stop.wait()
+
+    other = None
+    if start == "threading":
+        other = threading.Thread(target=wait)
+        other.start()
+    else:
+        _thread.start_new_thread(wait, ())
+    running.wait(10)
     try:
         early = start_early(environ={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
         assert isinstance(early._process, subprocess.Popen)
@@ -183,4 +197,5 @@ def test_with_another_thread_running_the_exporter_starts_afresh():
         assert early._process.wait(timeout=30) == 0
     finally:
         stop.set()
-        other.join()
+        if other is not None:
+            other.join()
