@@ -1,10 +1,10 @@
 """The exporter process forked from the engine rather than started afresh, when that is safe.
 
-Why: a fresh `python -I` costs the exporter process ~65 ms of CPU before it reads its first
+Why: a fresh `python -I` costs the exporter process ~60 ms of CPU before it reads its first
 frame, most of it the interpreter's start and the modules every psr_engine module needs
 (typing, dataclasses and the inspect they load), which the engine has loaded already. A fork
 of the engine at `apply`'s start has them: the exporter then loads only its own modules
-(~25 ms). On a 2-core runner that CPU is taken from the run being traced.
+(~15 ms). On a 2-core runner that CPU is taken from the run being traced.
 
 When: only where the shipper is started first thing by `apply` (start_early), on Linux, and
 while the engine has no other thread, by Python's count and the kernel's (a fork copies no
