@@ -4,7 +4,9 @@ encoder on the same spans, and its HTTP client against a local server playing a 
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -102,8 +104,9 @@ class Collector:
         self.endpoint = ""
 
 
-@pytest.fixture
-def collector() -> Iterator[Collector]:
+@contextlib.contextmanager
+def serving(tls: ssl.SSLContext | None = None) -> Iterator[Collector]:
+    """A Collector on a port of loopback, over TLS with `tls`."""
     state = Collector()
 
     class Handler(BaseHTTPRequestHandler):
@@ -122,13 +125,22 @@ def collector() -> Iterator[Collector]:
             return None
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.endpoint = f"http://127.0.0.1:{server.server_address[1]}/v1/traces"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme, host = ("https", "localhost") if tls else ("http", "127.0.0.1")
+    state.endpoint = f"{scheme}://{host}:{server.server_address[1]}/v1/traces"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield state
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def collector() -> Iterator[Collector]:
+    with serving() as state:
+        yield state
 
 
 def body() -> bytes:
@@ -212,38 +224,16 @@ def test_a_connection_the_collector_closed_between_batches_is_made_again(collect
 
 
 def test_an_https_collector_is_verified_against_the_configured_certificate(tmp_path):
-    import ssl
-
     from localnet import self_signed_cert
 
     cert, key = self_signed_cert(tmp_path)
-    received: list[bytes] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            received.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *_: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        config = TracingConfig(endpoint=f"https://localhost:{server.server_address[1]}/v1/traces")
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    with serving(tls) as collector:
+        config = TracingConfig(endpoint=collector.endpoint)
         trusted = OtlpHttpExporter(config, {"OTEL_EXPORTER_OTLP_CERTIFICATE": cert})
         assert trusted.export(body()) is None
         assert trusted.export(body()) is None  # over the same TLS connection
-        assert len(received) == 2
+        assert len(collector.requests) == 2
         problem = OtlpHttpExporter(config, {}).export(body())  # the system's CAs only
         assert problem is not None and problem.startswith("SSLCertVerificationError")
-    finally:
-        server.shutdown()
-        server.server_close()
