@@ -37,6 +37,7 @@ import contextlib
 import errno
 import os
 import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -46,6 +47,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import anyio
+import anyio.lowlevel
 
 from psr_engine.errors import ExecutionError
 from psr_engine.executors.base import ProcessResult, ProcessSpec
@@ -76,6 +78,14 @@ _RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 
 _which_cache: dict[tuple[str, str | None], str] = {}
 _POOL = SpawnPool()  # the spawning threads, shared by every local executor of the process
+# How long a spawning thread waits for the child it started before handing it to the event
+# loop (milliseconds). A task that ends within it (a `true`, a quick check) is reaped by the
+# thread and comes back to the loop once, with its ending, rather than twice (its pid, then
+# the pidfd's readiness): two loop wake-ups and the loop's reap syscalls fewer per task.
+# Longer tasks lose nothing but this much of a thread's time (a thread is free while the
+# loop waits), and the loop learns their pid this much later (kills and timeouts wait as
+# long for it: a timeout is counted from the spawn all the same).
+LINGER_MS = 5
 
 
 class _NotStarted(Exception):
@@ -93,6 +103,9 @@ class _Child:
     pidfd: int
     popen: subprocess.Popen[bytes] | None  # kept so subprocess never reaps our child itself
     exited: bool = False  # the pidfd fired: the leader is a zombie, its group id still reserved
+    spawned: float = 0.0  # time.monotonic() once it was started
+    # (status, rusage) when the spawning thread saw it end within LINGER_MS and reaped it
+    reaped: tuple[int, struct_rusage] | None = None
 
 
 class LocalExecutor:
@@ -132,9 +145,7 @@ class LocalExecutor:
             start = time.monotonic()
             floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB, inherited at exec
             try:
-                log_fd, child = await self._spawn(spec, env, write_fd)
-                if keeper is not None:
-                    keeper.started(child.pid)
+                log_fd, child = await self._spawn(spec, env, write_fd, keeper)
             except _NotStarted as failed:
                 log_fd = failed.log_fd
                 line = failed.message.encode("utf-8", "replace")
@@ -147,6 +158,8 @@ class LocalExecutor:
             finally:
                 if write_fd >= 0:
                     os.close(write_fd)  # the child holds it now; EOF comes when the tree exits
+            if child.reaped is not None:
+                return await _reaped_in_thread(child, spec, started_at, start, floor)
             ended = False
             try:
                 if spec.on_start is not None:
@@ -190,15 +203,22 @@ class LocalExecutor:
         return self._keeper
 
     async def _spawn(
-        self, spec: ProcessSpec, env: Mapping[str, str], pipe_fd: int
+        self, spec: ProcessSpec, env: Mapping[str, str], pipe_fd: int, keeper: Keeper | None
     ) -> tuple[int, _Child]:
-        """(the log's fd, the child), its output to the pipe when `pipe_fd` >= 0."""
+        """(the log's fd, the child), its output to the pipe when `pipe_fd` >= 0. From a
+        thread, a child that ends within LINGER_MS comes back reaped (`child.reaped`), its log
+        closed (fd -1)."""
         if not self.spawn_in_thread:
-            return _open_and_spawn(spec, env, pipe_fd, True)
+            return _open_and_spawn(spec, env, pipe_fd, True, keeper)
+        # Waiting for the child in the thread needs no loop: not with a pipe to pump.
+        linger = LINGER_MS if pipe_fd < 0 else 0
+        if spec.timeout is not None:  # the thread never sees a timeout: it hands back first
+            linger = min(linger, int(spec.timeout * 1000))
         # Shielded: a cancellation must not abandon a child that is being born. It is
-        # delivered at the next checkpoint, in _supervise, which then stops the child.
+        # delivered at the next checkpoint (in _supervise, which then stops the child, or
+        # in _reaped_in_thread).
         with anyio.CancelScope(shield=True):
-            started = await _POOL.run(_open_and_spawn, spec, env, pipe_fd, False)
+            started = await _POOL.run(_open_and_spawn, spec, env, pipe_fd, False, keeper, linger)
         return started
 
 
@@ -229,24 +249,62 @@ def _resolve(name: str, cwd: str, path_env: str | None) -> str:
 
 
 def _open_and_spawn(
-    spec: ProcessSpec, env: Mapping[str, str], pipe_fd: int, inline: bool
+    spec: ProcessSpec,
+    env: Mapping[str, str],
+    pipe_fd: int,
+    inline: bool,
+    keeper: Keeper | None,
+    linger_ms: int = 0,
 ) -> tuple[int, _Child]:
     """The log opened, then the child started writing to it (or to the pipe), both in the
     spawning thread: creating a file waits on the file system's journal, which on a busy
     disk takes milliseconds that must not stall the event loop. _NotStarted carries the
-    log's fd, for the line saying why."""
+    log's fd, for the line saying why.
+
+    Then, for up to ``linger_ms``, the thread waits for the child: one that ends by then is
+    reaped here (its group killed first, as _reap does), its log closed and its private
+    files removed when it left them empty (take_outputs would find nothing in them)."""
     log_fd = _open_log(spec.log_path)
     for path in spec.private_files:
         with contextlib.suppress(OSError):  # else the task creates it, as before
             os.close(open_private(path, _LOG_FLAGS))
     try:
-        return log_fd, _spawn_direct(spec, env, pipe_fd if pipe_fd >= 0 else log_fd, inline)
+        child = _spawn_direct(spec, env, pipe_fd if pipe_fd >= 0 else log_fd, inline)
     except _NotStarted as failed:
         failed.log_fd = log_fd
         raise
     except BaseException:
         os.close(log_fd)
         raise
+    # Told here, not once the loop hears of it: an engine killed in between leaves no task.
+    if keeper is not None:
+        keeper.started(child.pid)
+    if linger_ms <= 0:
+        return log_fd, child
+    waiter = select.poll()
+    waiter.register(child.pidfd, select.POLLIN)
+    if not waiter.poll(linger_ms):
+        return log_fd, child
+    child.exited = True
+    try:
+        child.reaped = _reap(child)
+    finally:
+        os.close(log_fd)
+    if keeper is not None:
+        keeper.ended(child.pid)
+    for path in spec.private_files:
+        _remove_if_empty(path)
+    return -1, child
+
+
+def _remove_if_empty(path: str) -> None:
+    """A task's private file it left empty goes now; one it wrote is read and removed by
+    its reader (take_outputs)."""
+    try:
+        if os.stat(path).st_size == 0:
+            os.unlink(path)
+    except OSError:
+        pass  # gone already, or not ours to remove: the reader sees to it
 
 
 def _spawn_direct(spec: ProcessSpec, env: Mapping[str, str], out_fd: int, inline: bool) -> _Child:
@@ -310,7 +368,7 @@ def _spawn(
         if popen is not None:
             popen.returncode = -signal.SIGKILL
         raise ExecutionError(f"cannot watch process {pid}: {exc.strerror}") from exc
-    return _Child(pid, pidfd, popen)
+    return _Child(pid, pidfd, popen, spawned=time.monotonic())
 
 
 def _spawn_error(exc: OSError, name: str, cwd: str) -> str:
@@ -326,6 +384,26 @@ def _spawn_error(exc: OSError, name: str, cwd: str) -> str:
 # --- waiting, stopping, reaping --------------------------------------------------------------
 
 
+async def _reaped_in_thread(
+    child: _Child, spec: ProcessSpec, started_at: float, start: float, floor: int
+) -> ProcessResult:
+    """The result of a child its spawning thread saw end and reaped. A cancellation that
+    came meanwhile is delivered here, as _supervise would have: the attempt is charged
+    (on_cancelled), then the cancellation goes on."""
+    assert child.reaped is not None
+    status, usage = child.reaped
+    if spec.on_start is not None:
+        spec.on_start(child.pid)
+    result = _result(child.pid, status, usage, False, started_at, time.monotonic() - start, floor)
+    try:
+        await anyio.lowlevel.checkpoint_if_cancelled()
+    except BaseException:
+        if spec.on_cancelled is not None:
+            spec.on_cancelled(result)
+        raise
+    return result
+
+
 async def _supervise(child: _Child, spec: ProcessSpec) -> bool:
     """Wait for the leader to exit; stop the group on timeout or cancellation. True: timed out."""
     try:
@@ -333,7 +411,8 @@ async def _supervise(child: _Child, spec: ProcessSpec) -> bool:
             await anyio.wait_readable(child.pidfd)
             child.exited = True
             return False
-        with anyio.move_on_after(spec.timeout):
+        # Counted from the spawn: the spawning thread may have waited for the child a while.
+        with anyio.move_on_after(spec.timeout - (time.monotonic() - child.spawned)):
             await anyio.wait_readable(child.pidfd)
             child.exited = True
             return False
