@@ -20,10 +20,13 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(params=["thread", "inline"])
+@pytest.fixture(params=["thread", "alone", "inline"])
 def executor(request: pytest.FixtureRequest) -> Iterator[LocalExecutor]:
-    """Both ways of spawning: from worker threads (the default) and on the event loop."""
-    local = LocalExecutor(spawn_in_thread=request.param == "thread")
+    """Every way of spawning: from worker threads, the default (a lone attempt by Popen on the
+    event loop, others from threads) and by posix_spawn on the event loop."""
+    local = LocalExecutor(
+        spawn_in_thread=request.param != "inline", alone_on_loop=request.param == "alone"
+    )
     yield local
     anyio.run(local.aclose)  # dismisses its keeper process
 

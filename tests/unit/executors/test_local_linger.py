@@ -1,0 +1,60 @@
+"""A spawning thread waits a little for its child (LINGER_MS): a quick one is reaped there and
+comes back to the loop with its ending; a slower one is handed over and supervised as before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+from psr_engine.executors.local import LINGER_MS, LocalExecutor
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def threaded() -> LocalExecutor:
+    local = LocalExecutor(alone_on_loop=False)  # every spawn from a thread
+    yield local
+    anyio.run(local.aclose)
+
+
+async def test_a_quick_child_reaped_by_its_thread_leaves_no_empty_private_file(
+    threaded, spec_for, tmp_path: Path, procs
+):
+    """Failed before: the empty $PSR_OUTPUT file stayed for its reader to find empty and remove."""
+    empty, written = tmp_path / "a.out", tmp_path / "b.out"
+    quiet = await threaded.run(spec_for("true", private_files=(str(empty),)))
+    writes = await threaded.run(
+        spec_for("bash", "-c", f"echo k=v >> {written}; exit 3", private_files=(str(written),))
+    )
+    assert (quiet.exit_code, writes.exit_code) == (0, 3)
+    assert procs.is_reaped(quiet.pid) and procs.is_reaped(writes.pid)
+    assert not empty.exists()
+    assert written.read_text() == "k=v\n"  # read and removed by take_outputs, not here
+    assert oct(written.stat().st_mode & 0o777) == "0o600"
+
+
+async def test_quick_children_in_parallel_each_get_their_own_ending(threaded, spec_for, tmp_path):
+    specs = [
+        spec_for("bash", "-c", f"echo {i}; exit {i}", log_path=str(tmp_path / f"{i}.log"))
+        for i in range(8)
+    ]
+    results: dict[int, int] = {}
+
+    async def one(i: int) -> None:
+        results[i] = (await threaded.run(specs[i])).exit_code
+
+    async with anyio.create_task_group() as tg:
+        for i in range(8):
+            tg.start_soon(one, i)
+    assert results == {i: i for i in range(8)}
+    assert [(tmp_path / f"{i}.log").read_text() for i in range(8)] == [f"{i}\n" for i in range(8)]
+
+
+async def test_a_timeout_counts_from_the_spawn_not_from_the_hand_over(threaded, spec_for):
+    timeout = LINGER_MS / 1000 * 40
+    result = await threaded.run(spec_for("sleep", "30", timeout=timeout, kill_grace=0.2))
+    assert result.timed_out
+    assert timeout <= result.duration < timeout + 2.0
