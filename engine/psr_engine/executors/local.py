@@ -109,6 +109,7 @@ class _Child:
     popen: subprocess.Popen[bytes] | None  # kept so subprocess never reaps our child itself
     exited: bool = False  # the pidfd fired: the leader is a zombie, its group id still reserved
     spawned: float = 0.0  # time.monotonic() once it was started
+    floor: int = 0  # the engine's peak RSS (KiB) as it spawned it: the child inherits it at exec
     # (status, rusage) when the spawning thread saw it end within LINGER_MS and reaped it
     reaped: tuple[int, struct_rusage] | None = None
 
@@ -157,7 +158,6 @@ class LocalExecutor:
                 env = {**env, KEEPER_ENV: keeper.token}
             started_at = time.time()
             start = time.monotonic()
-            floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB, inherited at exec
             try:
                 log_fd, child = await self._spawn(spec, env, write_fd, keeper)
             except _NotStarted as failed:
@@ -172,6 +172,7 @@ class LocalExecutor:
             finally:
                 if write_fd >= 0:
                     os.close(write_fd)  # the child holds it now; EOF comes when the tree exits
+            floor = child.floor
             if child.reaped is not None:
                 return await _reaped_in_thread(child, spec, started_at, start, floor)
             ended = False
@@ -288,6 +289,7 @@ def _open_and_spawn(
     for path in spec.private_files:
         with contextlib.suppress(OSError):  # else the task creates it, as before
             os.close(open_private(path, _LOG_FLAGS))
+    floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # read here: off the loop
     try:
         child = _spawn_direct(spec, env, pipe_fd if pipe_fd >= 0 else log_fd, inline)
     except _NotStarted as failed:
@@ -296,6 +298,7 @@ def _open_and_spawn(
     except BaseException:
         os.close(log_fd)
         raise
+    child.floor = floor
     # Told here, not once the loop hears of it: an engine killed in between leaves no task.
     if keeper is not None:
         keeper.started(child.pid)
