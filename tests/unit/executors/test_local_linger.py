@@ -58,3 +58,24 @@ async def test_a_timeout_counts_from_the_spawn_not_from_the_hand_over(threaded, 
     result = await threaded.run(spec_for("sleep", "30", timeout=timeout, kill_grace=0.2))
     assert result.timed_out
     assert timeout <= result.duration < timeout + 2.0
+
+
+async def test_a_cancellation_during_the_wait_is_delivered_with_the_attempt_charged(
+    threaded, spec_for, procs
+):
+    """The child ends (and is reaped) while the run is cancelled: the cancellation still goes
+    on, after on_cancelled has been given what the attempt cost, as _supervise does."""
+    charged = []
+    spec = spec_for("true", on_cancelled=charged.append)
+    finished = []
+
+    async def attempt() -> None:
+        finished.append(await threaded.run(spec))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(attempt)
+        await anyio.sleep(0)  # the spawn is handed to a thread
+        tg.cancel_scope.cancel()
+    assert finished == []
+    assert len(charged) == 1 and charged[0].pid > 0
+    assert procs.is_reaped(charged[0].pid)
