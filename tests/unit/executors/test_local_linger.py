@@ -3,6 +3,7 @@ comes back to the loop with its ending; a slower one is handed over and supervis
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def threaded() -> LocalExecutor:
+def threaded() -> Iterator[LocalExecutor]:
     local = LocalExecutor(alone_on_loop=False)  # every spawn from a thread
     yield local
     anyio.run(local.aclose)
