@@ -10,10 +10,12 @@ How a process is run, and why:
   purpose: its child watcher costs far more than the spawn.
 - Each child leads its own session, so its process group id is its pid and the whole tree
   can be signalled at once (``os.killpg``): timeouts and cancellation reach grandchildren.
-- The exit is awaited on a pidfd with ``anyio.wait_readable``: no thread, no SIGCHLD handler.
-  When it fires the leader is a zombie, not yet reaped, so its pid (= the group id) cannot be
-  reused: that is the moment to SIGKILL whatever is left in its group (as GitHub Actions does
-  at the end of a step). Then ``os.wait4`` reaps it and yields the rusage.
+- The exit is awaited on a pidfd with ``anyio.wait_readable``: no SIGCHLD handler. (The
+  spawning thread first polls the pidfd for LINGER_MS: a child that ends by then is reaped
+  there, the same way, and the loop hears of it once.) When it fires the leader is a zombie,
+  not yet reaped, so its pid (= the group id) cannot be reused: that is the moment to SIGKILL
+  whatever is left in its group (as GitHub Actions does at the end of a step). Then
+  ``os.wait4`` reaps it and yields the rusage.
 - Output: on the fast path fds 1 and 2 are the log file itself. When an output filter or a
   line callback is set, output goes through a pipe read without blocking, split into lines,
   and only filtered bytes are written.
