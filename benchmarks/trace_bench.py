@@ -11,7 +11,7 @@ median of each round's on/off ratio.
 In one process, the exporter process (see psr_engine/tracing/shipping.py) starts with each
 traced run, as a fresh interpreter, so its start-up (~60 ms of CPU loading its libraries)
 falls inside the measured run; `psr-engine apply` starts it before compiling the plan, as a
-fork of the engine (~15 ms, see psr_engine/tracing/forked_exporter.py). The issue's measure
+fork of the engine (~10 ms, see psr_engine/tracing/forked_exporter.py). The issue's measure
 is therefore exec_bench.py --trace (fresh processes, as users run it); this one isolates the
 parts.
 CPU time (this process + its children, the exporter process included) is shown too. A second

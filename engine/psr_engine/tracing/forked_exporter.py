@@ -4,7 +4,10 @@ Why: a fresh `python -I` costs the exporter process ~60 ms of CPU before it read
 frame, most of it the interpreter's start and the modules every psr_engine module needs
 (typing, dataclasses and the inspect they load), which the engine has loaded already. A fork
 of the engine at `apply`'s start has them: the exporter then loads only its own modules
-(~15 ms). On a 2-core runner that CPU is taken from the run being traced.
+(~10 ms). On a 2-core runner that CPU is taken from the run being traced. The price is the
+engine's: until the run ends, its first write to each page it still shares with the process
+copies that page (~1,700 pages on W1: a few ms). Paired on W1 against a fresh interpreter,
+the fork came out ahead in wall and CPU time.
 
 When: only where the shipper is started first thing by `apply` (start_early), on Linux, and
 while the engine has no other thread, by Python's count and the kernel's (a fork copies no
