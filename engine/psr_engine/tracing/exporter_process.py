@@ -49,8 +49,9 @@ def main(source: IO[bytes] | None = None, out: IO[str] | None = None) -> int:
         errors.append(f"{type(error).__name__}: {error}")
     finally:
         _drain(source)
-    problems = ", ".join(_json_string(e) for e in dict.fromkeys(errors))
-    answer = f'{{"finished": {"true" if finished else "false"}, "errors": [{problems}]}}'
+    import json
+
+    answer = json.dumps({"finished": finished, "errors": list(dict.fromkeys(errors))})
     try:
         answer_to.write(answer + "\n")
         answer_to.flush()
@@ -95,7 +96,7 @@ def _build(source: Any, config: TracingConfig, planned: dict[str, Any], send: An
 def _export_otlp_http(
     config: TracingConfig, planned: dict[str, Any], source: Any, errors: list[str]
 ) -> bool:
-    """The default path: each span encoded once, as it ends; a request of them every
+    """The default path: each span made into its message once, as it ends; a request of them every
     OTLP_BATCH spans, and of what has ended every OTEL_BSP_SCHEDULE_DELAY (a long run's spans
     show as it goes), POSTed by a sender thread, so that reading the pipe never waits on the
     network."""
@@ -109,7 +110,7 @@ def _export_otlp_http(
     bodies: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
     size = _positive(os.environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), OTLP_BATCH)
     delay = _positive(os.environ.get("OTEL_BSP_SCHEDULE_DELAY"), SCHEDULE_DELAY_MS) / 1000
-    batch: list[bytes] = []
+    batch: list[Any] = []  # Span messages, made as each span ends
     lock = threading.Lock()
     encode = encoder.span
 
@@ -193,26 +194,6 @@ def _positive(raw: str | None, default: int) -> int:
     except ValueError:
         size = 0
     return size if size > 0 else default
-
-
-def _json_string(text: str) -> str:
-    """`text` as a JSON string, ASCII only (as json.dumps writes it: the pipe's encoding may
-    be ASCII). By hand: the json package would be this process's largest import (~6 ms),
-    for one line."""
-    out = ['"']
-    for char in text:
-        code = ord(char)
-        if char in '"\\':
-            out.append("\\" + char)
-        elif 0x20 <= code < 0x7F:
-            out.append(char)
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:  # a surrogate pair
-            code -= 0x10000
-            out.append(f"\\u{0xD800 | code >> 10:04x}\\u{0xDC00 | code & 0x3FF:04x}")
-    out.append('"')
-    return "".join(out)
 
 
 def _drain(source: Any) -> None:

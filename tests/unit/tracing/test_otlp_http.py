@@ -202,6 +202,14 @@ def test_an_unknown_compression_is_refused():
         OtlpHttpExporter(TracingConfig(), {"OTEL_EXPORTER_OTLP_COMPRESSION": "zstd"})
 
 
+@pytest.mark.parametrize("value", ["a\r\nX-Injected: 1", "a\nb", "a\x00b"])
+def test_a_header_with_a_line_break_is_refused_before_any_request(value):
+    # A header from OTEL_EXPORTER_OTLP_HEADERS must not smuggle another header (or a second
+    # request) into the POST: refused when the exporter is made, with the header's name.
+    with pytest.raises(ValueError, match="'X-Team'"):
+        OtlpHttpExporter(TracingConfig(headers={"X-Team": value}), {})
+
+
 def test_an_unreachable_collector_is_given_up_at_once_not_retried_for_the_timeout():
     # Port 9 (discard) on loopback: nothing listens, every connection is refused. As the
     # SDK's exporter: one more try on a new connection, no backoff, so a collector that is
