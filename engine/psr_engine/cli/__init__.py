@@ -23,6 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:
         from psr_engine.cli import startup
 
+        startup.standard_streams()
         return startup.leave(_main(sys.argv[1:], whole_process=True))
     return _main(list(argv))
 

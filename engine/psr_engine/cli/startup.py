@@ -20,6 +20,12 @@
   command's exit code. When a thread that is not a daemon still runs, it does not: Python's
   own exit waits for that thread, and so must we.
 
+- Standard streams closed when the process started (`psr-engine apply 1>&-`, a service
+  manager that gives none) are /dev/null from the start. Python leaves sys.stdout None then,
+  and the descriptor free: the first file the command opened (the run's history, a log)
+  would take its number, and whatever writes to "stdout", in the engine or a library, would
+  write into that file.
+
 Only the process's own command line does this (cli/__init__.py): a program that calls
 main([...]) keeps its interpreter as it was.
 """
@@ -45,6 +51,23 @@ def begin(command: str) -> None:
     from psr_engine.cli import dataclass_code
 
     dataclass_code.install(command)
+
+
+def standard_streams() -> None:
+    """Descriptors 0, 1 and 2 open (on /dev/null if they were closed), and sys.stdin,
+    sys.stdout and sys.stderr set. Lowest first: each open takes the lowest free number."""
+    import os
+
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, mode, closefd=False, errors="backslashreplace"))  # noqa: SIM115
 
 
 def end() -> None:

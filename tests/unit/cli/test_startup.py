@@ -200,3 +200,39 @@ def test_leaving_waits_as_python_does_for_a_thread_that_is_not_a_daemon(cache, t
     )
     assert done.returncode == 4, done.stderr
     assert mark.read_text() == "done"
+
+
+@pytest.mark.parametrize("closed", ["1>&-", "0<&- 1>&-", "2>&-", "0<&- 1>&- 2>&-"])
+def test_an_apply_with_standard_streams_closed_runs_and_records_without_an_error(
+    cache, tmp_path, closed
+):
+    # Python starts with sys.stdout (or stdin, stderr) None when the descriptor is closed,
+    # and the descriptor free for the next file opened. The run must still happen, exit 0
+    # and be recorded, with no internal error; what it would print goes nowhere.
+    (tmp_path / "workflow.yaml").write_text(
+        "apiVersion: psr-engine/v1\nkind: Workflow\nmetadata: {name: closed}\n"
+        "spec:\n  tasks:\n    a: {run: echo hello}\n"
+    )
+    env = dict(os.environ, PYTHONPATH=ENGINE, XDG_CACHE_HOME=str(cache))
+    command = f"exec {sys.executable} -m psr_engine apply workflow.yaml {closed}"
+    done = subprocess.run(
+        ["bash", "-c", command],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 0, done.stderr
+    history = subprocess.run(
+        [sys.executable, "-m", "psr_engine", "runs", "-o", "json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert '"succeeded"' in history.stdout, history.stdout + history.stderr
