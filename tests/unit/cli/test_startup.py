@@ -213,26 +213,21 @@ def test_an_apply_with_standard_streams_closed_runs_and_records_without_an_error
         "apiVersion: psr-engine/v1\nkind: Workflow\nmetadata: {name: closed}\n"
         "spec:\n  tasks:\n    a: {run: echo hello}\n"
     )
-    env = dict(os.environ, PYTHONPATH=ENGINE, XDG_CACHE_HOME=str(cache))
-    command = f"exec {sys.executable} -m psr_engine apply workflow.yaml {closed}"
-    done = subprocess.run(
-        ["bash", "-c", command],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+
+    def shell(command: str) -> subprocess.CompletedProcess[str]:
+        env = dict(os.environ, PYTHONPATH=ENGINE, XDG_CACHE_HOME=str(cache))
+        return subprocess.run(
+            ["bash", "-c", f"exec {sys.executable} -m psr_engine {command}"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    done = shell(f"apply workflow.yaml {closed}")
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
     assert done.returncode == 0, done.stderr
-    history = subprocess.run(
-        [sys.executable, "-m", "psr_engine", "runs", "-o", "json"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    history = shell("runs -o json")
     assert '"succeeded"' in history.stdout, history.stdout + history.stderr
