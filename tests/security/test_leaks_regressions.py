@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from leaks import Ran, leaks_in, leaks_under, psr
 
-from psr_engine.executors.local import MAX_LINE
+from psr_engine.executors.output_lines import MAX_LINE
 from psr_engine.run.outputs import parse_outputs
 from psr_engine.secrets.masker import Masker
 

@@ -42,7 +42,7 @@ class ProcessSpec:
     # the disk. When None and on_line is None: the fast path, fds 1 and 2 ARE the log file.
     output_filter: Callable[[bytes], bytes] | None = None
     # The longest byte string output_filter replaces. A line longer than the executor's cut
-    # (local: MAX_LINE) is cut only where no such string can straddle the cut, so a secret
+    # (output_lines.MAX_LINE) is cut only where no such string can straddle the cut, so a secret
     # is never written in two halves. 0: the filter replaces nothing longer than one byte.
     filter_window: int = 0
     # Each (filtered) line, decoded, without its line ending, for live ``task.log`` events.

@@ -45,7 +45,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -58,6 +58,7 @@ from psr_engine.executors.keeper import ENV_VAR as KEEPER_ENV
 from psr_engine.executors.keeper import Keeper
 from psr_engine.executors.keeper import acquire as keeper_acquire
 from psr_engine.executors.keeper import release as keeper_release
+from psr_engine.executors.output_lines import LineWriter, write_all
 from psr_engine.executors.spawn_pool import SpawnPool
 from psr_engine.store.private import open_private
 
@@ -69,11 +70,6 @@ EXIT_NOT_STARTED = 127
 # After the leader exits and its group is killed, how long to wait for the pipe to reach EOF.
 # Only a process that left the group (setsid) can hold it open longer; we stop reading then.
 DRAIN_TIMEOUT = 2.0
-# A line longer than this is passed to the filter in pieces, to bound memory on output that
-# never ends a line. The cut keeps the filter's window (ProcessSpec.filter_window) of overlap
-# and never falls inside a string the filter replaces, so a secret is not written in halves.
-MAX_LINE = 1 << 20
-_READ_SIZE = 1 << 16
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 # Python ignores SIGPIPE and SIGXFSZ; children must get the defaults back (as subprocess does)
 # or `producer | head` never ends.
@@ -169,7 +165,7 @@ class LocalExecutor:
                     line = spec.output_filter(line)
                 if spec.on_line is not None:
                     spec.on_line(line.decode("utf-8", "replace"))
-                _write_all(log_fd, line + b"\n")
+                write_all(log_fd, line + b"\n")
                 return _not_started(started_at)
             finally:
                 if write_fd >= 0:
@@ -540,7 +536,7 @@ async def _supervise_piped(child: _Child, spec: ProcessSpec, read_fd: int, log_f
     The pump is shielded so it keeps reading while the group is being stopped: a child
     blocked on a full pipe could not exit on SIGTERM, and its last words belong in the log.
     """
-    lines = _LineWriter(log_fd, spec.output_filter, spec.on_line, spec.filter_window)
+    lines = LineWriter(log_fd, spec.output_filter, spec.on_line, spec.filter_window)
     pump_scope = anyio.CancelScope(shield=True)
     pumped = anyio.Event()
 
@@ -563,84 +559,3 @@ async def _supervise_piped(child: _Child, spec: ProcessSpec, read_fd: int, log_f
                         await pumped.wait()
                 pump_scope.cancel()
     return timed_out
-
-
-class _LineWriter:
-    """Splits output into lines, filters each, writes the result to the log."""
-
-    def __init__(
-        self,
-        log_fd: int,
-        output_filter: Callable[[bytes], bytes] | None,
-        on_line: Callable[[str], None] | None,
-        window: int = 0,
-    ) -> None:
-        self._log_fd = log_fd
-        self._filter = output_filter
-        self._on_line = on_line
-        self._reach = window - 1 if output_filter is not None else 0
-        self._partial = b""
-
-    async def pump(self, read_fd: int) -> None:
-        try:
-            while True:
-                await anyio.wait_readable(read_fd)
-                try:
-                    data = os.read(read_fd, _READ_SIZE)
-                except BlockingIOError:
-                    continue
-                if not data:
-                    return
-                self._feed(data)
-        finally:  # EOF, drain timeout or cancellation: the last partial line still counts
-            if self._partial:
-                self._emit([self._partial], last_ends_line=False)
-                self._partial = b""
-
-    def _feed(self, data: bytes) -> None:
-        pieces = (self._partial + data).split(b"\n")
-        self._partial = pieces.pop()
-        if len(self._partial) > MAX_LINE:
-            cut = self._safe_cut(self._partial)
-            head, self._partial = self._partial[:cut], self._partial[cut:]
-            self._emit([*pieces, head], last_ends_line=False)
-        elif pieces:
-            self._emit(pieces, last_ends_line=True)
-
-    def _safe_cut(self, data: bytes) -> int:
-        """Where to cut an over-long line: keep its last ``reach`` bytes (a string the filter
-        replaces may start there and end in the next read), and never cut inside one.
-
-        A cut is safe when filtering the ``reach`` bytes on each side of it separately gives
-        what filtering them together gives: a replaced string across the cut would lie within
-        them, and would be replaced only together. Replaced strings are at most ``reach + 1``
-        bytes long, so among that many positions one is between two of them: even a line made
-        of back-to-back secrets has a safe cut within reach.
-        """
-        reach = self._reach
-        if reach <= 0:
-            return len(data)
-        assert self._filter is not None
-        apart = self._filter
-        start = len(data) - reach
-        for cut in range(start, max(start - reach - 1, 0), -1):
-            low, high = max(0, cut - reach), cut + reach
-            if apart(data[low:cut]) + apart(data[cut:high]) == apart(data[low:high]):
-                return cut
-        return len(data)  # unreachable for a masker; a filter of another kind is cut as is
-
-    def _emit(self, pieces: list[bytes], *, last_ends_line: bool) -> None:
-        out = []
-        for index, piece in enumerate(pieces):
-            text = piece if self._filter is None else self._filter(piece)
-            ends_line = last_ends_line or index < len(pieces) - 1
-            out.append(text + b"\n" if ends_line else text)
-            if self._on_line is not None:
-                self._on_line(text.decode("utf-8", "replace").rstrip("\r"))
-        _write_all(self._log_fd, b"".join(out))
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
