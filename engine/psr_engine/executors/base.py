@@ -49,7 +49,9 @@ class ProcessSpec:
     # Setting it also forces the pipe path.
     on_line: Callable[[str], None] | None = None
     # Called with the child's pid (= its process group id) once it runs: a remote executor
-    # registers the group with a watchdog that kills it if the worker process dies.
+    # registers the group with a watchdog that kills it if the worker process dies. Not
+    # called for a child that had ended, and been reaped, before the executor handed it back:
+    # its pid may already belong to another process.
     on_start: Callable[[int], None] | None = None
     # make's trick: the words the shell of `argv` would exec (a plain `run:` command, see
     # expressions/shell_plain.py). An executor may exec these itself, and must then run `argv`

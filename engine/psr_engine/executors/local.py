@@ -422,8 +422,8 @@ async def _reaped_in_thread(
     (on_cancelled), then the cancellation goes on."""
     assert child.reaped is not None
     status, usage = child.reaped
-    if spec.on_start is not None:
-        spec.on_start(child.pid)
+    # No on_start: the group is gone and its pid reaped, so free for another process; a
+    # watchdog told of it now could kill whoever gets it next.
     result = _result(child.pid, status, usage, False, started_at, time.monotonic() - start, floor)
     try:
         await anyio.lowlevel.checkpoint_if_cancelled()

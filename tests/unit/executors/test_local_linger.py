@@ -80,3 +80,16 @@ async def test_a_cancellation_during_the_wait_is_delivered_with_the_attempt_char
     assert finished == []
     assert len(charged) == 1 and charged[0].pid > 0
     assert procs.is_reaped(charged[0].pid)
+
+
+async def test_a_child_reaped_by_its_thread_is_not_announced_to_on_start(threaded, spec_for, procs):
+    """Its pid is free once reaped: a watchdog registered with it could later kill another
+    process's group. A slower child, still running when handed over, is announced."""
+    started: list[int] = []
+    quick = await threaded.run(spec_for("true", on_start=started.append))
+    assert procs.is_reaped(quick.pid)
+    assert started == []
+    slow = await threaded.run(
+        spec_for("sleep", str(LINGER_MS / 1000 * 20), on_start=started.append)
+    )
+    assert started == [slow.pid]
