@@ -2,6 +2,10 @@
 depends on, so a repeated `apply` of an unchanged manifest skips YAML, the schema and the
 graph library entirely (together ~250 ms of imports alone).
 
+A cached plan is stored in the Plan's compact JSON form (fields at their defaults left out),
+with its tasks' digests (plan/digest.py) beside it: the history sink records them when the run
+starts, and a warm start then neither hashes every task again nor decodes every default.
+
 The key covers the manifest's bytes and absolute path, the raw params and params file, the
 engine's version, the machine defaults the planner fills in and a generation. Reading or
 writing the cache never fails a run: a cache that cannot be used only costs speed. This module
@@ -21,13 +25,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from psr_engine.plan.digest import keep_digests, plan_digests
 from psr_engine.plan.model import Plan
 from psr_engine.store.paths import state_dir_for_manifest
 from psr_engine.store.private import make_private_dirs
 
 # Bumped when what a cached plan must hold changes within one version (2: Plan.withheld, which
-# an older cached plan lacks and would silently read as "withhold nothing").
-GENERATION = 2
+# an older cached plan lacks and would silently read as "withhold nothing"; 3: the compact
+# plan with its task digests).
+GENERATION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +92,14 @@ def load_cached(
     try:
         with open(entry.file, "rb") as handle:
             stored = handle.read()
-        if not entry.sealed:
-            return Plan.from_json(stored.decode())
-        text = unseal(stored) if unseal is not None else None
-        return None if text is None else Plan.from_json(text)
-    except (OSError, ValueError, KeyError, TypeError):
+        text = stored.decode() if not entry.sealed else unseal(stored) if unseal else None
+        if text is None:
+            return None
+        stored_form = json.loads(text)
+        plan = Plan.from_dict(stored_form["plan"])
+        keep_digests(plan, stored_form.get("digests") or ())
+        return plan
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -101,7 +110,8 @@ def store_cached(
     sealed entry is not written without `seal`."""
     if entry.sealed and seal is None:
         return
-    content = seal(plan.to_json()) if seal is not None else plan.to_json().encode()
+    text = json.dumps({"plan": plan.to_dict(compact=True), "digests": plan_digests(plan)})
+    content = seal(text) if seal is not None else text.encode()
     try:
         make_private_dirs(os.path.dirname(entry.file))
         import tempfile  # a miss only

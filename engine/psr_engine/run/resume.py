@@ -15,23 +15,19 @@ finds no history and a re-run of a green job has nothing to rerun.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # Defined in errors.py (the one exception tree); importable from here as before.
 from psr_engine.errors import ResumeRefused as ResumeRefused
+from psr_engine.plan.digest import task_digest as task_digest  # its rule lives with the plan
 from psr_engine.plan.model import Plan, PlannedTask
 from psr_engine.run.results import TaskResult
 from psr_engine.store import HistoryError, RunRecord, RunStore, TaskDigest, TaskRecord
 from psr_engine.store.locks import RunLock
 
-# Where a task sits in the file and its topological level change when unrelated lines move;
-# neither changes what it computes.
-_NOT_DIGESTED = frozenset({"line", "level"})
-_DIGESTED = tuple(f.name for f in fields(PlannedTask) if f.name not in _NOT_DIGESTED)
 _SHOWN_CHANGES = 8
 AUTO = "auto"  # --resume auto: the last run if it did not succeed, else a plain run
 
@@ -47,30 +43,6 @@ class Resume:
     # Held from the decision to the end of the run (release it, or let the process end):
     # nobody else resumes the same run meanwhile.
     lock: RunLock | None = field(default=None, compare=False)
-
-
-def task_digest(task: PlannedTask) -> str:
-    """A fingerprint of what a task instance does; equal digests mean reusable results.
-
-    Encoded field by field rather than with dataclasses.asdict, which deep-copies every task:
-    the history sink digests the whole plan before a run starts, so this is on the start path
-    (asdict cost ~0.1 ms a task, a tenth of a no-op task's whole cost). One encoder for all:
-    json.dumps with options builds a new one per call, half of what a digest cost (the text,
-    and so the digest, is the same)."""
-    fields = {f: getattr(task, f) for f in _DIGESTED}
-    return hashlib.sha256(_ENCODER.encode(fields).encode()).hexdigest()[:32]
-
-
-def _plain(value: Any) -> Any:
-    to_dict = getattr(value, "to_dict", None)
-    if to_dict is not None:
-        return to_dict()
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    return str(value)
-
-
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_plain)
 
 
 def history_tasks(plan: Plan) -> list[TaskDigest]:

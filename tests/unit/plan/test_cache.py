@@ -49,12 +49,50 @@ def test_a_plan_of_another_format_is_compiled_afresh(cached):
     path, plan, entry = cached
     stored = Path(entry.file)
     old = json.loads(stored.read_text())
-    old["format"] = 1
-    old["sinks"] = [{"type": "something-else"}]
+    old["plan"]["format"] = 1
+    old["plan"]["sinks"] = [{"type": "something-else"}]
     stored.write_text(json.dumps(old))
     assert cache.load_cached(entry) is None
     assert api.make_plan_cached(str(path)) == plan
-    assert json.loads(stored.read_text())["format"] == plan.format
+    assert json.loads(stored.read_text())["plan"]["format"] == plan.format
+
+
+def test_an_entry_of_the_earlier_shape_is_compiled_afresh(cached):
+    """Generation 2 stored the bare plan; that entry's key is another one now, and a file of
+    that shape under the new key is not a plan either."""
+    path, plan, entry = cached
+    Path(entry.file).write_text(plan.to_json())
+    assert cache.load_cached(entry) is None
+    assert api.make_plan_cached(str(path)) == plan
+
+
+def test_a_hit_brings_the_task_digests_without_hashing_again(cached, monkeypatch):
+    from psr_engine.plan import digest
+
+    path, first, entry = cached
+    made = [digest.task_digest(t) for t in first.tasks]
+    hashed: list[object] = []
+    real = digest._ENCODER.encode
+    monkeypatch.setattr(
+        digest, "_ENCODER", type("E", (), {"encode": lambda _, v: (hashed.append(v), real(v))[1]})()
+    )
+    hit = cache.load_cached(entry)
+    assert hit is not None and [digest.task_digest(t) for t in hit.tasks] == made
+    assert hashed == []
+
+
+def test_stored_digests_that_do_not_fit_the_plan_are_made_again(cached):
+    from psr_engine.plan import digest
+
+    path, first, entry = cached
+    made = [digest.task_digest(t) for t in first.tasks]
+    stored = Path(entry.file)
+    for wrong in (["0" * 32, "1" * 32], ["not a digest"], "abc", 7):
+        form = json.loads(stored.read_text())
+        form["digests"] = wrong
+        stored.write_text(json.dumps(form))
+        hit = cache.load_cached(entry)
+        assert hit is not None and [digest.task_digest(t) for t in hit.tasks] == made
 
 
 def test_params_are_part_of_the_key_and_seal_the_entry(tmp_path: Path):

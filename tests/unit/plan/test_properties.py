@@ -105,3 +105,5 @@ def manifests(draw):
 def test_any_plan_round_trips_through_json(m):
     plan = plan_of(m)
     assert Plan.from_json(plan.to_json()) == plan
+    # The plan cache's compact form (defaults left out) decodes to the same plan.
+    assert Plan.from_json(plan.to_json(compact=True)) == plan

@@ -4,6 +4,7 @@ records every event (tests/support/recorder.py)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from recorder import Recorder
@@ -41,15 +42,11 @@ def plan_with(
         params=fields.pop("params", {}),
         tasks=tuple(tasks),
         groups=groups,
-        on_exit=tuple(PlannedTask(**{**_fields(t), "on_exit": True}) for t in on_exit),
+        on_exit=tuple(replace(t, on_exit=True) for t in on_exit),
         concurrency=concurrency,
         capacity=capacity,
         **fields,
     )
-
-
-def _fields(task: PlannedTask) -> dict[str, Any]:
-    return {name: getattr(task, name) for name in task.__dataclass_fields__}
 
 
 __all__ = ["ROOMY", "Recorder", "plan_with", "planned"]

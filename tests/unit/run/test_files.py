@@ -5,6 +5,7 @@ what the task declares, caught at once and the same on every executor."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -55,8 +56,7 @@ def test_an_attempt_gets_its_script_inputs_and_upstream_artifacts(tmp_path):
         artifacts=("out/*.txt",),
         needs=("make",),
     )
-    task = type(task)(**{**{f: getattr(task, f) for f in task.__dataclass_fields__},
-                         "kind": "python", "command": str(tmp_path / "run.py")})  # fmt: skip
+    task = replace(task, kind="python", command=str(tmp_path / "run.py"))
     files = attempt_files(task, [make])
     assert files.root == str(tmp_path)
     assert files.send == ("run.py", "data/in.csv", "parts/p1.json", "parts/p2.json")

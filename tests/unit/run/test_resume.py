@@ -210,13 +210,27 @@ def test_digest_ignores_position_but_not_the_command(project: Project) -> None:
     assert task_digest(replace(task, env={"A": "1"})) != task_digest(task)
 
 
+def test_a_kept_digest_does_not_survive_a_change_to_the_task(project: Project) -> None:
+    """The digest is made once and kept on the task; a changed task (replace, the only way to
+    change a frozen one) must not carry its original's."""
+    from dataclasses import replace
+
+    task = project.plan().task("extract")
+    kept = task_digest(task)
+    assert task.digest == kept
+    changed = replace(task, needs=("other",))
+    assert changed.digest == ""
+    assert task_digest(changed) != kept
+    assert task_digest(replace(changed, needs=task.needs)) == kept
+
+
 def test_a_digest_is_the_one_earlier_versions_recorded(project: Project) -> None:
     """Resume compares digests with those an earlier version recorded: the text hashed is
     still json.dumps(sort_keys=True, compact) of the digested fields."""
     import hashlib
     import json
 
-    from psr_engine.run.resume import _DIGESTED, _plain
+    from psr_engine.plan.digest import _DIGESTED, _plain
 
     for task in project.plan().tasks:
         fields = {f: getattr(task, f) for f in _DIGESTED}
