@@ -16,8 +16,9 @@ against the event loop. A batch's events are still committed together or not at 
 Commit, then announce: it is the bus's DurableSink, so the other sinks (the console first)
 hear of an event it records only after the commit that holds it; the engine starts no task
 before `run.started` is on disk. A kill -9 can lose a task's ending, never one that was
-announced; the batch that held it is lost whole, so the history then shows the task as its
-last committed batch left it (running, or not started), never half-written.
+announced; the batch that held it is lost whole, so the history shows the task as the last
+committed batch left it (running, which the next command closes as crashed, or pending), never
+half-written: readers never see the states a batch passes through.
 
 An engine that stops without `run.finished` closes its run as crashed (`_close_unfinished`).
 The planned ids are masked like the events' (`use_mask`). A write that fails turns the sink
