@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from psr_engine.events.model import Event, EventType
 from psr_engine.events.sinks.history import HistorySink
@@ -293,3 +295,59 @@ def test_a_task_that_starts_and_ends_in_one_batch_costs_one_statement_per_row(
     sink._store.close()
     writes = [s for s in statements if s.lstrip().startswith(("INSERT", "UPDATE"))]
     assert len(writes) == 2 * len(quick)
+
+
+def _task_events(draw: Any, task: str) -> list[Any]:
+    """One task's events, as makers of an Event given its time: a skip, or attempts (each
+    but the last retried) ending in a finish, a stop after the last retry, or nothing (the
+    run was cut short)."""
+    if draw(st.booleans()) and draw(st.booleans()):
+        return [lambda at: skipped(task, at)]
+    attempts = draw(st.integers(1, 3))
+    ending = draw(st.sampled_from(["finished", "stopped", "cut short"]))
+    made: list[Any] = []
+    for attempt in range(1, attempts + 1):
+        log = draw(st.sampled_from([_log(task, attempt), None]))
+        made.append(lambda at, n=attempt, log=log: started(task, n, at, log_path=log))
+        if attempt < attempts or ending == "stopped":
+            made.append(lambda at, n=attempt: retrying(task, n, at))
+    if ending in ("finished", "stopped"):
+        status = (
+            "cancelled" if ending == "stopped" else draw(st.sampled_from(["succeeded", "failed"]))
+        )
+        log = draw(st.sampled_from([_log(task, attempts), None]))
+        made.append(lambda at: finished(task, attempts, at, status=status, log_path=log))
+    return made
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_interleaving_in_any_batches_leaves_the_rows_of_one_event_per_transaction(
+    data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Random runs: tasks in and out of the plan, retried or not, ended, stopped or cut
+    short, their events interleaved and cut into batches anywhere."""
+    draw = data.draw
+    names = draw(
+        st.lists(
+            st.sampled_from(["a", "b", "flaky", "sub/x", "sub/y"]),
+            min_size=1,
+            max_size=4,
+            unique=True,
+        )
+    )
+    pending = {name: _task_events(draw, name) for name in names}
+    events = [RUN_STARTED]
+    while any(pending.values()):
+        name = draw(st.sampled_from([n for n, left in pending.items() if left]))
+        events.append(pending[name].pop(0)(len(events) / 10))
+    if draw(st.booleans()):
+        events.append(run_finished(len(events) / 10))
+    cuts = sorted(draw(st.sets(st.integers(1, len(events) - 1), max_size=4)))
+    bounds = [0, *cuts, len(events)]
+    folder = tmp_path_factory.mktemp("interleaved")
+    expected = _write(folder / "one-by-one.db", [[event] for event in events])
+    found = _write(folder / "batched.db", [events[s:e] for s, e in itertools.pairwise(bounds)])
+    assert found == expected
