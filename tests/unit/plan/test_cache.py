@@ -69,7 +69,7 @@ def test_an_entry_of_the_earlier_shape_is_compiled_afresh(cached):
 def test_a_hit_brings_the_task_digests_without_hashing_again(cached, monkeypatch):
     from psr_engine.plan import digest
 
-    path, first, entry = cached
+    _path, first, entry = cached
     made = [digest.task_digest(t) for t in first.tasks]
     hashed: list[object] = []
     real = digest._ENCODER.encode
@@ -84,7 +84,7 @@ def test_a_hit_brings_the_task_digests_without_hashing_again(cached, monkeypatch
 def test_stored_digests_that_do_not_fit_the_plan_are_made_again(cached):
     from psr_engine.plan import digest
 
-    path, first, entry = cached
+    _path, first, entry = cached
     made = [digest.task_digest(t) for t in first.tasks]
     stored = Path(entry.file)
     for wrong in (["0" * 32, "1" * 32], ["not a digest"], "abc", 7):
