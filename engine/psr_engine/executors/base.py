@@ -88,6 +88,10 @@ class ProcessResult:
     # Set when the executor lost sight of the attempt (exit_code is then -1): see Lost.
     lost: Lost | None = None
     detail: str | None = None  # what happened, for the task's message
+    # True: the executor found every file of ProcessSpec.private_files still empty once the
+    # process had ended, and removed it. The runner then has nothing to read or remove (a
+    # look at the file system fewer, on the event loop, for each task that wrote no outputs).
+    private_files_gone: bool = False
 
 
 class Executor(Protocol):

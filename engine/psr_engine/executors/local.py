@@ -110,6 +110,7 @@ class _Child:
     floor: int = 0  # the engine's peak RSS (KiB) as it spawned it: the child inherits it at exec
     # (status, rusage) when the spawning thread saw it end within LINGER_MS and reaped it
     reaped: tuple[int, struct_rusage] | None = None
+    private_files_gone: bool = False  # that thread removed every private file, left empty
 
 
 class LocalExecutor:
@@ -313,19 +314,21 @@ def _open_and_spawn(
         os.close(log_fd)
     if keeper is not None:
         keeper.ended(child.pid)
-    for path in spec.private_files:
-        _remove_if_empty(path)
+    gone = [_remove_if_empty(path) for path in spec.private_files]  # each, whatever the rest
+    child.private_files_gone = bool(gone) and all(gone)
     return -1, child
 
 
-def _remove_if_empty(path: str) -> None:
-    """A task's private file it left empty goes now; one it wrote is read and removed by
-    its reader (take_outputs)."""
+def _remove_if_empty(path: str) -> bool:
+    """A task's private file it left empty goes now (True); one it wrote is read and
+    removed by its reader (take_outputs)."""
     try:
         if os.stat(path).st_size == 0:
             os.unlink(path)
+            return True
     except OSError:
         pass  # gone already, or not ours to remove: the reader sees to it
+    return False
 
 
 def _spawn_direct(spec: ProcessSpec, env: Mapping[str, str], out_fd: int, inline: bool) -> _Child:
@@ -347,7 +350,9 @@ def _spawn(
     """Start the child; inline: with posix_spawn when it can (same cwd), else with Popen."""
     if not argv:
         raise ValueError("ProcessSpec.argv is empty")
-    here = os.getcwd()
+    # The engine's own folder only when it matters: a spawning thread (not inline) is given
+    # an absolute cwd by the scheduler, so it spares a getcwd (a system call, a GIL hand-off).
+    here = os.getcwd() if inline or not workdir else ""
     cwd = os.path.abspath(workdir) if workdir else here
     path_env = env.get("PATH")
     program = _resolve(argv[0], cwd, path_env)
@@ -424,7 +429,10 @@ async def _reaped_in_thread(
     status, usage = child.reaped
     # No on_start: the group is gone and its pid reaped, so free for another process; a
     # watchdog told of it now could kill whoever gets it next.
-    result = _result(child.pid, status, usage, False, started_at, time.monotonic() - start, floor)
+    spent = time.monotonic() - start
+    result = _result(
+        child.pid, status, usage, False, started_at, spent, floor, child.private_files_gone
+    )
     try:
         await anyio.lowlevel.checkpoint_if_cancelled()
     except BaseException:
@@ -495,6 +503,7 @@ def _result(
     started_at: float,
     duration: float,
     floor_kib: int,
+    private_files_gone: bool = False,
 ) -> ProcessResult:
     """``floor_kib``: the engine's own peak when it spawned the child (see the module's note
     on max_rss): a peak not above it is no measurement."""
@@ -510,6 +519,7 @@ def _result(
         cpu_sys=usage.ru_stime,
         max_rss=usage.ru_maxrss * 1024 if usage.ru_maxrss > floor_kib else 0,  # KiB on Linux
         pid=pid,
+        private_files_gone=private_files_gone,
     )
 
 

@@ -346,7 +346,8 @@ class Scheduler:
         elif result.exit_code != 0:
             status, reason, message = "failed", f"exit code {result.exit_code}", result.detail
         try:  # read only after a success; removed either way (take_outputs says why)
-            outputs = take_outputs(spec.env["PSR_OUTPUT"], read=status == "succeeded")
+            if not result.private_files_gone:  # else the executor found it empty, removed it
+                outputs = take_outputs(spec.env["PSR_OUTPUT"], read=status == "succeeded")
         except ValueError as error:
             status, reason, message = "failed", "outputs", f"$PSR_OUTPUT: {error}"
         else:

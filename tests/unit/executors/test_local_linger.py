@@ -33,8 +33,16 @@ async def test_a_quick_child_reaped_by_its_thread_leaves_no_empty_private_file(
     assert (quiet.exit_code, writes.exit_code) == (0, 3)
     assert procs.is_reaped(quiet.pid) and procs.is_reaped(writes.pid)
     assert not empty.exists()
+    assert quiet.private_files_gone and not writes.private_files_gone  # what the reader skips
     assert written.read_text() == "k=v\n"  # read and removed by take_outputs, not here
     assert oct(written.stat().st_mode & 0o777) == "0o600"
+
+
+async def test_an_attempt_without_private_files_never_says_they_are_gone(threaded, spec_for):
+    """The dask worker runs attempts with no private files: its $PSR_OUTPUT is the engine's to
+    read all the same (an empty tuple must not read as "all removed")."""
+    result = await threaded.run(spec_for("true"))
+    assert result.exit_code == 0 and not result.private_files_gone
 
 
 async def test_quick_children_in_parallel_each_get_their_own_ending(threaded, spec_for, tmp_path):

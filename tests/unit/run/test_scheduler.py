@@ -212,6 +212,24 @@ async def test_outputs_flow_to_the_tasks_that_need_them(plan_of, recorder, tmp_p
     assert not os.path.exists(fake.calls[0].env["PSR_OUTPUT"])  # read, then removed
 
 
+async def test_outputs_are_not_looked_for_when_the_executor_removed_the_file_empty(
+    plan_of, recorder, tmp_path
+):
+    """private_files_gone: the executor saw $PSR_OUTPUT empty and removed it, so the scheduler
+    does not open it again (fails before: the file written here was read and removed)."""
+
+    def says_gone(spec: ProcessSpec) -> ProcessResult:
+        with open(spec.env["PSR_OUTPUT"], "a") as out:
+            out.write("rows=42\n")
+        return ProcessResult(0, None, False, 0.0, 0.0, 0.0, 0.0, 0, 1, private_files_gone=True)
+
+    plan = plan_of(planned("extract", run="extract"))
+    fake = FakeExecutor({"*extract": says_gone})
+    outcome = await engine_for(fake, recorder, tmp_path).run(plan)
+    assert outcome.tasks["extract"].outputs == {}
+    assert os.path.exists(fake.calls[0].env["PSR_OUTPUT"])  # never looked at
+
+
 async def test_stop_cancels_running_attempts_and_still_runs_on_exit(plan_of, recorder, tmp_path):
     started = anyio.Event()
 
