@@ -8,7 +8,10 @@ Workloads (each a fresh process, timed as a whole, median of --repeat runs):
   W2  a chain of 300 `true` tasks
   W3  5,000 independent `true` tasks, concurrency 2
 The engine runs `true` as `bash -eo pipefail -c true` with stdout/stderr to a log file per
-attempt; the baselines spawn exactly that, also into one file per spawn:
+attempt; the baselines spawn exactly that, also into one file per spawn, each run's in a new
+folder as the engine's are (--reused-logs: the same files rewritten every run, which creates
+no file after the warm-up; on this project's VM a new file costs 25-35 us of CPU and 70-200 us
+of wall time, and the plain thread loop took 1.37x the wall time with new files):
   threads  a pool of 2 threads calling subprocess.run (the fastest plain loop here)
   asyncio  asyncio.create_subprocess_exec under a Semaphore(2)
 and the peers, each as its users run it:
@@ -24,6 +27,7 @@ for any repeated `apply` of an unchanged manifest; doit and make are warmed the 
 
     python benchmarks/exec_bench.py [--quick] [--repeat N] [--history] [--trace]
                                     [--provenance] [--pairs N] [--only S1,W1] [--dask N]
+                                    [--reused-logs]
 doit comes with the `bench` extra (`pip install -e '.[bench]'`); without it, that column is
 left out.
 
@@ -57,9 +61,12 @@ from workloads import manifest
 ARGV = ["bash", "-eo", "pipefail", "-c", "true"]
 
 THREADS = """
-import subprocess, sys, os
+import subprocess, sys, os, time
 from concurrent.futures import ThreadPoolExecutor
 n, chain, out = int(sys.argv[1]), sys.argv[2] == "chain", sys.argv[3]
+if sys.argv[4:] != ["reuse"]:  # a folder of new files per run, as the engine's run folder
+    out = os.path.join(out, f"{os.getpid()}-{time.time_ns()}")
+    os.mkdir(out)
 def one(i):
     with open(os.path.join(out, f"{i}.log"), "wb") as log:
         subprocess.run(ARGV, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
@@ -70,8 +77,11 @@ else:
 """
 
 ASYNCIO = """
-import asyncio, sys, os
+import asyncio, sys, os, time
 n, chain, out = int(sys.argv[1]), sys.argv[2] == "chain", sys.argv[3]
+if sys.argv[4:] != ["reuse"]:
+    out = os.path.join(out, f"{os.getpid()}-{time.time_ns()}")
+    os.mkdir(out)
 async def one(i, sem):
     async with sem:
         with open(os.path.join(out, f"{i}.log"), "wb") as log:
@@ -228,8 +238,13 @@ def doit_available() -> bool:
     return True
 
 
-def prepare(root: Path, name: str, n: int, chain: bool) -> dict[str, tuple[list[str], str]]:
-    """Each peer's command line and working folder for one workload, warmed once (untimed)."""
+def prepare(
+    root: Path, name: str, n: int, chain: bool, *, reuse_logs: bool = False
+) -> dict[str, tuple[list[str], str]]:
+    """Each peer's command line and working folder for one workload, warmed once (untimed).
+    The plain loops write each run's logs into a folder of new files, as the engine writes
+    each run's into a new run folder (`reuse_logs`: over the same files every run, as before
+    December 2026, when a run past the warm-up created no file at all)."""
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "workflow.yaml").write_text(manifest(n, chain))
@@ -239,7 +254,8 @@ def prepare(root: Path, name: str, n: int, chain: bool) -> dict[str, tuple[list[
         out.mkdir()
         program = f"ARGV = {ARGV!r}\n" + code
         argvs[label] = (
-            [sys.executable, "-c", program, str(n), "chain" if chain else "set", str(out)],
+            [sys.executable, "-c", program, str(n), "chain" if chain else "set", str(out)]
+            + (["reuse"] if reuse_logs else []),
             str(root),
         )
     argvs["engine"] = ([sys.executable, "-m", "psr_engine", "apply", "-q"], str(folder))
@@ -349,6 +365,12 @@ def main() -> None:
         help="run only these workloads (S1 is always run: marginal costs need it)",
     )
     parser.add_argument(
+        "--reused-logs",
+        action="store_true",
+        help="the plain loops rewrite the same log files every run (the yardstick of the "
+        "figures before December 2026) rather than creating new ones as the engine does",
+    )
+    parser.add_argument(
         "--dask",
         type=int,
         default=0,
@@ -372,7 +394,9 @@ def main() -> None:
         spreads: dict[str, dict[str, float]] = {}
         cpu_rows: dict[str, dict[str, float]] = {}
         for name, n, chain in workloads:
-            times, cpus = interleaved(prepare(root, name, n, chain), args.repeat)
+            times, cpus = interleaved(
+                prepare(root, name, n, chain, reuse_logs=args.reused_logs), args.repeat
+            )
             rows[name] = {p: statistics.median(values) for p, values in times.items()}
             cpu_rows[name] = {p: statistics.median(values) for p, values in cpus.items()}
             spreads[name] = {p: noise(values) for p, values in times.items()}
