@@ -10,8 +10,8 @@ Workloads (each a fresh process, timed as a whole, median of --repeat runs):
 The engine runs `true` as `bash -eo pipefail -c true` with stdout/stderr to a log file per
 attempt; the baselines spawn exactly that, also into one file per spawn, each run's in a new
 folder as the engine's are (--reused-logs: the same files rewritten every run, which creates
-no file after the warm-up; on this project's VM a new file costs 25-35 us of CPU and 70-200 us
-of wall time, and the plain thread loop took 1.37x the wall time with new files):
+no file after the warm-up; on this project's VM a new file costs 25 to 850 us of CPU, and the
+plain thread loop took 1.29-1.37x the wall time with new files, see docs/features/running.md):
   threads  a pool of 2 threads calling subprocess.run (the fastest plain loop here)
   asyncio  asyncio.create_subprocess_exec under a Semaphore(2)
 and the peers, each as its users run it:
