@@ -23,12 +23,14 @@ tests/unit/store/test_history_batches.py compares the two on many sequences of e
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from psr_engine.store import writes as w
-from psr_engine.store.model import GateRecord, RunRecord, TaskDigest
+from psr_engine.store.model import GateRecord
+
+P = ParamSpec("P")
 
 _Statement = list[Any]  # [sql, parameters]; None in place of one folded into another
 
@@ -60,83 +62,37 @@ class WriteBatch:
 
     # -- the run's row: barriers -----------------------------------------------------------
 
-    def begin_run(self, run: RunRecord, tasks: Sequence[TaskDigest] = ()) -> None:
-        self.flush()
-        w.begin_run(self._conn, run, tasks)
-
-    def finish_run(
+    def at_once(
         self,
-        run_id: str,
-        *,
-        status: str,
-        reason: str | None,
-        ended_at: float,
-        counts: Mapping[str, int] | None = None,
+        write: Callable[Concatenate[sqlite3.Connection, P], None],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> None:
+        """A change of the run's own row (writes.begin_run, which also adds the planned
+        tasks' rows, or writes.finish_run): what is queued is written first."""
         self.flush()
-        w.finish_run(
-            self._conn, run_id, status=status, reason=reason, ended_at=ended_at, counts=counts
-        )
+        write(self._conn, *args, **kwargs)
 
-    # -- tasks, attempts, gates: queued ----------------------------------------------------
+    # -- tasks, attempts, gates: queued, as the rows writes.py's builders give -------------
 
-    def task_started(
-        self,
-        run_id: str,
-        task_id: str,
-        *,
-        task_name: str,
-        attempt: int,
-        ts: float,
-        log_path: str | None,
-        matrix: Mapping[str, Any] | None,
-    ) -> None:
-        task, attempt_row = w.task_started_rows(
-            run_id,
-            task_id,
-            task_name=task_name,
-            attempt=attempt,
-            ts=ts,
-            log_path=log_path,
-            matrix=matrix,
-        )
+    def task_started(self, task: w.TaskStartedRow, attempt: w.AttemptStartedRow) -> None:
+        """writes.task_started_rows(...)."""
+        key = (task[0], task[1])  # run_id, task_id
         tasks = self._tasks
-        started = self._started.get((run_id, task_id))
+        started = self._started.get(key)
         if started is None:
-            self._started[run_id, task_id] = _Started(len(tasks), task, log_path)
+            self._started[key] = _Started(len(tasks), task, task[5])
         else:  # a retry's start: TASK_RAN keeps the first start's started_at
             started.between.append(len(tasks))
-            started.log_path = log_path
+            started.log_path = task[5]
         tasks.append([w.TASK_STARTED, task])
-        self._attempt_started[run_id, task_id, attempt] = len(self._attempts)
-        self._attempts.append([w.ATTEMPT_STARTED, attempt_row])
+        self._attempt_started[(*key, attempt[2])] = len(self._attempts)
+        self._attempts.append([w.ATTEMPT_STARTED, attempt])
 
-    def attempt_ended(
-        self,
-        run_id: str,
-        task_id: str,
-        *,
-        attempt: int,
-        status: str,
-        reason: str | None,
-        exit_code: int | None,
-        ts: float,
-        duration: float | None,
-        log_path: str | None,
-        task_status: str | None = None,
-    ) -> None:
-        ended, moved = w.attempt_ended_rows(
-            run_id,
-            task_id,
-            attempt=attempt,
-            status=status,
-            reason=reason,
-            exit_code=exit_code,
-            ts=ts,
-            duration=duration,
-            log_path=log_path,
-            task_status=task_status,
-        )
+    def attempt_ended(self, ended: w.AttemptEndedRow, moved: w.TaskMovedRow | None) -> None:
+        """writes.attempt_ended_rows(...)."""
+        run_id, task_id, attempt = ended[0], ended[1], ended[2]
         at = self._attempt_started.pop((run_id, task_id, attempt), None)
         if at is None:
             self._attempts.append([w.ATTEMPT_ENDED, ended])
@@ -150,47 +106,9 @@ class WriteBatch:
                 started.between.append(len(self._tasks))
             self._tasks.append([w.TASK_MOVED, moved])
 
-    def task_finished(
-        self,
-        run_id: str,
-        task_id: str,
-        *,
-        task_name: str,
-        status: str,
-        reason: str | None,
-        attempts: int,
-        exit_code: int | None,
-        ts: float,
-        duration: float,
-        cpu_user: float,
-        cpu_sys: float,
-        max_rss: int,
-        outputs: Mapping[str, str] | None,
-        matrix: Mapping[str, Any] | None,
-        log_path: str | None,
-        message: str | None,
-        cost: Mapping[str, Any] | None = None,
-    ) -> None:
-        finished = w.task_finished_row(
-            run_id,
-            task_id,
-            task_name=task_name,
-            status=status,
-            reason=reason,
-            attempts=attempts,
-            exit_code=exit_code,
-            ts=ts,
-            duration=duration,
-            cpu_user=cpu_user,
-            cpu_sys=cpu_sys,
-            max_rss=max_rss,
-            outputs=outputs,
-            matrix=matrix,
-            log_path=log_path,
-            message=message,
-            cost=cost,
-        )
-        started = self._started.pop((run_id, task_id), None)
+    def task_finished(self, finished: w.TaskFinishedRow) -> None:
+        """writes.task_finished_row(...)."""
+        started = self._started.pop((finished[0], finished[1]), None)
         if started is None:
             self._tasks.append([w.TASK_FINISHED, finished])
             return

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Concatenate, ParamSpec
 
 from psr_engine.store.model import GateRecord, RunRecord, TaskDigest
 
 # One encoder for every write: json.dumps with options builds a new JSONEncoder per call
 # (~8 us), which a run of 1,000 tasks pays several thousand times.
 _json = json.JSONEncoder(separators=(",", ":"), default=str).encode
+P = ParamSpec("P")
 
 
 def _needs(needs: Sequence[str]) -> str:
@@ -169,30 +170,6 @@ def task_started_rows(
     )
 
 
-def task_started(
-    conn: sqlite3.Connection,
-    run_id: str,
-    task_id: str,
-    *,
-    task_name: str,
-    attempt: int,
-    ts: float,
-    log_path: str | None,
-    matrix: Mapping[str, Any] | None,
-) -> None:
-    task, attempt_row = task_started_rows(
-        run_id,
-        task_id,
-        task_name=task_name,
-        attempt=attempt,
-        ts=ts,
-        log_path=log_path,
-        matrix=matrix,
-    )
-    conn.execute(TASK_STARTED, task)
-    conn.execute(ATTEMPT_STARTED, attempt_row)
-
-
 def attempt_ended_rows(
     run_id: str,
     task_id: str,
@@ -206,43 +183,12 @@ def attempt_ended_rows(
     log_path: str | None,
     task_status: str | None = None,
 ) -> tuple[AttemptEndedRow, TaskMovedRow | None]:
-    """The parameters of ATTEMPT_ENDED, and of TASK_MOVED when `task_status` is given."""
+    """The parameters of ATTEMPT_ENDED, and of TASK_MOVED when `task_status` (e.g.
+    `retrying`) is given: one attempt ended, and that also moves the task's own row."""
     return (
         (run_id, task_id, attempt, status, reason, exit_code, ts, duration, log_path),
         None if task_status is None else (task_status, reason, exit_code, attempt, run_id, task_id),
     )
-
-
-def attempt_ended(
-    conn: sqlite3.Connection,
-    run_id: str,
-    task_id: str,
-    *,
-    attempt: int,
-    status: str,
-    reason: str | None,
-    exit_code: int | None,
-    ts: float,
-    duration: float | None,
-    log_path: str | None,
-    task_status: str | None = None,
-) -> None:
-    """One attempt ended; `task_status` (e.g. `retrying`) also moves the task's own row."""
-    ended, moved = attempt_ended_rows(
-        run_id,
-        task_id,
-        attempt=attempt,
-        status=status,
-        reason=reason,
-        exit_code=exit_code,
-        ts=ts,
-        duration=duration,
-        log_path=log_path,
-        task_status=task_status,
-    )
-    conn.execute(ATTEMPT_ENDED, ended)
-    if moved is not None:
-        conn.execute(TASK_MOVED, moved)
 
 
 def task_finished_row(
@@ -287,49 +233,26 @@ def task_finished_row(
     )
 
 
-def task_finished(
-    conn: sqlite3.Connection,
-    run_id: str,
-    task_id: str,
-    *,
-    task_name: str,
-    status: str,
-    reason: str | None,
-    attempts: int,
-    exit_code: int | None,
-    ts: float,
-    duration: float,
-    cpu_user: float,
-    cpu_sys: float,
-    max_rss: int,
-    outputs: Mapping[str, str] | None,
-    matrix: Mapping[str, Any] | None,
-    log_path: str | None,
-    message: str | None,
-    cost: Mapping[str, Any] | None = None,
-) -> None:
-    conn.execute(
-        TASK_FINISHED,
-        task_finished_row(
-            run_id,
-            task_id,
-            task_name=task_name,
-            status=status,
-            reason=reason,
-            attempts=attempts,
-            exit_code=exit_code,
-            ts=ts,
-            duration=duration,
-            cpu_user=cpu_user,
-            cpu_sys=cpu_sys,
-            max_rss=max_rss,
-            outputs=outputs,
-            matrix=matrix,
-            log_path=log_path,
-            message=message,
-            cost=cost,
-        ),
-    )
+def _at_once(
+    build: Callable[P, Any], *statements: str
+) -> Callable[Concatenate[sqlite3.Connection, P], None]:
+    """The one-call form of a change, for writers of one change at a time: `build`'s
+    parameters after the connection, each of `statements` run with its row of what `build`
+    gives (a lone statement's row is what it gives; a None row is not run)."""
+    lone = len(statements) == 1
+
+    def write(conn: sqlite3.Connection, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        rows = build(*args, **kwargs)
+        for sql, row in zip(statements, (rows,) if lone else rows, strict=True):
+            if row is not None:
+                conn.execute(sql, row)
+
+    return write
+
+
+task_started = _at_once(task_started_rows, TASK_STARTED, ATTEMPT_STARTED)
+attempt_ended = _at_once(attempt_ended_rows, ATTEMPT_ENDED, TASK_MOVED)
+task_finished = _at_once(task_finished_row, TASK_FINISHED)
 
 
 def task_ran_row(

@@ -39,6 +39,7 @@ import anyio
 
 from psr_engine.events.model import Event
 from psr_engine.store import GateRecord, RunRecord, RunStore, TaskDigest
+from psr_engine.store import writes as w
 from psr_engine.store.batch import WriteBatch
 from psr_engine.store.owner import ci_job_url, current_owner
 from psr_engine.store.paths import STATE_DIR_NAME, db_path, state_dir_of_run
@@ -234,7 +235,8 @@ class HistorySink:
             self._run_started(batch, event)
         elif kind == "run.finished":
             counts = (event.data or {}).get("counts") or {}
-            batch.finish_run(
+            batch.at_once(
+                w.finish_run,
                 event.run_id,
                 status=event.status or "failed",
                 reason=event.reason,
@@ -243,26 +245,30 @@ class HistorySink:
             )
         elif kind == "task.started" and event.task:
             batch.task_started(
-                event.run_id,
-                event.task,
-                task_name=self._name_of(event.task),
-                attempt=event.attempt or 1,
-                ts=event.ts,
-                log_path=event.log_path,
-                matrix=(event.data or {}).get("matrix"),
+                *w.task_started_rows(
+                    event.run_id,
+                    event.task,
+                    task_name=self._name_of(event.task),
+                    attempt=event.attempt or 1,
+                    ts=event.ts,
+                    log_path=event.log_path,
+                    matrix=(event.data or {}).get("matrix"),
+                )
             )
         elif kind == "task.retrying" and event.task:
             batch.attempt_ended(
-                event.run_id,
-                event.task,
-                attempt=event.attempt or 1,
-                status="timed_out" if event.reason == "timeout" else "failed",
-                reason=event.reason,
-                exit_code=event.exit_code,
-                ts=event.ts,
-                duration=event.attempt_duration_s,
-                log_path=event.log_path,
-                task_status="retrying",
+                *w.attempt_ended_rows(
+                    event.run_id,
+                    event.task,
+                    attempt=event.attempt or 1,
+                    status="timed_out" if event.reason == "timeout" else "failed",
+                    reason=event.reason,
+                    exit_code=event.exit_code,
+                    ts=event.ts,
+                    duration=event.attempt_duration_s,
+                    log_path=event.log_path,
+                    task_status="retrying",
+                )
             )
         elif kind in ("task.finished", "task.skipped") and event.task:
             self._task_ended(batch, event)
@@ -291,7 +297,7 @@ class HistorySink:
             resumed_from=self._resumed_from or data.get("resumedFrom"),
             trace_id=data.get("traceId"),
         )
-        batch.begin_run(record, self._tasks)
+        batch.at_once(w.begin_run, record, self._tasks)
 
     def _task_ended(self, batch: WriteBatch, event: Event) -> None:
         task_id = event.task or ""
@@ -299,34 +305,38 @@ class HistorySink:
         data = event.data or {}
         if event.type == "task.finished" and attempts:
             batch.attempt_ended(
-                event.run_id,
-                task_id,
-                attempt=attempts,
-                status=event.status or "failed",
-                reason=event.reason,
-                exit_code=event.exit_code,
-                ts=event.ts,
-                duration=event.attempt_duration_s,
-                log_path=event.log_path,
+                *w.attempt_ended_rows(
+                    event.run_id,
+                    task_id,
+                    attempt=attempts,
+                    status=event.status or "failed",
+                    reason=event.reason,
+                    exit_code=event.exit_code,
+                    ts=event.ts,
+                    duration=event.attempt_duration_s,
+                    log_path=event.log_path,
+                )
             )
         batch.task_finished(
-            event.run_id,
-            task_id,
-            task_name=self._name_of(task_id),
-            status=event.status or "failed",
-            reason=event.reason,
-            attempts=attempts,
-            exit_code=event.exit_code,
-            ts=event.ts,
-            duration=event.duration_s or 0.0,
-            cpu_user=event.cpu_user_s or 0.0,
-            cpu_sys=event.cpu_sys_s or 0.0,
-            max_rss=event.max_rss_bytes or 0,
-            outputs=event.outputs,
-            matrix=data.get("matrix"),
-            log_path=event.log_path,
-            message=event.message,
-            cost=data.get("cost"),
+            w.task_finished_row(
+                event.run_id,
+                task_id,
+                task_name=self._name_of(task_id),
+                status=event.status or "failed",
+                reason=event.reason,
+                attempts=attempts,
+                exit_code=event.exit_code,
+                ts=event.ts,
+                duration=event.duration_s or 0.0,
+                cpu_user=event.cpu_user_s or 0.0,
+                cpu_sys=event.cpu_sys_s or 0.0,
+                max_rss=event.max_rss_bytes or 0,
+                outputs=event.outputs,
+                matrix=data.get("matrix"),
+                log_path=event.log_path,
+                message=event.message,
+                cost=data.get("cost"),
+            )
         )
 
     def _gate(self, batch: WriteBatch, event: Event) -> None:
