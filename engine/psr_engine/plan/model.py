@@ -159,7 +159,10 @@ def _encode(value: Any, *, compact: bool = False) -> Any:
         out = {}
         for name in _init_names(PlannedTask):
             encoded = _encode(getattr(value, name))
-            if name not in defaults or encoded != defaults[name]:
+            # Left out only when equal in type too: 10 == 10.0, yet a task's digest hashes
+            # its fields' JSON, where they differ.
+            default = defaults.get(name, MISSING)
+            if type(encoded) is not type(default) or encoded != default:
                 out[name] = encoded
         return out
     if isinstance(value, _RECORDS):

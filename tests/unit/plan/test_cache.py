@@ -108,3 +108,18 @@ def test_params_are_part_of_the_key_and_seal_the_entry(tmp_path: Path):
     cache.store_cached(given, plan)
     assert not Path(given.file).exists()
     assert cache.load_cached(given) is None
+
+
+def test_the_compact_form_keeps_a_value_equal_to_its_default_but_of_another_type(cached):
+    """10 == 10.0, but a digest hashes the fields' JSON: a task whose kill_grace is the int 10
+    comes back an int, with the digest it had, even when no digest is stored with it."""
+    from dataclasses import replace
+
+    from psr_engine.plan import digest
+
+    _path, first, _entry = cached
+    task = replace(first.tasks[0], kill_grace=10)
+    plan = replace(first, tasks=(task,))
+    back = Plan.from_json(plan.to_json(compact=True))
+    assert type(back.tasks[0].kill_grace) is int
+    assert digest.task_digest(back.tasks[0]) == digest.task_digest(task)
