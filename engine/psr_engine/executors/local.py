@@ -29,8 +29,9 @@ one ``psr-engine: ...`` line in the log saying what was missing.
 ``max_rss`` is what the kernel reports for the process tree. A vfork child inherits the
 spawning process's peak at exec, so for a task whose own peak is below the engine's, the
 kernel's figure is the engine's: such a task reports 0 (no measurable peak) rather than a wrong
-number. This is the local executor's rule, as the inheritance is: a remote or fake executor's
-figures are its own.
+number. The engine's peak here is its own memory's (executors/peak_rss.py), not what it
+inherited from whatever started it. This is the local executor's rule, as the inheritance is:
+a remote or fake executor's figures are its own.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import resource
 import select
 import shutil
 import signal
@@ -53,6 +53,7 @@ import anyio
 import anyio.lowlevel
 
 from psr_engine.errors import ExecutionError
+from psr_engine.executors import peak_rss
 from psr_engine.executors.base import ProcessResult, ProcessSpec
 from psr_engine.executors.keeper import ENV_VAR as KEEPER_ENV
 from psr_engine.executors.keeper import Keeper
@@ -288,7 +289,7 @@ def _open_and_spawn(
     for path in spec.private_files:
         with contextlib.suppress(OSError):  # else the task creates it, as before
             os.close(open_private(path, _LOG_FLAGS))
-    floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # read here: off the loop
+    floor = peak_rss.floor_kib()  # read here: off the loop
     try:
         child = _spawn_direct(spec, env, pipe_fd if pipe_fd >= 0 else log_fd, inline)
     except _NotStarted as failed:

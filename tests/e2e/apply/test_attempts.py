@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 
 
@@ -87,21 +90,50 @@ def test_timeouts_are_retried_only_with_on_timeout(ws):
     assert (events["not_retried"]["status"], events["not_retried"]["attempt"]) == ("timed_out", 1)
 
 
+BURN_256_MB = """
+    import time
+    end = time.process_time() + 0.2
+    data = bytearray(256 * 1024 * 1024)
+    data[::4096] = b"x" * len(data[::4096])
+    while time.process_time() < end:
+        pass
+"""
+
+
+def test_a_task_s_peak_is_measured_when_the_engine_was_started_by_a_larger_process(ws):
+    """Linux hands a process its parent's peak RSS at exec: an engine started by a 400 MB
+    process (a test runner, a CI agent) must not take that for its own and hide a 256 MB
+    task's peak (it reported none)."""
+    ws.manifest("""
+        burn: {python: burn.py}
+    """)
+    ws.write("burn.py", BURN_256_MB)
+    ws.write(
+        "parent.py",
+        """
+        import subprocess, sys
+        grown = bytearray(400 * 1024 * 1024)
+        grown[::4096] = b"x" * len(grown[::4096])
+        del grown
+        sys.exit(subprocess.run(sys.argv[1:]).returncode)
+        """,
+    )
+    events = ws.root / "events.jsonl"
+    engine = [sys.executable, "-m", "psr_engine", "apply", "-q", "--events-jsonl", str(events)]
+    done = subprocess.run(
+        [sys.executable, "parent.py", *engine], cwd=ws.root, capture_output=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    finished = [json.loads(line) for line in events.read_text().splitlines()]
+    (burn,) = [e for e in finished if e["type"] == "task.finished"]
+    assert 256 * 1024 * 1024 <= burn["maxRssBytes"] < 400 * 1024 * 1024
+
+
 def test_attempt_events_carry_kernel_metrics(ws):
     ws.manifest("""
         burn: {python: burn.py}
     """)
-    ws.write(
-        "burn.py",
-        """
-        import time
-        end = time.process_time() + 0.2
-        data = bytearray(256 * 1024 * 1024)
-        data[::4096] = b"x" * len(data[::4096])
-        while time.process_time() < end:
-            pass
-    """,
-    )
+    ws.write("burn.py", BURN_256_MB)
     result = ws.cli("apply")
     event = result.finished()["burn"]
     assert event["cpuUserS"] + event["cpuSysS"] >= 0.15
