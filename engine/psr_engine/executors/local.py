@@ -3,10 +3,11 @@
 How a process is run, and why:
 
 - Spawned by vfork, never fork: no copy of the engine's memory, no Python code in the child.
-  By default from a worker thread with ``subprocess.Popen`` (its vfork releases the GIL, so
-  spawns overlap); with ``spawn_in_thread=False`` by ``os.posix_spawn`` on the event loop, or
-  Popen when the working directory differs (posix_spawn cannot change directory). Only the
-  spawn differs; everything after is shared. asyncio's subprocess machinery is avoided on
+  By default with ``subprocess.Popen`` on the event loop while spawns there are quick, and
+  from worker threads while they are not (a busy machine: spawn_placement.py; in a thread,
+  Popen's vfork releases the GIL, so spawns overlap); with ``spawn_in_thread=False`` by
+  ``os.posix_spawn`` on the event loop, or Popen when the working directory differs
+  (posix_spawn cannot change directory). Only the spawn differs; everything after is shared. asyncio's subprocess machinery is avoided on
   purpose: its child watcher costs far more than the spawn.
 - Each child leads its own session, so its process group id is its pid and the whole tree
   can be signalled at once (``os.killpg``): timeouts and cancellation reach grandchildren.
@@ -60,6 +61,7 @@ from psr_engine.executors.keeper import Keeper
 from psr_engine.executors.keeper import acquire as keeper_acquire
 from psr_engine.executors.keeper import release as keeper_release
 from psr_engine.executors.output_lines import LineWriter, write_all
+from psr_engine.executors.spawn_placement import SpawnPlacement
 from psr_engine.executors.spawn_pool import SpawnPool
 from psr_engine.store.private import open_private
 
@@ -117,9 +119,10 @@ class _Child:
 class LocalExecutor:
     """Runs each ProcessSpec as a local process group. Safe to call concurrently.
 
-    ``spawn_in_thread`` (default True): start processes from worker threads with
-    ``subprocess.Popen``, whose vfork releases the GIL, so several spawns proceed at once and
-    the event loop never waits for one. False: ``os.posix_spawn`` on the event loop itself,
+    ``spawn_in_thread`` (default True): start processes with ``subprocess.Popen``, from
+    worker threads when ``alone_on_loop`` and ``adaptive`` below do not put them on the loop
+    (its vfork releases the GIL there, so several spawns proceed at once and the event loop
+    never waits for one). False: ``os.posix_spawn`` on the event loop itself,
     which holds the GIL and the loop until the child has exec'd; cheapest on an idle machine,
     but spawns then queue behind each other, and on a busy machine each one waits for a CPU
     (see benchmarks/spawn_bench.py). Measured again on W1 (1,000 `true`, concurrency 2): on
@@ -131,13 +134,21 @@ class LocalExecutor:
     one of this executor's under way (a chain of tasks) is spawned by the same Popen on the
     event loop, which then has nothing else to wait for: the hand-offs to a thread and back
     cost more than they overlap.
+
+    ``adaptive`` (default True, with ``spawn_in_thread``): the other attempts are spawned on
+    the event loop too while spawns there take under a millisecond on average, and from
+    threads while they take longer (spawn_placement.py). False: always from threads.
     """
 
     name = "local"
 
-    def __init__(self, *, spawn_in_thread: bool = True, alone_on_loop: bool = True) -> None:
+    def __init__(
+        self, *, spawn_in_thread: bool = True, alone_on_loop: bool = True, adaptive: bool = True
+    ) -> None:
         self.spawn_in_thread = spawn_in_thread
         self.alone_on_loop = alone_on_loop
+        # None: every attempt that is not alone goes to a thread.
+        self._placement = SpawnPlacement() if adaptive else None
         self._keeper: Keeper | None = None
         self._keeper_tried = False
         self._in_flight = 0  # attempts between run()'s start and end
@@ -226,11 +237,19 @@ class LocalExecutor:
         closed (fd -1)."""
         if not self.spawn_in_thread:
             return _open_and_spawn(spec, env, pipe_fd, True, keeper)
-        if self._in_flight == 1 and self.alone_on_loop:
-            # Nothing else of ours under way (a chain of tasks): no spawn to overlap with,
-            # no other exit for the loop to see meanwhile. The same Popen, on the loop, saves
-            # the hand-offs to a thread and back (W2, a chain of 300: 9% less wall time).
-            return _open_and_spawn(spec, env, pipe_fd, False, keeper)
+        placement = self._placement
+        if (self._in_flight == 1 and self.alone_on_loop) or (
+            placement is not None and placement.on_loop()
+        ):
+            # Nothing else of ours under way (a chain of tasks: no spawn to overlap with, no
+            # other exit for the loop to see meanwhile), or spawns on the loop are quick on
+            # this machine now (spawn_placement.py). The same Popen, on the loop, saves the
+            # hand-offs to a thread and back (W2, a chain of 300: 9% less wall time).
+            began = time.monotonic()
+            started = _open_and_spawn(spec, env, pipe_fd, False, keeper)
+            if placement is not None:
+                placement.observe(time.monotonic() - began)
+            return started
         # Waiting for the child in the thread needs no loop: not with a pipe to pump.
         linger = LINGER_MS if pipe_fd < 0 else 0
         if spec.timeout is not None:  # the thread never sees a timeout: it hands back first

@@ -20,12 +20,15 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(params=["thread", "alone", "inline"])
+@pytest.fixture(params=["auto", "thread", "alone", "inline"])
 def executor(request: pytest.FixtureRequest) -> Iterator[LocalExecutor]:
-    """Every way of spawning: from worker threads, the default (a lone attempt by Popen on the
-    event loop, others from threads) and by posix_spawn on the event loop."""
+    """Every way of spawning: the default (by Popen on the event loop while spawns there are
+    quick, spawn_placement.py), from worker threads, a lone attempt on the loop and others
+    from threads, and by posix_spawn on the event loop."""
     local = LocalExecutor(
-        spawn_in_thread=request.param != "inline", alone_on_loop=request.param == "alone"
+        spawn_in_thread=request.param != "inline",
+        alone_on_loop=request.param in ("auto", "alone"),
+        adaptive=request.param == "auto",
     )
     yield local
     anyio.run(local.aclose)  # dismisses its keeper process

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 def threaded() -> Iterator[LocalExecutor]:
-    local = LocalExecutor(alone_on_loop=False)  # every spawn from a thread
+    local = LocalExecutor(alone_on_loop=False, adaptive=False)  # every spawn from a thread
     yield local
     anyio.run(local.aclose)
 
