@@ -1,14 +1,17 @@
 """Where the local executor spawns: on the event loop while that is quick, else from threads.
 
 A spawn on the loop (``subprocess.Popen``, a vfork) holds the loop until the child has exec'd.
-On a quiet machine that is about 0.4 ms, and it saves what a spawning thread costs per task:
-the hand-off to the thread, the one back, and the GIL passed between them. W1 (1,000 `true`,
-concurrency 2) took 0.81x the wall time of spawning from threads, and 0.86x the CPU (15
-alternating pairs, load 1.7). On a busy machine the child waits for a CPU before it can exec,
-and the loop waits with it: with three CPU-bound processes beside it on this 2-core machine,
-spawns on the loop took 4-7 ms at the median and W1 took 1.8x as long as from threads, where
-the loop goes on while a thread waits. With one such process the two were level (1.02x), at
-a median spawn of 1.2-1.3 ms.
+On a quiet machine that is about 0.4 ms at the median, and it saves what a spawning thread
+costs per task: the hand-off to the thread, the one back, and the GIL passed between them.
+Always on the loop, W1 (1,000 `true`, concurrency 2) took 0.81x the wall time of spawning from
+threads, and 0.86x the CPU (15 alternating pairs, load 1.7). On a busy machine the child waits
+for a CPU before it can exec, and the loop waits with it: with three CPU-bound processes beside
+it on this 2-core machine, spawns on the loop took 4-7 ms at the median and W1 took 1.8x as
+long as from threads, where the loop goes on while a thread waits. With one such process the
+two were level (1.02x), at a median spawn of 1.2-1.3 ms.
+
+With this placement, W1 took 0.77x the wall time of always spawning from threads on a quiet
+machine, 0.97x beside one CPU-bound process and 0.999x beside three (9 alternating pairs each).
 
 So the local executor times its spawns on the loop and keeps their running mean, the loop's
 expected wait per spawn. While the mean is under ``SLOW_S``, spawns stay on the loop; above it
