@@ -7,8 +7,9 @@ How a process is run, and why:
   from worker threads while they are not (a busy machine: spawn_placement.py; in a thread,
   Popen's vfork releases the GIL, so spawns overlap); with ``spawn_in_thread=False`` by
   ``os.posix_spawn`` on the event loop, or Popen when the working directory differs
-  (posix_spawn cannot change directory). Only the spawn differs; everything after is shared. asyncio's subprocess machinery is avoided on
-  purpose: its child watcher costs far more than the spawn.
+  (posix_spawn cannot change directory). Only the spawn differs; everything after is shared.
+  asyncio's subprocess machinery is avoided on purpose: its child watcher costs far more than
+  the spawn.
 - Each child leads its own session, so its process group id is its pid and the whole tree
   can be signalled at once (``os.killpg``): timeouts and cancellation reach grandchildren.
 - The exit is awaited on a pidfd with ``anyio.wait_readable``: no SIGCHLD handler. (The

@@ -10,53 +10,63 @@ it on this 2-core machine, spawns on the loop took 4-7 ms at the median and W1 t
 long as from threads, where the loop goes on while a thread waits. With one such process the
 two were level (1.02x), at a median spawn of 1.2-1.3 ms.
 
-With this placement, W1 took 0.77x the wall time of always spawning from threads on a quiet
-machine, 0.97x beside one CPU-bound process and 0.999x beside three (9 alternating pairs each).
-
-So the local executor times its spawns on the loop and keeps their running mean, the loop's
-expected wait per spawn. While the mean is under ``SLOW_S``, spawns stay on the loop; above it
-they go to threads, and every ``PROBE_EVERY``-th spawn is still made on the loop, to see when the
-machine is quiet again (one that is quick brings the next ones back). A busy disk slows a spawn
-too (the attempt's log file is created in it), and sends spawns to threads the same way.
+So the local executor times its spawns on the loop and keeps the last ``WINDOW`` of them. While
+their median is under ``SLOW_S`` (or fewer than ``WINDOW`` have been timed), spawns stay on the
+loop; above it they go to threads. A median, not a mean: at an engine's start two or three
+spawns take 3-8 ms while its keeper process and history writer start, and a mean of the first
+few then sent a whole quiet run to threads. While spawns go to threads, one is still made on
+the loop now and then (a probe: after ``PROBE_FIRST`` spawns, then twice as many each time one
+finds the loop still slow, up to ``PROBE_MOST``). A probe that is quick starts a new window on
+the loop. A probe is timed while threads are spawning beside it, whose Python holds the GIL
+the probe's Popen waits for, so it reads slower than the loop would be alone: the window starts
+over from a quick one rather than keep the threads' figures. A busy disk slows a spawn too (the
+attempt's log file is created in it), and sends spawns to threads the same way.
 """
 
 from __future__ import annotations
 
-# The loop's mean wait per spawn above which threads are cheaper: where the two ways were level.
+from collections import deque
+
+# The loop's median wait per spawn above which threads are cheaper: a little below where the
+# two ways were level (1.2-1.3 ms).
 SLOW_S = 0.001
-# While spawns go to threads, one in this many is made on the loop to measure it again. Under
-# load a probe holds the loop for a few milliseconds: spread over 64 spawns, about 2% of their
-# time then.
-PROBE_EVERY = 64
-# Each spawn's weight in the running mean: the last eight or so count.
-_WEIGHT = 1 / 8
+WINDOW = 7  # spawns timed on the loop that the median is taken over
+# While spawns go to threads, a probe on the loop after this many, doubling while probes find
+# it slow. Under load a probe holds the loop for a few milliseconds: at PROBE_MOST, about 1% of
+# the time of the spawns between two probes.
+PROBE_FIRST = 8
+PROBE_MOST = 256
 
 
 class SpawnPlacement:
     """The decision for one executor. Used from the event loop only."""
 
-    __slots__ = ("_since_probe", "mean")
+    __slots__ = ("_probe_every", "_quick", "_since_probe", "_timed")
 
     def __init__(self) -> None:
-        self.mean = 0.0  # seconds: the running mean of spawns timed on the loop
+        self._timed: deque[float] = deque(maxlen=WINDOW)  # seconds, the latest spawns on the loop
+        self._quick = True  # the window's median is under SLOW_S, or the window is not full
         self._since_probe = 0  # spawns sent to threads since the last probe
+        self._probe_every = PROBE_FIRST
 
     def on_loop(self) -> bool:
         """Should the next spawn be made on the loop? (Counts towards the next probe.)"""
-        if self.mean < SLOW_S:
+        if self._quick:
             return True
         self._since_probe += 1
-        if self._since_probe >= PROBE_EVERY:
+        if self._since_probe >= self._probe_every:
             self._since_probe = 0
             return True
         return False
 
     def observe(self, seconds: float) -> None:
         """A spawn on the loop took this long (opening its log, vfork, exec)."""
-        if self.mean >= SLOW_S and seconds < SLOW_S:
-            # A probe found the machine quick again: start over from it, rather than wait
-            # for the mean to come down a probe at a time.
-            self.mean = seconds
-            self._since_probe = 0
-        else:
-            self.mean += (seconds - self.mean) * _WEIGHT
+        timed = self._timed
+        if not self._quick:  # a probe
+            if seconds < SLOW_S:
+                timed.clear()  # a new window, on the loop
+                self._probe_every = PROBE_FIRST
+            else:
+                self._probe_every = min(self._probe_every * 2, PROBE_MOST)
+        timed.append(seconds)
+        self._quick = len(timed) < WINDOW or sorted(timed)[WINDOW // 2] < SLOW_S
