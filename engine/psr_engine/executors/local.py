@@ -137,8 +137,8 @@ class LocalExecutor:
     cost more than they overlap.
 
     ``adaptive`` (default True, with ``spawn_in_thread``): the other attempts are spawned on
-    the event loop too while spawns there take under a millisecond on average, and from
-    threads while they take longer (spawn_placement.py). False: always from threads.
+    the event loop too while the latest spawns there took under a millisecond at the median,
+    and from threads while they took longer (spawn_placement.py). False: always from threads.
     """
 
     name = "local"

@@ -17,7 +17,8 @@ spawns take 3-8 ms while its keeper process and history writer start, and a mean
 few then sent quiet runs to threads until a probe brought them back. While spawns go to threads,
 one is still made on the loop now and then (a probe: after ``PROBE_FIRST`` spawns, then twice as
 many each time one finds the loop still slow, up to ``PROBE_MOST``). A probe that is quick
-starts a new window on the loop. A probe is timed while threads are spawning beside it, whose
+starts a new window on the loop (a lone attempt, spawned on the loop whatever the placement,
+counts as a probe too). A probe is timed while threads are spawning beside it, whose
 Python can hold the GIL the probe's Popen waits for, so it may read slower than the loop would
 alone: the window starts over from a quick one rather than keep the slow figures from before. A
 busy disk slows a spawn too (the attempt's log file is created in it), and sends spawns to
