@@ -297,10 +297,11 @@ def _open_and_spawn(
     keeper: Keeper | None,
     linger_ms: int = 0,
 ) -> tuple[int, _Child]:
-    """The log opened, then the child started writing to it (or to the pipe), both in the
-    spawning thread: creating a file waits on the file system's journal, which on a busy
-    disk takes milliseconds that must not stall the event loop. _NotStarted carries the
-    log's fd, for the line saying why.
+    """The log opened, then the child started writing to it (or to the pipe), both where the
+    spawn is made: on the event loop, or in a spawning thread once spawns there are slow
+    (spawn_placement.py times this whole call, so a disk that makes the log's creation wait
+    milliseconds sends spawns to threads). _NotStarted carries the log's fd, for the line
+    saying why.
 
     Then, for up to ``linger_ms``, the thread waits for the child: one that ends by then is
     reaped here (its group killed first, as _reap does), its log closed and its private
@@ -309,7 +310,7 @@ def _open_and_spawn(
     for path in spec.private_files:
         with contextlib.suppress(OSError):  # else the task creates it, as before
             os.close(open_private(path, _LOG_FLAGS))
-    floor = peak_rss.floor_kib()  # read here: off the loop
+    floor = peak_rss.floor_kib()  # read where the spawn is made: in a thread, off the loop
     try:
         child = _spawn_direct(spec, env, pipe_fd if pipe_fd >= 0 else log_fd, inline)
     except _NotStarted as failed:
